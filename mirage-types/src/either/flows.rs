@@ -1,0 +1,106 @@
+//! `Either` over flows, consoles and channels.
+
+use super::{Either, dispatch};
+use crate::{Channel, ChannelError, Console, ConsoleError, Flow, Read, TcpError, TcpFlow};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::net::SocketAddrV4;
+
+/// Both sides must share one error type, so that `Either` of two consoles is a console and
+/// `Either` of two TCP flows is a TCP flow.
+#[async_trait(?Send)]
+impl<A: Flow, B: Flow<Error = A::Error>> Flow for Either<A, B> {
+    type Error = A::Error;
+
+    async fn read(&self) -> Result<Read, Self::Error> {
+        dispatch!(self, f => f.read().await)
+    }
+
+    async fn write(&self, buf: &[u8]) -> Result<(), Self::Error> {
+        dispatch!(self, f => f.write(buf).await)
+    }
+
+    async fn writev(&self, bufs: &[&[u8]]) -> Result<(), Self::Error> {
+        dispatch!(self, f => f.writev(bufs).await)
+    }
+
+    async fn close(&self) -> Result<(), Self::Error> {
+        dispatch!(self, f => f.close().await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: Console, B: Console> Console for Either<A, B> {
+    fn log(&self, line: &str) {
+        dispatch!(self, c => c.log(line))
+    }
+
+    async fn log_s(&self, line: &str) -> Result<(), ConsoleError> {
+        dispatch!(self, c => c.log_s(line).await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: TcpFlow, B: TcpFlow> TcpFlow for Either<A, B> {
+    fn get_dest(&self) -> SocketAddrV4 {
+        dispatch!(self, f => f.get_dest())
+    }
+
+    async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
+        dispatch!(self, f => f.write_nodelay(buf).await)
+    }
+
+    async fn writev_nodelay(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
+        dispatch!(self, f => f.writev_nodelay(bufs).await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A, B> Channel for Either<A, B>
+where
+    A: Channel,
+    B: Channel,
+    B::Flow: Flow<Error = <A::Flow as Flow>::Error>,
+{
+    type Flow = Either<A::Flow, B::Flow>;
+
+    async fn read_char(&self) -> Result<Option<u8>, ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.read_char().await)
+    }
+
+    async fn read_until(&self, delimiter: u8) -> Result<(bool, Bytes), ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.read_until(delimiter).await)
+    }
+
+    async fn read_some(&self, max: Option<usize>) -> Result<Read, ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.read_some(max).await)
+    }
+
+    async fn read_line(&self) -> Result<Option<Bytes>, ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.read_line().await)
+    }
+
+    fn write_char(&self, byte: u8) {
+        dispatch!(self, c => c.write_char(byte))
+    }
+
+    fn write_string(&self, text: &str) {
+        dispatch!(self, c => c.write_string(text))
+    }
+
+    fn write_buffer(&self, bytes: &[u8]) {
+        dispatch!(self, c => c.write_buffer(bytes))
+    }
+
+    fn write_line(&self, line: &str) {
+        dispatch!(self, c => c.write_line(line))
+    }
+
+    async fn flush(&self) -> Result<(), ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.flush().await)
+    }
+
+    async fn close(&self) -> Result<(), ChannelError<Self::Flow>> {
+        dispatch!(self, c => c.close().await)
+    }
+}

@@ -1,0 +1,51 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod arp;
+mod block;
+mod channel;
+mod clock;
+mod console;
+mod device;
+mod either;
+mod ethif;
+mod flow;
+mod fs;
+mod icmpv4;
+mod ipv4;
+mod kv;
+mod mac;
+mod network;
+mod random;
+mod stackv4;
+mod tcpv4;
+mod time;
+mod udpv4;
+
+pub use arp::{Arp, ArpError};
+pub use block::{Block, BlockError, BlockInfo, check_request};
+pub use channel::{Channel, ChannelError};
+pub use clock::{Clock, Tm};
+pub use console::{Console, ConsoleError};
+pub use device::Device;
+pub use either::Either;
+pub use ethif::{
+    ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetHandlers, Ethif,
+};
+pub use flow::{Flow, Read};
+pub use fs::{Fs, FsError, Stat};
+pub use icmpv4::{IcmpError, Icmpv4};
+pub use ipv4::{IpError, Ipv4, Ipv4Config, netmask_prefix_len};
+pub use kv::{Entry, KvError, KvRo, hex_sha256};
+pub use mac::{MacAddr, ParseMacError};
+pub use network::{FrameHandler, NetError, Network, Stats, frame_handler};
+pub use random::{INT_BOUND_LIMIT, Random, RandomError};
+pub use stackv4::{StackError, StackFlow, StackV4};
+pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};
+pub use time::{Time, duration_from_secs};
+pub use udpv4::{UdpCallback, UdpDatagram, UdpError, Udpv4};
+
+/// Re-exported so that implementations use the same attribute version as the traits.
+pub use async_trait::async_trait;
+/// Re-exported: the buffer type of every read.
+pub use bytes::Bytes;

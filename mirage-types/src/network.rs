@@ -1,0 +1,85 @@
+//! V1 `NETWORK`: an Ethernet interface that sends and receives whole frames.
+
+use crate::{Device, MacAddr};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::future::LocalBoxFuture;
+use std::rc::Rc;
+use thiserror::Error;
+
+/// Errors of the link layer (V1 `NETWORK.error` / `ETHIF.error`).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// V1 `Unknown`: any other failure, described.
+    #[error("network error: {0}")]
+    Unknown(String),
+    /// V1 `Unimplemented`.
+    #[error("operation not implemented by this network device")]
+    Unimplemented,
+    /// V1 `Disconnected`: the interface was disconnected.
+    #[error("network device is disconnected")]
+    Disconnected,
+    /// A frame longer than the interface's MTU plus the Ethernet header, or shorter than a
+    /// header.
+    #[error("frame of {len} bytes is not a valid length for this interface (at most {max})")]
+    InvalidLength {
+        /// The frame's length.
+        len: usize,
+        /// The longest frame the interface accepts.
+        max: usize,
+    },
+}
+
+/// V1 `NETWORK.stats`: traffic counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames received.
+    pub rx_pkts: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Frames sent.
+    pub tx_pkts: u64,
+}
+
+/// A handler for received frames or packets: V1's `buffer -> unit io`.
+pub type FrameHandler = Rc<dyn Fn(Bytes) -> LocalBoxFuture<'static, ()>>;
+
+/// Wraps an async closure as a [`FrameHandler`].
+pub fn frame_handler<F, Fut>(handler: F) -> FrameHandler
+where
+    F: Fn(Bytes) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    Rc::new(move |frame| Box::pin(handler(frame)))
+}
+
+/// V1 `NETWORK`: raw Ethernet frames in and out.
+#[async_trait(?Send)]
+pub trait Network: Device {
+    /// V1 `write`: sends one frame (destination MAC first).
+    async fn write(&self, frame: &[u8]) -> Result<(), NetError>;
+
+    /// V1 `writev`: sends the concatenation of `parts` as one frame.
+    async fn writev(&self, parts: &[&[u8]]) -> Result<(), NetError> {
+        self.write(&parts.concat()).await
+    }
+
+    /// V1 `listen`: calls `handler` on every received frame, in order, until the device is
+    /// disconnected (then returns `Ok`).
+    async fn listen(&self, handler: FrameHandler) -> Result<(), NetError>;
+
+    /// V1 `mac`: the interface's own address.
+    fn mac(&self) -> MacAddr;
+
+    /// The largest IP packet a frame can carry (1500 on Ethernet).
+    fn mtu(&self) -> usize;
+
+    /// V1 `get_stats_counters`.
+    fn get_stats_counters(&self) -> Stats;
+
+    /// V1 `reset_stats_counters`.
+    fn reset_stats_counters(&self);
+}

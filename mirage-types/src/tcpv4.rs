@@ -1,0 +1,62 @@
+//! V1 `TCPV4`.
+
+use crate::{Device, Flow};
+use async_trait::async_trait;
+use futures::future::LocalBoxFuture;
+use std::net::SocketAddrV4;
+use std::rc::Rc;
+use thiserror::Error;
+
+/// Errors of TCP (V1: `` [ `Unknown of string | `Timeout | `Refused ] ``).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TcpError {
+    /// V1 `Unknown`: any other failure, described.
+    #[error("{0}")]
+    Unknown(String),
+    /// V1 `Timeout`: no valid answer to a connection attempt.
+    #[error("Timeout while attempting to connect")]
+    Timeout,
+    /// V1 `Refused`: the peer reset the connection attempt.
+    #[error("Connection refused")]
+    Refused,
+    /// A write after this side closed the flow (V1 answered `` `Eof ``).
+    #[error("flow is closed")]
+    Closed,
+    /// The peer reset an established connection.
+    #[error("connection reset by peer")]
+    Reset,
+    /// The stack was disconnected.
+    #[error("TCP is disconnected")]
+    Disconnected,
+}
+
+/// V1 `TCPV4.callback`: run once per accepted connection, each call as its own task.
+pub type TcpCallback<F> = Rc<dyn Fn(F) -> LocalBoxFuture<'static, ()>>;
+
+/// A TCP connection: a [`Flow`] with V1's extra operations.
+#[async_trait(?Send)]
+pub trait TcpFlow: Flow<Error = TcpError> {
+    /// V1 `get_dest`: the remote address and port.
+    fn get_dest(&self) -> SocketAddrV4;
+
+    /// V1 `write_nodelay`: writes `buf` and resolves once it has been transmitted (not merely
+    /// queued), bypassing any coalescing.
+    async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError>;
+
+    /// V1 `writev_nodelay`.
+    async fn writev_nodelay(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
+        self.write_nodelay(&bufs.concat()).await
+    }
+}
+
+/// V1 `TCPV4`: opening connections (accepting is [`crate::StackV4::listen_tcpv4`]).
+#[async_trait(?Send)]
+pub trait Tcpv4: Device {
+    /// The connections this TCP opens and accepts (V1's `flow`).
+    type Flow: TcpFlow + 'static;
+
+    /// V1 `create_connection`: connects to `dst`. Fails with [`TcpError::Refused`] on a
+    /// reset and [`TcpError::Timeout`] when nothing answers.
+    async fn create_connection(&self, dst: SocketAddrV4) -> Result<Self::Flow, TcpError>;
+}

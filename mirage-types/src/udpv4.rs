@@ -1,0 +1,57 @@
+//! V1 `UDPV4`.
+
+use crate::Device;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::future::LocalBoxFuture;
+use std::net::Ipv4Addr;
+use std::rc::Rc;
+use thiserror::Error;
+
+/// Errors of UDP (V1: `` [ `Unknown of string ] ``).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum UdpError {
+    /// V1 `Unknown`: any failure, described.
+    #[error("UDP error: {0}")]
+    Unknown(String),
+    /// The datagram is larger than one UDP datagram can be.
+    #[error("UDP payload of {0} bytes is too large")]
+    TooLong(usize),
+    /// The stack was disconnected.
+    #[error("UDP is disconnected")]
+    Disconnected,
+}
+
+/// One received datagram: V1's callback arguments `~src ~dst ~src_port buffer`, plus the
+/// port it arrived on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpDatagram {
+    /// Sender's address.
+    pub src: Ipv4Addr,
+    /// Sender's port.
+    pub src_port: u16,
+    /// Address it was sent to (`0.0.0.0` on the socket stack, as in V1).
+    pub dst: Ipv4Addr,
+    /// Port it was sent to.
+    pub dst_port: u16,
+    /// The payload.
+    pub data: Bytes,
+}
+
+/// V1 `UDPV4.callback`: run once per datagram, each call as its own task.
+pub type UdpCallback = Rc<dyn Fn(UdpDatagram) -> LocalBoxFuture<'static, ()>>;
+
+/// V1 `UDPV4`: sending datagrams (receiving is [`crate::StackV4::listen_udpv4`]).
+#[async_trait(?Send)]
+pub trait Udpv4: Device {
+    /// V1 `write ?source_port ~dest_ip ~dest_port`: sends one datagram. Without a source
+    /// port the stack picks one.
+    async fn write(
+        &self,
+        source_port: Option<u16>,
+        dst: Ipv4Addr,
+        dst_port: u16,
+        data: &[u8],
+    ) -> Result<(), UdpError>;
+}

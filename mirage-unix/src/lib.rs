@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod clock;
+mod random;
+mod run;
+mod time;
+
+pub use clock::UnixClock;
+pub use random::UnixRandom;
+pub use run::run;
+pub use time::UnixTime;
