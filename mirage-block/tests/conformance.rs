@@ -42,7 +42,9 @@ fn file_block_conforms() {
             read_only: true,
             ..Default::default()
         };
-        let read_only = FileBlock::connect_with(image.path(), options).await.unwrap();
+        let read_only = FileBlock::connect_with(image.path(), options)
+            .await
+            .unwrap();
         assert!(!read_only.get_info().await.read_write);
         conformance::run_all(&read_only, 5).await.unwrap();
         conformance::disconnect_checks(&disk).await.unwrap();
@@ -58,7 +60,9 @@ fn file_block_conforms_when_every_transfer_is_offloaded() {
             always_offload: true,
             ..Default::default()
         };
-        let disk = FileBlock::connect_with(image.path(), options).await.unwrap();
+        let disk = FileBlock::connect_with(image.path(), options)
+            .await
+            .unwrap();
         conformance::run_all(&disk, 6).await.unwrap();
         assert_eq!(disk.io_counters().inline, 0);
         assert!(disk.io_counters().offloaded > 1000);
@@ -82,11 +86,19 @@ impl Block for IgnoresOffset {
     }
     async fn read(&self, start: u64, buffers: &mut [&mut [u8]]) -> Result<(), BlockError> {
         // Range checks still use the real start, so only the data goes astray.
-        mirage_types::check_request(&self.0.get_info().await, start, buffers.iter().map(|b| b.len()))?;
+        mirage_types::check_request(
+            &self.0.get_info().await,
+            start,
+            buffers.iter().map(|b| b.len()),
+        )?;
         self.0.read(0, buffers).await
     }
     async fn write(&self, start: u64, buffers: &[&[u8]]) -> Result<(), BlockError> {
-        mirage_types::check_request(&self.0.get_info().await, start, buffers.iter().map(|b| b.len()))?;
+        mirage_types::check_request(
+            &self.0.get_info().await,
+            start,
+            buffers.iter().map(|b| b.len()),
+        )?;
         self.0.write(0, buffers).await
     }
 }

@@ -20,7 +20,11 @@ fn a_trailing_partial_sector_is_not_addressable() {
         let mut sector = [0u8; 512];
         assert!(matches!(
             disk.read(3, &mut [&mut sector]).await,
-            Err(BlockError::OutOfRange { start: 3, sectors: 1, size: 3 })
+            Err(BlockError::OutOfRange {
+                start: 3,
+                sectors: 1,
+                size: 3
+            })
         ));
     });
 }
@@ -28,13 +32,21 @@ fn a_trailing_partial_sector_is_not_addressable() {
 #[test]
 fn missing_files_and_directories_are_clear_errors() {
     run(async {
-        let error = FileBlock::connect("/nonexistent/disk.img").await.unwrap_err();
-        assert!(error.to_string().contains("/nonexistent/disk.img"), "{error}");
+        let error = FileBlock::connect("/nonexistent/disk.img")
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/disk.img"),
+            "{error}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let error = FileBlock::connect(dir.path()).await.unwrap_err();
         assert!(error.to_string().contains("Is a directory"), "{error}");
         let error = FileBlock::connect("/dev/null").await.unwrap_err();
-        assert!(error.to_string().contains("neither a regular file"), "{error}");
+        assert!(
+            error.to_string().contains("neither a regular file"),
+            "{error}"
+        );
     });
 }
 
@@ -55,7 +67,9 @@ fn writes_reach_the_file_and_read_only_writes_move_nothing() {
             read_only: true,
             ..Default::default()
         };
-        let read_only = FileBlock::connect_with(image.path(), options).await.unwrap();
+        let read_only = FileBlock::connect_with(image.path(), options)
+            .await
+            .unwrap();
         assert_eq!(
             read_only.write(0, &[&[9u8; 512]]).await,
             Err(BlockError::IsReadOnly)
@@ -84,10 +98,17 @@ fn falls_back_to_read_only_when_writing_is_refused() {
         let mut sector = [0u8; 512];
         disk.read(3, &mut [&mut sector]).await.unwrap();
         assert_eq!(sector, [7u8; 512]);
-        assert_eq!(disk.write(0, &[&[0u8; 512]]).await, Err(BlockError::IsReadOnly));
+        assert_eq!(
+            disk.write(0, &[&[0u8; 512]]).await,
+            Err(BlockError::IsReadOnly)
+        );
     });
     if matches!(locked, Ok(status) if status.success()) {
-        Command::new("chattr").arg("-i").arg(&path).status().unwrap();
+        Command::new("chattr")
+            .arg("-i")
+            .arg(&path)
+            .status()
+            .unwrap();
     }
     assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 4 * 512]);
 }
@@ -143,7 +164,10 @@ fn direct_io_checks_alignment() {
         let misaligned = &mut storage[misaligned_at..misaligned_at + 512];
         assert!(matches!(
             disk.read(0, &mut [misaligned]).await,
-            Err(BlockError::Misaligned { index: 0, alignment: 512 })
+            Err(BlockError::Misaligned {
+                index: 0,
+                alignment: 512
+            })
         ));
         let mut aligned = vec![0u8; 8192 + 4096];
         let skip = aligned.as_ptr().align_offset(4096);
@@ -161,11 +185,18 @@ fn loop_block_devices_report_their_own_geometry() {
         let image = tempfile::NamedTempFile::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         image.as_file().set_len(1 << 20).unwrap();
         let output = Command::new("losetup")
-            .args(["--find", "--show", "--sector-size", &sector_size.to_string()])
+            .args([
+                "--find",
+                "--show",
+                "--sector-size",
+                &sector_size.to_string(),
+            ])
             .arg(image.path())
             .output();
         let device = match output {
-            Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+            Ok(out) if out.status.success() => {
+                String::from_utf8(out.stdout).unwrap().trim().to_owned()
+            }
             other => {
                 eprintln!("skipped: cannot attach a loop device here (needs root): {other:?}");
                 return;
@@ -180,7 +211,10 @@ fn loop_block_devices_report_their_own_geometry() {
                 mirage_block::conformance::run_all(&disk, 9).await.unwrap();
             })
         });
-        Command::new("losetup").args(["-d", &device]).status().unwrap();
+        Command::new("losetup")
+            .args(["-d", &device])
+            .status()
+            .unwrap();
         result.unwrap();
     }
 }

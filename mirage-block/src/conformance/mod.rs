@@ -112,7 +112,10 @@ fn too_small(check: &str, size: u64) -> Failure {
 fn expect_out_of_range(name: &str, result: Result<(), BlockError>) -> Result<(), Failure> {
     match result {
         Err(BlockError::OutOfRange { .. }) => Ok(()),
-        Err(other) => fail(name, format!("expected an out-of-range error, got: {other}")),
+        Err(other) => fail(
+            name,
+            format!("expected an out-of-range error, got: {other}"),
+        ),
         Ok(()) => fail(name, "expected failure; got success"),
     }
 }
@@ -156,7 +159,7 @@ pub async fn error_checks<B: Block>(device: &B) -> Result<(), Failure> {
     let before = read_ends(device).await?;
     let mut one = vec![0u8; sector];
     let mut odd = vec![0u8; sector + 1];
-    let cases: [(&str, u64, usize, fn(&BlockError) -> bool); 4] = [
+    let cases: [(&str, u64, usize, ErrorTest); 4] = [
         ("buffer of sector + 1 bytes", 0, 1, |e| {
             matches!(e, BlockError::BadBufferLength { index: 1, .. })
         }),
@@ -206,9 +209,11 @@ pub async fn error_checks<B: Block>(device: &B) -> Result<(), Failure> {
         }
     } else {
         let data = vec![0x5Au8; sector];
-        check_error("write to a read-only device", device.write(0, &[&data]).await, |e| {
-            matches!(e, BlockError::IsReadOnly)
-        })?;
+        check_error(
+            "write to a read-only device",
+            device.write(0, &[&data]).await,
+            |e| matches!(e, BlockError::IsReadOnly),
+        )?;
     }
     if let Err(error) = device.flush().await {
         return fail("flush", format!("failed: {error}"));
@@ -219,10 +224,13 @@ pub async fn error_checks<B: Block>(device: &B) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Recognises the error a check expects.
+type ErrorTest = fn(&BlockError) -> bool;
+
 fn check_error(
     name: &str,
     result: Result<(), BlockError>,
-    expected: fn(&BlockError) -> bool,
+    expected: ErrorTest,
 ) -> Result<(), Failure> {
     match result {
         Err(error) if expected(&error) => Ok(()),

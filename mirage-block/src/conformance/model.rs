@@ -14,7 +14,11 @@ const WINDOW_SECTORS: u64 = 512;
 /// [`BlockError::IsReadOnly`]. The same `seed` gives the same sequence; a failure names it.
 ///
 /// The window is the device's last sectors, so that requests also reach its end.
-pub async fn model_checks<B: Block>(device: &B, seed: u64, operations: usize) -> Result<(), Failure> {
+pub async fn model_checks<B: Block>(
+    device: &B,
+    seed: u64,
+    operations: usize,
+) -> Result<(), Failure> {
     let info = device.get_info().await;
     let sector = info.sector_size as usize;
     let window = info.size_sectors.min(WINDOW_SECTORS);
@@ -24,7 +28,10 @@ pub async fn model_checks<B: Block>(device: &B, seed: u64, operations: usize) ->
     let base = info.size_sectors - window;
     let mut model = vec![0u8; window as usize * sector];
     if let Err(error) = device.read(base, &mut [&mut model]).await {
-        return fail("model", format!("reading the initial window failed: {error}"));
+        return fail(
+            "model",
+            format!("reading the initial window failed: {error}"),
+        );
     }
     let mut rng = StdRng::seed_from_u64(seed);
     for step in 0..operations {
@@ -63,7 +70,10 @@ pub async fn model_checks<B: Block>(device: &B, seed: u64, operations: usize) ->
                     (Err(BlockError::IsReadOnly), false, _) => {}
                     (Err(BlockError::OutOfRange { .. }), true, true) => {}
                     (outcome, _, _) => {
-                        return fail(name(), format!("write of {sectors} sectors at {start}: {outcome:?}"));
+                        return fail(
+                            name(),
+                            format!("write of {sectors} sectors at {start}: {outcome:?}"),
+                        );
                     }
                 }
             }
@@ -75,12 +85,20 @@ pub async fn model_checks<B: Block>(device: &B, seed: u64, operations: usize) ->
                     (Ok(()), false) => {
                         let flat = back.concat();
                         if flat != model[offset..offset + flat.len()] {
-                            return fail(name(), format!("read of {sectors} sectors at {start} differs from the model"));
+                            return fail(
+                                name(),
+                                format!(
+                                    "read of {sectors} sectors at {start} differs from the model"
+                                ),
+                            );
                         }
                     }
                     (Err(BlockError::OutOfRange { .. }), true) => {}
                     (outcome, _) => {
-                        return fail(name(), format!("read of {sectors} sectors at {start}: {outcome:?}"));
+                        return fail(
+                            name(),
+                            format!("read of {sectors} sectors at {start}: {outcome:?}"),
+                        );
                     }
                 }
             }
@@ -96,7 +114,10 @@ pub async fn model_checks<B: Block>(device: &B, seed: u64, operations: usize) ->
         return fail("model", format!("final read failed: {error}"));
     }
     if whole != model {
-        return fail(format!("model (seed {seed})"), "final contents differ from the model");
+        return fail(
+            format!("model (seed {seed})"),
+            "final contents differ from the model",
+        );
     }
     Ok(())
 }

@@ -31,7 +31,11 @@ impl fmt::Display for BlockTestCheck {
             BlockTestOp::Write => "writing",
             BlockTestOp::Read => "reading",
         };
-        write!(f, "{verb} {} sectors at {}", self.sectors, self.start_sector)
+        write!(
+            f,
+            "{verb} {} sectors at {}",
+            self.sectors, self.start_sector
+        )
     }
 }
 
@@ -69,7 +73,10 @@ pub fn block_test_plan(size: u64) -> Option<Vec<BlockTestCheck>> {
 pub fn pattern(sector_size: usize, sectors: usize) -> Vec<Vec<u8>> {
     (0..sectors)
         .map(|i| {
-            let phrase = format!("{}: All work and no play makes Dave a dull boy.\n", sectors - i);
+            let phrase = format!(
+                "{}: All work and no play makes Dave a dull boy.\n",
+                sectors - i
+            );
             phrase.bytes().cycle().take(sector_size).collect()
         })
         .collect()

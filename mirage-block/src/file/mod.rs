@@ -44,10 +44,14 @@ pub struct IoCounters {
 ///   their own logical sector size and size.
 /// * Each request is validated whole before any byte moves, then done with one vectored
 ///   positional system call (`preadv2`/`pwritev2`).
-/// * Transfers first try `RWF_NOWAIT` on the runtime thread: data in the page cache moves
-///   at once, without a thread hop. Whatever would wait for the disk is finished on tokio's
-///   blocking pool, so a slow disk never stalls other tasks. [`FileBlock::io_counters`]
-///   tells which path requests took.
+/// * Transfers that need not wait for the disk run on the runtime thread, without a thread
+///   hop: reads try `RWF_NOWAIT` (served from the page cache or refused); writes try
+///   `RWF_NOWAIT` too, and where the filesystem does not support it (ext4), run inline only
+///   when `cachestat(2)` shows every page of the range cached and none under writeback.
+///   Whatever would wait for the disk is finished on tokio's blocking pool, so a slow disk
+///   never stalls other tasks. [`FileBlock::io_counters`] tells which path requests took.
+///   (Measured: the blocking pool costs a thread hop of tens of microseconds per request,
+///   25 times the cost of a cached 4 KiB read; see the crate README.)
 /// * A completed write has reached the operating system; [`Block::flush`] (`fdatasync`)
 ///   makes it durable.
 ///
@@ -140,15 +144,41 @@ impl FileBlock {
         buffers: impl Iterator<Item = &'b [u8]> + Clone,
     ) -> Result<(Arc<File>, u64), BlockError> {
         let file = self.file()?;
-        check_request(&self.inner.info, start_sector, buffers.clone().map(<[u8]>::len))?;
+        check_request(
+            &self.inner.info,
+            start_sector,
+            buffers.clone().map(<[u8]>::len),
+        )?;
         if self.inner.options.direct {
             let alignment = self.inner.info.sector_size as usize;
-            if let Some(index) = buffers.clone().position(|b| b.as_ptr() as usize % alignment != 0)
+            if let Some(index) = buffers
+                .clone()
+                .position(|b| b.as_ptr() as usize % alignment != 0)
             {
                 return Err(BlockError::Misaligned { index, alignment });
             }
         }
         Ok((file, start_sector * u64::from(self.inner.info.sector_size)))
+    }
+}
+
+impl FileBlock {
+    /// Finishes a write on the blocking pool, from byte `done` of the request.
+    async fn offload_write(
+        &self,
+        file: Arc<File>,
+        buffers: &[&[u8]],
+        offset: u64,
+        done: usize,
+    ) -> Result<(), BlockError> {
+        let rest = remainder(buffers, done);
+        if rest.is_empty() {
+            return Ok(());
+        }
+        self.count(true);
+        let data = AlignedBuf::gather(&rest);
+        let at = offset + done as u64;
+        offload(move || vectored::write_all_at(&file, &data, at)).await
     }
 }
 
@@ -242,25 +272,29 @@ impl Block for FileBlock {
             return Err(BlockError::IsReadOnly);
         }
         let (file, offset) = self.check(start_sector, buffers.iter().copied())?;
-        let mut done = 0;
-        if self.inner.nowait_writes.get() {
-            match vectored::write_nowait(&file, buffers, offset).map_err(io_error)? {
-                NoWait::Done => {
-                    self.count(false);
-                    return Ok(());
+        if self.inline_allowed() {
+            if self.inner.nowait_writes.get() {
+                match vectored::write_nowait(&file, buffers, offset).map_err(io_error)? {
+                    NoWait::Done => {
+                        self.count(false);
+                        return Ok(());
+                    }
+                    NoWait::WouldBlock(moved) => {
+                        return self.offload_write(file, buffers, offset, moved).await;
+                    }
+                    // This filesystem cannot say whether a write would wait: ask the page
+                    // cache instead, from now on.
+                    NoWait::Unsupported => self.inner.nowait_writes.set(false),
                 }
-                NoWait::WouldBlock(moved) => done = moved,
-                NoWait::Unsupported => self.inner.nowait_writes.set(false),
+            }
+            let len = buffers.iter().map(|b| b.len() as u64).sum();
+            if vectored::range_is_cached(&file, offset, len) == Some(true) {
+                vectored::write_cached(&file, buffers, offset).map_err(io_error)?;
+                self.count(false);
+                return Ok(());
             }
         }
-        let rest = remainder(buffers, done);
-        if rest.is_empty() {
-            return Ok(());
-        }
-        self.count(true);
-        let data = AlignedBuf::gather(&rest);
-        let at = offset + done as u64;
-        offload(move || vectored::write_all_at(&file, &data, at)).await
+        self.offload_write(file, buffers, offset, 0).await
     }
 
     /// `fdatasync`, off the runtime thread.

@@ -77,7 +77,10 @@ fn geometry(file: &File) -> io::Result<(u32, u64)> {
     let metadata = file.metadata()?;
     let file_type = metadata.file_type();
     if file_type.is_file() {
-        return Ok((FILE_SECTOR_SIZE, metadata.len() / u64::from(FILE_SECTOR_SIZE)));
+        return Ok((
+            FILE_SECTOR_SIZE,
+            metadata.len() / u64::from(FILE_SECTOR_SIZE),
+        ));
     }
     if !file_type.is_block_device() {
         return Err(io::Error::new(

@@ -24,26 +24,111 @@ pub(crate) fn read_nowait(
     buffers: &mut [&mut [u8]],
     offset: u64,
 ) -> io::Result<NoWait> {
-    let mut slices: Vec<IoSliceMut<'_>> = buffers.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-    transfer_nowait(file, offset, slices.as_mut_slice(), |fd, slices, at, flags| unsafe {
+    let syscall = |fd, slices: &[IoSliceMut<'_>], at, flags| unsafe {
         libc::preadv2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
-    })
+    };
+    // One buffer is the common case: keep its slice on the stack.
+    if let [only] = buffers {
+        return transfer_nowait(
+            file,
+            offset,
+            &mut [IoSliceMut::new(only)],
+            syscall,
+            libc::RWF_NOWAIT,
+        );
+    }
+    let mut slices: Vec<IoSliceMut<'_>> = buffers.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+    transfer_nowait(file, offset, &mut slices, syscall, libc::RWF_NOWAIT)
 }
 
 /// Writes `buffers` at `offset` without waiting (`RWF_NOWAIT`).
 pub(crate) fn write_nowait(file: &File, buffers: &[&[u8]], offset: u64) -> io::Result<NoWait> {
-    let mut slices: Vec<IoSlice<'_>> = buffers.iter().map(|b| IoSlice::new(b)).collect();
-    transfer_nowait(file, offset, slices.as_mut_slice(), |fd, slices, at, flags| unsafe {
+    write_vectored_at(file, buffers, offset, libc::RWF_NOWAIT)
+}
+
+/// Writes `buffers` at `offset` with one vectored call, waiting if the kernel must. Only for
+/// ranges already in the page cache (see [`range_is_cached`]), where nothing waits for the
+/// disk.
+pub(crate) fn write_cached(file: &File, buffers: &[&[u8]], offset: u64) -> io::Result<()> {
+    match write_vectored_at(file, buffers, offset, 0)? {
+        NoWait::Done => Ok(()),
+        _ => Err(io::Error::other("a waiting write stopped early")),
+    }
+}
+
+fn write_vectored_at(
+    file: &File,
+    buffers: &[&[u8]],
+    offset: u64,
+    flags: i32,
+) -> io::Result<NoWait> {
+    let syscall = |fd, slices: &[IoSlice<'_>], at, flags| unsafe {
         libc::pwritev2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
-    })
+    };
+    if let [only] = buffers {
+        return transfer_nowait(file, offset, &mut [IoSlice::new(only)], syscall, flags);
+    }
+    let mut slices: Vec<IoSlice<'_>> = buffers.iter().map(|b| IoSlice::new(b)).collect();
+    transfer_nowait(file, offset, &mut slices, syscall, flags)
+}
+
+/// `cachestat(2)` (Linux 6.5): the page-cache state of a byte range.
+#[repr(C)]
+#[derive(Default)]
+struct CacheStat {
+    nr_cache: u64,
+    nr_dirty: u64,
+    nr_writeback: u64,
+    nr_evicted: u64,
+    nr_recently_evicted: u64,
+}
+
+#[repr(C)]
+struct CacheStatRange {
+    offset: u64,
+    len: u64,
+}
+
+/// The `cachestat` system call number (the same on every architecture).
+const SYS_CACHESTAT: libc::c_long = 451;
+
+/// Whether every page of `len` bytes at `offset` is in the page cache and none is being
+/// written back: then writing the range copies into memory and does not wait for the disk.
+/// `None` if the kernel cannot tell (no `cachestat`).
+pub(crate) fn range_is_cached(file: &File, offset: u64, len: u64) -> Option<bool> {
+    const PAGE: u64 = 4096;
+    let first = offset / PAGE;
+    let end = offset.checked_add(len)?.div_ceil(PAGE);
+    let range = CacheStatRange {
+        offset: first * PAGE,
+        len: (end - first) * PAGE,
+    };
+    let mut stat = CacheStat::default();
+    // SAFETY: the kernel reads `range` and writes `stat`, both live for the call.
+    let rc = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            file.as_raw_fd(),
+            &range as *const CacheStatRange,
+            &mut stat as *mut CacheStat,
+            0,
+        )
+    };
+    (rc == 0).then(|| stat.nr_cache >= end - first && stat.nr_writeback == 0)
 }
 
 /// Fills `buffer` from `offset`, waiting for the disk as needed.
 pub(crate) fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<()> {
     let mut slices = [IoSliceMut::new(buffer)];
-    match transfer(file, offset, &mut slices, 0, |fd, slices, at, flags| unsafe {
-        libc::preadv2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
-    })? {
+    match transfer(
+        file,
+        offset,
+        &mut slices,
+        0,
+        |fd, slices, at, flags| unsafe {
+            libc::preadv2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
+        },
+    )? {
         Progress::Done => Ok(()),
         Progress::Stopped(_) => unreachable!("blocking transfers do not stop early"),
     }
@@ -52,9 +137,15 @@ pub(crate) fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> io::
 /// Writes all of `buffer` at `offset`, waiting for the disk as needed.
 pub(crate) fn write_all_at(file: &File, buffer: &[u8], offset: u64) -> io::Result<()> {
     let mut slices = [IoSlice::new(buffer)];
-    match transfer(file, offset, &mut slices, 0, |fd, slices, at, flags| unsafe {
-        libc::pwritev2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
-    })? {
+    match transfer(
+        file,
+        offset,
+        &mut slices,
+        0,
+        |fd, slices, at, flags| unsafe {
+            libc::pwritev2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
+        },
+    )? {
         Progress::Done => Ok(()),
         Progress::Stopped(_) => unreachable!("blocking transfers do not stop early"),
     }
@@ -95,15 +186,17 @@ fn transfer_nowait<'a, S: Advance<'a>>(
     offset: u64,
     slices: &mut [S],
     syscall: impl Fn(i32, &[S], i64, i32) -> isize,
+    flags: i32,
 ) -> io::Result<NoWait> {
-    match transfer(file, offset, slices, libc::RWF_NOWAIT, syscall) {
+    match transfer(file, offset, slices, flags, syscall) {
         Ok(Progress::Done) => Ok(NoWait::Done),
         Ok(Progress::Stopped(moved)) => Ok(NoWait::WouldBlock(moved)),
         Err(error)
-            if matches!(
-                error.raw_os_error(),
-                Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) | Some(libc::ENOSYS)
-            ) =>
+            if flags & libc::RWF_NOWAIT != 0
+                && matches!(
+                    error.raw_os_error(),
+                    Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) | Some(libc::ENOSYS)
+                ) =>
         {
             Ok(NoWait::Unsupported)
         }

@@ -1,0 +1,98 @@
+//! `mir-block_test` run as a process on real image files.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const TUTORIAL_OUTPUT: &str = "\
+sectors = 100000
+read_write=true
+sector_size=512
+writing 1 sectors at 0
+writing 1 sectors at 99999
+writing 2 sectors at 0
+writing 2 sectors at 99998
+writing 12 sectors at 0
+writing 12 sectors at 99988
+writing 1 sectors at 100000
+writing 12 sectors at 99989
+reading 1 sectors at 100000
+reading 12 sectors at 99989
+Test sequence finished
+Total tests started: 10
+Total tests passed:  10
+Total tests failed:  0
+";
+
+fn block_test(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mir-block_test"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_tutorial_disk_gives_the_tutorial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("generate_disk_img.sh");
+    let made = Command::new("sh")
+        .arg(script)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    assert_eq!(
+        std::fs::metadata(dir.path().join("disk.img"))
+            .unwrap()
+            .len(),
+        51_200_000
+    );
+
+    let output = block_test(dir.path(), &[]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), TUTORIAL_OUTPUT);
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn other_sizes_pass_with_their_own_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    for sectors in [12u64, 13, 2049] {
+        let path = dir.path().join(format!("{sectors}.img"));
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(sectors * 512)
+            .unwrap();
+        let output = block_test(dir.path(), &["--disk", path.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{output:?}");
+        assert!(
+            stdout.starts_with(&format!("sectors = {sectors}\n")),
+            "{stdout}"
+        );
+        assert!(stdout.contains(&format!("writing 12 sectors at {}\n", sectors - 12)));
+        assert!(stdout.contains(&format!("reading 12 sectors at {}\n", sectors - 11)));
+        assert!(stdout.ends_with("Total tests passed:  10\nTotal tests failed:  0\n"));
+    }
+}
+
+#[test]
+fn a_missing_disk_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = block_test(dir.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("generate_disk_img.sh"), "{stderr}");
+}
+
+#[test]
+fn a_disk_too_small_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::File::create(dir.path().join("disk.img"))
+        .unwrap()
+        .set_len(11 * 512)
+        .unwrap();
+    let output = block_test(dir.path(), &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 12"));
+}
