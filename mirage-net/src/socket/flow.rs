@@ -1,0 +1,144 @@
+//! A TCP connection of the socket stack.
+
+use bytes::BytesMut;
+use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
+use std::cell::{Cell, RefCell};
+use std::io::{self, IoSlice};
+use std::net::SocketAddrV4;
+use std::os::fd::AsRawFd;
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+/// Read into a fresh buffer of this size once the current one runs low.
+const READ_BUFFER: usize = 64 * 1024;
+const READ_LOW_WATER: usize = 4 * 1024;
+
+/// A TCP connection over a host socket: V1's `TCPV4.flow` on the socket stack.
+///
+/// Reads and writes may run from different tasks at once; concurrent writes are serialised,
+/// each sent whole. Dropping the flow closes the socket.
+pub struct SocketFlow {
+    stream: TcpStream,
+    peer: SocketAddrV4,
+    read_buffer: RefCell<BytesMut>,
+    write_lock: Mutex<()>,
+    closed: Cell<bool>,
+}
+
+impl SocketFlow {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddrV4) -> Self {
+        SocketFlow {
+            stream,
+            peer,
+            read_buffer: RefCell::new(BytesMut::new()),
+            write_lock: Mutex::new(()),
+            closed: Cell::new(false),
+        }
+    }
+
+    /// The local address of the connection.
+    pub fn local_addr(&self) -> Option<SocketAddrV4> {
+        match self.stream.local_addr() {
+            Ok(std::net::SocketAddr::V4(address)) => Some(address),
+            _ => None,
+        }
+    }
+
+    async fn write_all(&self, mut parts: &mut [IoSlice<'_>]) -> Result<(), TcpError> {
+        if self.closed.get() {
+            return Err(TcpError::Closed);
+        }
+        let _turn = self.write_lock.lock().await;
+        while parts.iter().any(|part| !part.is_empty()) {
+            self.stream.writable().await.map_err(tcp_error)?;
+            match self.stream.try_write_vectored(parts) {
+                Ok(written) => IoSlice::advance_slices(&mut parts, written),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Err(tcp_error(error)),
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn tcp_error(error: io::Error) -> TcpError {
+    match error.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted => TcpError::Reset,
+        io::ErrorKind::ConnectionRefused => TcpError::Refused,
+        io::ErrorKind::TimedOut => TcpError::Timeout,
+        _ => TcpError::Unknown(error.to_string()),
+    }
+}
+
+#[async_trait(?Send)]
+impl Flow for SocketFlow {
+    type Error = TcpError;
+
+    /// The next bytes the peer sent (up to 64 KiB), or [`Read::Eof`] once it closed its side.
+    async fn read(&self) -> Result<Read, TcpError> {
+        loop {
+            self.stream.readable().await.map_err(tcp_error)?;
+            let mut buffer = self.read_buffer.borrow_mut();
+            if buffer.capacity() < READ_LOW_WATER {
+                *buffer = BytesMut::with_capacity(READ_BUFFER);
+            }
+            match self.stream.try_read_buf(&mut *buffer) {
+                Ok(0) => return Ok(Read::Eof),
+                Ok(_) => return Ok(Read::Data(buffer.split().freeze())),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Err(tcp_error(error)),
+            }
+        }
+    }
+
+    async fn write(&self, buf: &[u8]) -> Result<(), TcpError> {
+        self.write_all(&mut [IoSlice::new(buf)]).await
+    }
+
+    async fn writev(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
+        let mut slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        self.write_all(&mut slices).await
+    }
+
+    /// Half-closes the connection (`shutdown(SHUT_WR)`): the peer reads the end of the
+    /// stream, and can still send to us.
+    async fn close(&self) -> Result<(), TcpError> {
+        if self.closed.replace(true) {
+            return Ok(());
+        }
+        let _turn = self.write_lock.lock().await;
+        // SAFETY: shutdown on a descriptor this flow owns.
+        let rc = unsafe { libc::shutdown(self.stream.as_raw_fd(), libc::SHUT_WR) };
+        let error = io::Error::last_os_error();
+        if rc != 0 && error.raw_os_error() != Some(libc::ENOTCONN) {
+            return Err(tcp_error(error));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl TcpFlow for SocketFlow {
+    fn get_dest(&self) -> SocketAddrV4 {
+        self.peer
+    }
+
+    /// Sends `buf` at once, bypassing Nagle's algorithm for this write.
+    async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
+        self.stream.set_nodelay(true).map_err(tcp_error)?;
+        let result = self.write(buf).await;
+        let _ = self.stream.set_nodelay(false);
+        result
+    }
+}
+
+impl std::fmt::Debug for SocketFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketFlow")
+            .field("peer", &self.peer)
+            .field("closed", &self.closed.get())
+            .finish()
+    }
+}
