@@ -1,0 +1,187 @@
+//! One synchronous attempt at an operation, over the cache, for `fatfs`.
+//!
+//! `fatfs` does synchronous I/O; the device is asynchronous. An attempt never waits: reads of
+//! sectors not in the cache return zeros and record the sectors; writes go to an overlay. If
+//! anything was missing, the caller fetches it (asynchronously) and runs the operation again
+//! from the start; otherwise it commits the overlay. Large reads straight into the caller's
+//! output buffer are not copied at all: they are recorded and filled from the device
+//! afterwards, directly into that buffer.
+
+use super::cache::SectorCache;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+
+/// A read into the output buffer, to be done from the device after the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deferred {
+    /// Where in the output buffer.
+    pub(crate) out_offset: usize,
+    /// Where on the device, in bytes (sector-aligned).
+    pub(crate) device_offset: u64,
+    /// How many bytes (whole sectors).
+    pub(crate) len: usize,
+}
+
+/// What an attempt found out.
+pub(crate) struct Outcome {
+    pub(crate) written: HashMap<u64, Box<[u8]>>,
+    pub(crate) missing: BTreeSet<u64>,
+    pub(crate) deferred: Vec<Deferred>,
+    pub(crate) budget_exhausted: bool,
+}
+
+/// The device as `fatfs` sees it during one attempt.
+pub(crate) struct Attempt<'c> {
+    cache: &'c SectorCache,
+    sector_size: usize,
+    device_bytes: u64,
+    position: u64,
+    written: HashMap<u64, Box<[u8]>>,
+    missing: BTreeSet<u64>,
+    deferred: Vec<Deferred>,
+    /// Addresses of the operation's output buffer: reads landing there may be deferred.
+    output: Range<usize>,
+    /// Bytes the attempt may still read: a cyclic cluster chain would read forever.
+    budget: u64,
+    budget_exhausted: bool,
+}
+
+impl<'c> Attempt<'c> {
+    pub(crate) fn new(
+        cache: &'c SectorCache,
+        sector_size: usize,
+        device_bytes: u64,
+        output: Range<usize>,
+        budget: u64,
+    ) -> Self {
+        Attempt {
+            cache,
+            sector_size,
+            device_bytes,
+            position: 0,
+            written: HashMap::new(),
+            missing: BTreeSet::new(),
+            deferred: Vec::new(),
+            output,
+            budget,
+            budget_exhausted: false,
+        }
+    }
+
+    pub(crate) fn finish(self) -> Outcome {
+        Outcome {
+            written: self.written,
+            missing: self.missing,
+            deferred: self.deferred,
+            budget_exhausted: self.budget_exhausted,
+        }
+    }
+
+    fn sector(&self, sector: u64) -> Option<&[u8]> {
+        self.written
+            .get(&sector)
+            .map(|s| &**s)
+            .or_else(|| self.cache.get(sector))
+    }
+
+    /// Whether a read of `len` bytes here into `buf` can wait until after the attempt.
+    fn deferrable(&self, buf: &[u8], len: usize) -> bool {
+        let start = buf.as_ptr() as usize;
+        let size = self.sector_size as u64;
+        self.output.contains(&start)
+            && start + len <= self.output.end
+            && self.position % size == 0
+            && len as u64 % size == 0
+            && (self.position / size..(self.position + len as u64) / size)
+                .all(|s| !self.written.contains_key(&s) && !self.cache.contains(s))
+    }
+}
+
+impl Read for Attempt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let len = (buf.len() as u64).min(self.device_bytes.saturating_sub(self.position)) as usize;
+        if len == 0 {
+            return Ok(0);
+        }
+        if self.budget < len as u64 {
+            self.budget_exhausted = true;
+            return Err(io::Error::other(
+                "read budget exhausted (a cyclic cluster chain?)",
+            ));
+        }
+        self.budget -= len as u64;
+        if self.deferrable(buf, len) {
+            self.deferred.push(Deferred {
+                out_offset: buf.as_ptr() as usize - self.output.start,
+                device_offset: self.position,
+                len,
+            });
+            self.position += len as u64;
+            return Ok(len);
+        }
+        let size = self.sector_size as u64;
+        let mut done = 0;
+        while done < len {
+            let at = self.position + done as u64;
+            let (sector, within) = (at / size, (at % size) as usize);
+            let take = (self.sector_size - within).min(len - done);
+            match self.sector(sector) {
+                Some(data) => buf[done..done + take].copy_from_slice(&data[within..within + take]),
+                None => {
+                    self.missing.insert(sector);
+                    buf[done..done + take].fill(0);
+                }
+            }
+            done += take;
+        }
+        self.position += len as u64;
+        Ok(len)
+    }
+}
+
+impl Write for Attempt<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let len = (buf.len() as u64).min(self.device_bytes.saturating_sub(self.position)) as usize;
+        let size = self.sector_size as u64;
+        let mut done = 0;
+        while done < len {
+            let at = self.position + done as u64;
+            let (sector, within) = (at / size, (at % size) as usize);
+            let take = (self.sector_size - within).min(len - done);
+            let mut data: Box<[u8]> = if take == self.sector_size {
+                vec![0u8; self.sector_size].into()
+            } else {
+                match self.sector(sector) {
+                    Some(old) => old.into(),
+                    None => {
+                        self.missing.insert(sector);
+                        vec![0u8; self.sector_size].into()
+                    }
+                }
+            };
+            data[within..within + take].copy_from_slice(&buf[done..done + take]);
+            self.written.insert(sector, data);
+            done += take;
+        }
+        self.position += len as u64;
+        Ok(len)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Attempt<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(at) => Some(at),
+            SeekFrom::End(delta) => self.device_bytes.checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
+        };
+        self.position = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        Ok(self.position)
+    }
+}

@@ -1,0 +1,260 @@
+//! FAT12/16/32 over any [`Block`], with `fatfs`.
+
+mod attempt;
+mod cache;
+mod dot_entries;
+mod errors;
+mod ops;
+
+use attempt::{Attempt, Deferred};
+use cache::SectorCache;
+use errors::fs_error;
+use fatfs::{FileSystem, FsOptions};
+use mirage_types::{Block, BlockInfo, FsError};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Sectors fetched after a missing one, so that walking a FAT or a directory takes few
+/// restarts.
+const READ_AHEAD: u64 = 15;
+/// Clean sectors kept between operations (metadata, mostly): 8 MiB of 512-byte sectors.
+const CACHE_SECTORS: usize = 16 * 1024;
+
+/// A FAT filesystem (FAT12, FAT16 or FAT32, long names, subdirectories) on any block device,
+/// implementing V1's `Fs`. Sectors of 512 to 4096 bytes.
+///
+/// `fatfs` is synchronous and `Block` is not; no thread ever blocks. Each operation runs as a
+/// synchronous *attempt* over an in-memory cache of sectors: a sector not yet cached reads
+/// as zeros and is noted, writes go to a private overlay. If the attempt needed anything, the
+/// missing sectors are fetched with `await` and the operation runs again from the start;
+/// otherwise its writes are committed and written back. So every operation is atomic (one
+/// that fails changes nothing), and file data is read from the device straight into the
+/// result, never through the cache.
+///
+/// A corrupted or truncated image gives [`FsError::FormatNotRecognised`] (or a block error),
+/// never a panic: a panic inside `fatfs` is caught and reported so, and a cyclic cluster
+/// chain is cut off by a read budget.
+pub struct FatFs<B: Block> {
+    block: B,
+    info: BlockInfo,
+    cache: RefCell<SectorCache>,
+    /// Write-back runs one at a time, so that an older copy of a sector never lands after a
+    /// newer one.
+    write_back: tokio::sync::Mutex<()>,
+}
+
+impl<B: Block> FatFs<B> {
+    /// Opens the FAT filesystem on `block`, checking that there is one.
+    pub async fn connect(block: B) -> Result<Self, FsError> {
+        let fs = Self::unchecked(block).await?;
+        fs.with_fs("/", |_fs| Ok(())).await?;
+        Ok(fs)
+    }
+
+    /// Formats `block` (all of it) as a fresh FAT filesystem and opens it.
+    pub async fn format_device(block: B) -> Result<Self, FsError> {
+        let fs = Self::unchecked(block).await?;
+        let bytes = fs.device_bytes();
+        mirage_types::Fs::format(&fs, bytes).await?;
+        Ok(fs)
+    }
+
+    async fn unchecked(block: B) -> Result<Self, FsError> {
+        let info = block.get_info().await;
+        if !(512..=4096).contains(&info.sector_size) {
+            return Err(FsError::FormatNotRecognised(format!(
+                "FAT needs 512 to 4096-byte sectors, the device has {}",
+                info.sector_size
+            )));
+        }
+        Ok(FatFs {
+            block,
+            info,
+            cache: RefCell::new(SectorCache::new(
+                CACHE_SECTORS * 512 / info.sector_size as usize,
+            )),
+            write_back: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The block device underneath.
+    pub fn block(&self) -> &B {
+        &self.block
+    }
+
+    /// Makes every completed operation durable (flushes the block device).
+    pub async fn sync(&self) -> Result<(), FsError> {
+        Ok(self.block.flush().await?)
+    }
+
+    fn device_bytes(&self) -> u64 {
+        self.info.size_sectors * u64::from(self.info.sector_size)
+    }
+
+    fn sector_size(&self) -> usize {
+        self.info.sector_size as usize
+    }
+
+    /// Runs `op` on the mounted filesystem (see [`FatFs::transact`]); errors name `path`.
+    pub(crate) async fn with_fs<R>(
+        &self,
+        path: &str,
+        mut op: impl FnMut(&FileSystem<&mut Attempt<'_>>) -> io::Result<R>,
+    ) -> Result<R, FsError> {
+        self.transact(path, &mut [], |disk, _| {
+            let fs = FileSystem::new(disk, FsOptions::new())?;
+            let result = op(&fs)?;
+            fs.unmount()?;
+            Ok(result)
+        })
+        .await
+    }
+
+    /// Runs `op` until an attempt needs nothing it does not have, then commits its writes,
+    /// writes them back, and fills the reads it deferred into `output`.
+    pub(crate) async fn transact<R>(
+        &self,
+        path: &str,
+        output: &mut [u8],
+        mut op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
+    ) -> Result<R, FsError> {
+        let budget = self
+            .device_bytes()
+            .saturating_mul(4)
+            .saturating_add(output.len() as u64);
+        loop {
+            let range = output.as_ptr() as usize..output.as_ptr() as usize + output.len();
+            let (result, outcome) = {
+                let cache = self.cache.borrow();
+                let mut attempt = Attempt::new(
+                    &cache,
+                    self.sector_size(),
+                    self.device_bytes(),
+                    range,
+                    budget,
+                );
+                let result = catch_unwind(AssertUnwindSafe(|| op(&mut attempt, output)));
+                (result, attempt.finish())
+            };
+            if !outcome.missing.is_empty() {
+                self.fetch(&outcome.missing).await?;
+                continue;
+            }
+            if outcome.budget_exhausted {
+                return Err(FsError::FormatNotRecognised(
+                    "a cluster chain loops: the filesystem is corrupted".into(),
+                ));
+            }
+            let value = match result {
+                Err(_) => {
+                    return Err(FsError::FormatNotRecognised(
+                        "the filesystem is corrupted (its structures are inconsistent)".into(),
+                    ));
+                }
+                Ok(Err(error)) => return Err(fs_error(path, error)),
+                Ok(Ok(value)) => value,
+            };
+            if !outcome.written.is_empty() {
+                let mut written = outcome.written;
+                for sector in written.values_mut() {
+                    dot_entries::repair(sector);
+                }
+                self.cache.borrow_mut().commit(written);
+                self.write_back().await?;
+            }
+            self.fill(output, &outcome.deferred).await?;
+            self.cache.borrow_mut().trim();
+            return Ok(value);
+        }
+    }
+
+    /// Reads the missing sectors (and a few after each) into the cache.
+    async fn fetch(&self, missing: &BTreeSet<u64>) -> Result<(), FsError> {
+        let size = self.info.size_sectors;
+        let mut wanted = BTreeSet::new();
+        for &sector in missing {
+            let end = sector.saturating_add(READ_AHEAD + 1).min(size);
+            let cache = self.cache.borrow();
+            wanted.extend((sector..end).filter(|s| !cache.contains(*s)));
+        }
+        for (start, count) in runs(&wanted) {
+            let mut data = vec![0u8; count as usize * self.sector_size()];
+            self.block.read(start, &mut [&mut data]).await?;
+            let mut cache = self.cache.borrow_mut();
+            for (i, sector) in data.chunks(self.sector_size()).enumerate() {
+                cache.insert_clean(start + i as u64, sector.into());
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_back(&self) -> Result<(), FsError> {
+        let _turn = self.write_back.lock().await;
+        let dirty = self.cache.borrow_mut().take_dirty_runs();
+        for (index, (start, data)) in dirty.iter().enumerate() {
+            if let Err(error) = self.block.write(*start, &[data]).await {
+                // Keep what is not on the device dirty, so a later operation retries it.
+                let mut cache = self.cache.borrow_mut();
+                for (start, data) in &dirty[index..] {
+                    let count = (data.len() / self.sector_size()) as u64;
+                    cache.mark_dirty(*start..*start + count);
+                }
+                return Err(error.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills deferred reads from the device, then lays over them any sector the cache holds
+    /// a newer copy of (written by an operation that ran meanwhile).
+    async fn fill(&self, output: &mut [u8], deferred: &[Deferred]) -> Result<(), FsError> {
+        let size = self.info.sector_size as u64;
+        // Clusters read one after another are usually contiguous on the device as in the
+        // output: one device read for each such run.
+        let mut merged: Vec<Deferred> = Vec::new();
+        for read in deferred {
+            match merged.last_mut() {
+                Some(last)
+                    if last.out_offset + last.len == read.out_offset
+                        && last.device_offset + last.len as u64 == read.device_offset =>
+                {
+                    last.len += read.len
+                }
+                _ => merged.push(*read),
+            }
+        }
+        for read in &merged {
+            let target = &mut output[read.out_offset..read.out_offset + read.len];
+            self.block
+                .read(read.device_offset / size, &mut [target])
+                .await?;
+        }
+        let cache = self.cache.borrow();
+        for read in deferred {
+            let first = read.device_offset / size;
+            for (i, chunk) in output[read.out_offset..read.out_offset + read.len]
+                .chunks_mut(size as usize)
+                .enumerate()
+            {
+                if let Some(newer) = cache.get(first + i as u64) {
+                    chunk.copy_from_slice(newer);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Consecutive runs in a sorted set, as (first, count).
+fn runs(sectors: &BTreeSet<u64>) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &sector in sectors {
+        match runs.last_mut() {
+            Some((start, count)) if *start + *count == sector => *count += 1,
+            _ => runs.push((sector, 1)),
+        }
+    }
+    runs
+}
