@@ -88,4 +88,15 @@ pub trait Fs: Device {
     /// V1 `write path offset data`: writes `data` at `offset`, creating the file and its
     /// parents, extending the file as needed.
     async fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<(), FsError>;
+
+    /// The entries of directory `path` with their details: `listdir`, then `stat` of each.
+    /// Backends that read a directory's details in one pass override it.
+    async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
+        let mut stats = Vec::new();
+        for name in self.listdir(path).await? {
+            let child = format!("{}/{name}", path.trim_end_matches('/'));
+            stats.push(self.stat(&child).await?);
+        }
+        Ok(stats)
+    }
 }

@@ -84,34 +84,6 @@ fn is_a_directory() -> io::Error {
     io::Error::other("Is a directory")
 }
 
-impl<B: Block> FatFs<B> {
-    /// The entries of directory `path` with their details, in one pass (V1's `listdir`
-    /// followed by a `stat` of each, without a directory scan per entry).
-    pub async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
-        let path = clean(path);
-        self.with_fs(&path, |fs| {
-            let mut stats = Vec::new();
-            for entry in open_dir(fs, &path)?.iter() {
-                let entry = entry?;
-                let filename = entry.file_name();
-                if filename == "." || filename == ".." {
-                    continue;
-                }
-                stats.push(Stat {
-                    read_only: entry
-                        .attributes()
-                        .contains(fatfs::FileAttributes::READ_ONLY),
-                    directory: entry.is_dir(),
-                    size: if entry.is_dir() { 0 } else { entry.len() },
-                    filename,
-                });
-            }
-            Ok(stats)
-        })
-        .await
-    }
-}
-
 #[async_trait(?Send)]
 impl<B: Block> Device for FatFs<B> {
     /// Disconnects the block device underneath.
@@ -224,6 +196,31 @@ impl<B: Block> Fs for FatFs<B> {
             .into_iter()
             .map(|stat| stat.filename)
             .collect())
+    }
+
+    /// One pass over the directory.
+    async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
+        let path = clean(path);
+        self.with_fs(&path, |fs| {
+            let mut stats = Vec::new();
+            for entry in open_dir(fs, &path)?.iter() {
+                let entry = entry?;
+                let filename = entry.file_name();
+                if filename == "." || filename == ".." {
+                    continue;
+                }
+                stats.push(Stat {
+                    read_only: entry
+                        .attributes()
+                        .contains(fatfs::FileAttributes::READ_ONLY),
+                    directory: entry.is_dir(),
+                    size: if entry.is_dir() { 0 } else { entry.len() },
+                    filename,
+                });
+            }
+            Ok(stats)
+        })
+        .await
     }
 
     async fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<(), FsError> {

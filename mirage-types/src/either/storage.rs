@@ -61,6 +61,10 @@ impl<A: Fs, B: Fs> Fs for Either<A, B> {
     async fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<(), FsError> {
         dispatch!(self, f => f.write(path, offset, data).await)
     }
+
+    async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
+        dispatch!(self, f => f.listdir_stat(path).await)
+    }
 }
 
 #[async_trait(?Send)]

@@ -1,0 +1,153 @@
+//! The three stores (crunch, direct, FAT through `FsKv`) answer alike, and hostile keys
+//! reach nothing.
+
+use mirage_block::MemBlock;
+use mirage_kv::{Crunch, DirectKv, FatFs, FsKv, RustEmbed, image};
+use mirage_types::{Entry, KvError, KvRo, hex_sha256};
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+#[derive(RustEmbed)]
+#[folder = "tests/data/t/"]
+struct Data;
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/t");
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    mirage_unix::run(future)
+}
+
+async fn fat_of(dir: &Path) -> FsKv<FatFs<MemBlock>> {
+    let fs = FatFs::format_device(MemBlock::new(512, 4096).unwrap())
+        .await
+        .unwrap();
+    image::populate(&fs, dir).await.unwrap();
+    FsKv::new(fs)
+}
+
+/// The behaviour every store must share, on the tests/data/t tree.
+async fn behaves<K: KvRo>(store: &K) {
+    assert_eq!(store.read("a", 0, 4096).await.unwrap(), "foo\n");
+    assert_eq!(store.read("/a", 0, 4096).await.unwrap(), "foo\n");
+    assert_eq!(store.read("b", 1, 2).await.unwrap(), "ar");
+    assert_eq!(store.read("b", 10, 2).await.unwrap(), "");
+    assert_eq!(store.read("sub/c", 0, 100).await.unwrap(), "deep\n");
+    assert_eq!(store.size("a").await.unwrap(), 4);
+    assert_eq!(store.get("/sub/c").await.unwrap(), "deep\n");
+    assert_eq!(store.exists("a").await.unwrap(), Some(Entry::Value));
+    assert_eq!(store.exists("sub").await.unwrap(), Some(Entry::Dictionary));
+    assert_eq!(store.exists("nope").await.unwrap(), None);
+    assert_eq!(
+        store.list("/").await.unwrap(),
+        vec![
+            ("a".to_owned(), Entry::Value),
+            ("b".to_owned(), Entry::Value),
+            ("sub".to_owned(), Entry::Dictionary)
+        ]
+    );
+    assert_eq!(
+        store.list("sub").await.unwrap(),
+        vec![("c".to_owned(), Entry::Value)]
+    );
+    assert_eq!(store.digest("a").await.unwrap(), hex_sha256(b"foo\n"));
+    assert_eq!(
+        store.read("missing", 0, 1).await,
+        Err(KvError::UnknownKey("missing".into()))
+    );
+    assert_eq!(
+        store.read("sub", 0, 1).await,
+        Err(KvError::ValueExpected("sub".into()))
+    );
+    assert_eq!(
+        store.list("a").await,
+        Err(KvError::DictionaryExpected("a".into()))
+    );
+    for hostile in [
+        "../Cargo.toml",
+        "sub/../../Cargo.toml",
+        "a\0",
+        "/../../etc/passwd",
+        "sub//c",
+    ] {
+        assert_eq!(
+            store.read(hostile, 0, 10).await,
+            Err(KvError::UnknownKey(hostile.into())),
+            "{hostile:?}"
+        );
+    }
+}
+
+#[test]
+fn crunch_direct_and_fat_behave_alike() {
+    run(async {
+        behaves(&Crunch::<Data>::new()).await;
+        behaves(&DirectKv::connect(DATA).await.unwrap()).await;
+        behaves(&fat_of(Path::new(DATA)).await).await;
+    });
+}
+
+#[test]
+fn crunch_values_are_views_of_the_binary() {
+    run(async {
+        let store = Crunch::<Data>::new();
+        let first = store.get("a").await.unwrap();
+        let second = store.read("/a", 1, 2).await.unwrap();
+        // Both point into the same static data: no copy was made.
+        assert_eq!(second.as_ptr(), first.as_ptr().wrapping_add(1));
+        let embedded = Data::get("a").unwrap().data;
+        assert!(matches!(embedded, std::borrow::Cow::Borrowed(_)));
+        assert_eq!(first.as_ptr(), embedded.as_ptr());
+    });
+}
+
+#[test]
+fn direct_refuses_every_way_out() {
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "secret").unwrap();
+    std::fs::write(root.path().join("inside"), "inside").unwrap();
+    std::fs::create_dir(root.path().join("dir")).unwrap();
+    symlink(outside.path().join("secret"), root.path().join("escape")).unwrap();
+    symlink(outside.path(), root.path().join("dir/escape-dir")).unwrap();
+    symlink("/etc/passwd", root.path().join("passwd")).unwrap();
+    symlink("../inside", root.path().join("dir/back-inside")).unwrap();
+    run(async {
+        let store = DirectKv::connect(root.path()).await.unwrap();
+        assert_eq!(store.get("inside").await.unwrap(), "inside");
+        // A link that stays inside is followed.
+        assert_eq!(store.get("dir/back-inside").await.unwrap(), "inside");
+        let absolute = format!("{}/secret", outside.path().display());
+        for key in [
+            "escape",
+            "dir/escape-dir/secret",
+            "passwd",
+            "../../etc/passwd",
+            "/../etc/passwd",
+            absolute.as_str(),
+            "inside\0",
+        ] {
+            assert_eq!(
+                store.get(key).await,
+                Err(KvError::UnknownKey(key.into())),
+                "{key}"
+            );
+            assert_eq!(store.exists(key).await, Ok(None), "{key}");
+        }
+        let listed: Vec<String> = store
+            .list("")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(listed, ["dir", "inside"]);
+    });
+}
+
+#[test]
+fn fat_lookups_are_case_insensitive_like_fat() {
+    run(async {
+        let store = fat_of(Path::new(DATA)).await;
+        assert_eq!(store.get("SUB/C").await.unwrap(), "deep\n");
+    });
+}
