@@ -70,7 +70,7 @@ mod tests {
         let mut e = [0u8; 32];
         e[0] = 0x41;
         e[11] = ATTR_LONG_NAME;
-        let mut chars = vec![0xFFu8; 26];
+        let mut chars = [0xFFu8; 26];
         for i in 0..dots {
             chars[i * 2] = b'.';
             chars[i * 2 + 1] = 0;
