@@ -9,6 +9,7 @@ use std::path::Path;
 
 #[derive(RustEmbed)]
 #[folder = "tests/data/t/"]
+#[crate_path = "mirage_kv::rust_embed"]
 struct Data;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/t");

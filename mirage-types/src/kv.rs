@@ -74,3 +74,32 @@ pub fn hex_sha256(data: &[u8]) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+/// A borrowed store is a store: one instance can be handed to an application twice (as the
+/// tutorial's `kv_ro` does).
+#[async_trait(?Send)]
+impl<K: KvRo + ?Sized> KvRo for &K {
+    async fn read(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
+        (**self).read(key, offset, length).await
+    }
+
+    async fn size(&self, key: &str) -> Result<u64, KvError> {
+        (**self).size(key).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<Option<Entry>, KvError> {
+        (**self).exists(key).await
+    }
+
+    async fn list(&self, key: &str) -> Result<Vec<(String, Entry)>, KvError> {
+        (**self).list(key).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Bytes, KvError> {
+        (**self).get(key).await
+    }
+
+    async fn digest(&self, key: &str) -> Result<String, KvError> {
+        (**self).digest(key).await
+    }
+}

@@ -7,8 +7,8 @@
 //! output buffer are not copied at all: they are recorded and filled from the device
 //! afterwards, directly into that buffer.
 
-use super::cache::SectorCache;
-use std::collections::{BTreeSet, HashMap};
+use super::cache::{SectorCache, SectorMap};
+use std::collections::BTreeSet;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
@@ -25,7 +25,7 @@ pub(crate) struct Deferred {
 
 /// What an attempt found out.
 pub(crate) struct Outcome {
-    pub(crate) written: HashMap<u64, Box<[u8]>>,
+    pub(crate) written: SectorMap<Box<[u8]>>,
     pub(crate) missing: BTreeSet<u64>,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) budget_exhausted: bool,
@@ -37,7 +37,7 @@ pub(crate) struct Attempt<'c> {
     sector_size: usize,
     device_bytes: u64,
     position: u64,
-    written: HashMap<u64, Box<[u8]>>,
+    written: SectorMap<Box<[u8]>>,
     missing: BTreeSet<u64>,
     deferred: Vec<Deferred>,
     /// Addresses of the operation's output buffer: reads landing there may be deferred.
@@ -45,6 +45,8 @@ pub(crate) struct Attempt<'c> {
     /// Bytes the attempt may still read: a cyclic cluster chain would read forever.
     budget: u64,
     budget_exhausted: bool,
+    /// The cached sector read last: walking a FAT reads one sector many times in a row.
+    last: Option<(u64, &'c [u8])>,
 }
 
 impl<'c> Attempt<'c> {
@@ -60,12 +62,13 @@ impl<'c> Attempt<'c> {
             sector_size,
             device_bytes,
             position: 0,
-            written: HashMap::new(),
+            written: SectorMap::default(),
             missing: BTreeSet::new(),
             deferred: Vec::new(),
             output,
             budget,
             budget_exhausted: false,
+            last: None,
         }
     }
 
@@ -78,11 +81,20 @@ impl<'c> Attempt<'c> {
         }
     }
 
-    fn sector(&self, sector: u64) -> Option<&[u8]> {
-        self.written
-            .get(&sector)
-            .map(|s| &**s)
-            .or_else(|| self.cache.get(sector))
+    fn sector(&mut self, sector: u64) -> Option<&[u8]> {
+        if !self.written.is_empty() {
+            if let Some(data) = self.written.get(&sector) {
+                return Some(data);
+            }
+        }
+        if let Some((number, data)) = self.last {
+            if number == sector {
+                return Some(data);
+            }
+        }
+        let data = self.cache.get(sector)?;
+        self.last = Some((sector, data));
+        Some(data)
     }
 
     /// Whether a read of `len` bytes here into `buf` can wait until after the attempt.

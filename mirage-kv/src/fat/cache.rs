@@ -2,10 +2,36 @@
 //! the device.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes sector numbers by Fibonacci multiplication: a lookup costs a multiply, not SipHash
+/// (sector numbers come from the device's own structures, and a slow lookup only slows, never
+/// breaks, an operation).
+#[derive(Default)]
+pub(crate) struct SectorHasher(u64);
+
+impl Hasher for SectorHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, sector: u64) {
+        self.0 = sector.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by sector number.
+pub(crate) type SectorMap<V> = HashMap<u64, V, BuildHasherDefault<SectorHasher>>;
 
 /// Sectors by number. Dirty sectors are never evicted before they are written back.
 pub(crate) struct SectorCache {
-    sectors: HashMap<u64, Box<[u8]>>,
+    sectors: SectorMap<Box<[u8]>>,
     dirty: BTreeSet<u64>,
     capacity: usize,
 }
@@ -14,7 +40,7 @@ impl SectorCache {
     /// A cache that keeps about `capacity` clean sectors between operations.
     pub(crate) fn new(capacity: usize) -> Self {
         SectorCache {
-            sectors: HashMap::new(),
+            sectors: SectorMap::default(),
             dirty: BTreeSet::new(),
             capacity,
         }
@@ -34,7 +60,7 @@ impl SectorCache {
     }
 
     /// Takes in sectors an operation wrote: they are dirty until written back.
-    pub(crate) fn commit(&mut self, written: HashMap<u64, Box<[u8]>>) {
+    pub(crate) fn commit(&mut self, written: SectorMap<Box<[u8]>>) {
         for (sector, data) in written {
             self.dirty.insert(sector);
             self.sectors.insert(sector, data);
