@@ -74,7 +74,9 @@ fn raw_read(file: &std::fs::File, chunk: usize) {
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default()
+        .output_directory(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("criterion"))
+        .configure_from_args();
     let rt = runtime();
     let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let image = scratch.path().join("bench.img");

@@ -226,7 +226,9 @@ fn interleaved(rounds: usize, bulk: bool) -> (f64, Duration, Duration) {
 }
 
 fn main() {
-    let mut c = Criterion::default().configure_from_args();
+    let mut c = Criterion::default()
+        .output_directory(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("criterion"))
+        .configure_from_args();
     criterion_groups(&mut c);
     c.final_summary();
     let (ratio, ours, tokio) = interleaved(200, true);
