@@ -3,8 +3,14 @@
 
 mod adapter;
 mod channel;
+mod direct;
+mod link;
 mod socket;
 
 pub use adapter::FlowStream;
 pub use channel::FlowChannel;
+pub use direct::{
+    Addressing, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack, DirectTcp, DirectUdp,
+};
+pub use link::{LinkFaults, MemLink};
 pub use socket::{SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketUdp, StackConfig};

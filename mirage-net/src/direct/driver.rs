@@ -1,0 +1,166 @@
+//! The loop that runs a direct stack: frames in, smoltcp's poll, frames out, events to the
+//! application, and sleep until something happens.
+
+use super::flow::DirectFlow;
+use super::state::{Shared, State};
+use futures::future::LocalBoxFuture;
+use mirage_types::{Network, StackError, UdpDatagram, frame_handler};
+use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::IpAddress;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How long the driver sleeps when smoltcp has no timer due.
+const IDLE: Duration = Duration::from_secs(3600);
+
+/// Receives frames into the stack and drives it, until the stack is disconnected.
+pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
+    let inbox = shared.clone();
+    let receiving = net.listen(frame_handler(move |frame| {
+        let inbox = inbox.clone();
+        async move {
+            inbox
+                .state
+                .borrow_mut()
+                .queues
+                .received
+                .push_back(frame.to_vec());
+            inbox.wake.notify_one();
+        }
+    }));
+    tokio::select! {
+        received = receiving => received.map_err(|e| StackError::Unknown(format!("network: {e}"))),
+        driven = drive(shared, net) => driven,
+    }
+}
+
+async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
+    loop {
+        if shared.disconnected.get() {
+            return Ok(());
+        }
+        let (frames, jobs, delay) = {
+            let mut state = shared.state.borrow_mut();
+            let state = &mut *state;
+            let now = Instant::now();
+            state.queues.budget = super::state::LISTEN_POOL / 2;
+            state.iface.poll(now, &mut state.queues, &mut state.sockets);
+            state.queues.budget = 0;
+            let jobs = events(shared, state);
+            let frames: Vec<Vec<u8>> = state.queues.to_send.drain(..).collect();
+            let delay = if state.queues.received.is_empty() {
+                state.iface.poll_delay(Instant::now(), &state.sockets)
+            } else {
+                Some(smoltcp::time::Duration::ZERO)
+            };
+            (frames, jobs, delay)
+        };
+        for job in jobs {
+            tokio::task::spawn_local(job);
+        }
+        for frame in &frames {
+            // A frame the device refuses is lost, as on a real wire; TCP sends it again.
+            let _ = net.write(frame).await;
+        }
+        if !frames.is_empty() {
+            // Writing may have let more work in (and smoltcp may have more to send).
+            continue;
+        }
+        let delay = delay.map_or(IDLE, |d| Duration::from_micros(d.total_micros()));
+        if delay.is_zero() {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            () = shared.wake.notified() => {}
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// What happened in smoltcp that the application must hear of: a DHCP lease, accepted
+/// connections, received datagrams. Returns the callbacks to run, each as its own task.
+fn events(shared: &Rc<Shared>, state: &mut State) -> Vec<LocalBoxFuture<'static, ()>> {
+    let mut jobs = Vec::new();
+    if let Some(handle) = state.dhcp {
+        let event = state.sockets.get_mut::<dhcpv4::Socket>(handle).poll();
+        match event {
+            Some(dhcpv4::Event::Configured(config)) => {
+                let config = State::from_dhcp(&config);
+                state.configure(config);
+                shared.configured.notify_waiters();
+            }
+            Some(dhcpv4::Event::Deconfigured) => state.deconfigure(),
+            None => {}
+        }
+    }
+
+    let ports: Vec<u16> = state.pools.keys().copied().collect();
+    for port in ports {
+        let pool = state.pools.get_mut(&port).expect("port listed");
+        let mut accepted = Vec::new();
+        pool.retain(|&handle| {
+            let socket = state.sockets.get::<tcp::Socket>(handle);
+            let arrived = !matches!(
+                socket.state(),
+                tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed
+            );
+            if arrived {
+                accepted.push(handle);
+            }
+            !arrived
+        });
+        for handle in accepted {
+            let socket = state.sockets.get::<tcp::Socket>(handle);
+            let peer = match socket.remote_endpoint() {
+                Some(endpoint) => match endpoint.addr {
+                    IpAddress::Ipv4(ip) => SocketAddrV4::new(ip, endpoint.port),
+                },
+                None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+            };
+            let flow = DirectFlow::new(shared.clone(), handle, peer);
+            match state.tcp_listeners.get(&port) {
+                Some(callback) => jobs.push(callback(flow)),
+                None => drop(flow),
+            }
+        }
+        state.replenish(port);
+    }
+
+    let local = state.address().unwrap_or(Ipv4Addr::UNSPECIFIED);
+    for (&port, callback) in &state.udp_listeners {
+        let Some(&handle) = state.udp_sockets.get(&port) else {
+            continue;
+        };
+        let socket = state.sockets.get_mut::<udp::Socket>(handle);
+        while let Ok((data, meta)) = socket.recv() {
+            let IpAddress::Ipv4(src) = meta.endpoint.addr;
+            let dst = match meta.local_address {
+                Some(IpAddress::Ipv4(address)) => address,
+                None => local,
+            };
+            jobs.push(callback(UdpDatagram {
+                src,
+                src_port: meta.endpoint.port,
+                dst,
+                dst_port: port,
+                data: bytes::Bytes::copy_from_slice(data),
+            }));
+        }
+    }
+
+    let sockets = &mut state.sockets;
+    state.orphans.retain(|&handle| {
+        let closed = matches!(
+            sockets.get::<tcp::Socket>(handle).state(),
+            tcp::State::Closed | tcp::State::TimeWait
+        );
+        if closed {
+            sockets.remove(handle);
+        }
+        !closed
+    });
+    jobs
+}

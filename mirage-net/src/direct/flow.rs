@@ -1,0 +1,192 @@
+//! A TCP connection of the direct stack.
+
+use super::state::Shared;
+use bytes::Bytes;
+use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
+use std::cell::Cell;
+use std::future::poll_fn;
+use std::net::SocketAddrV4;
+use std::rc::Rc;
+use std::task::Poll;
+
+/// A TCP connection over the direct stack (a smoltcp socket).
+///
+/// Dropping it closes the connection gracefully; the socket is freed once closed.
+pub struct DirectFlow {
+    shared: Rc<Shared>,
+    handle: SocketHandle,
+    peer: SocketAddrV4,
+    /// This side called `close`.
+    closed: Cell<bool>,
+    /// The peer was seen closing its side in order (a FIN), not vanishing.
+    peer_finished: Cell<bool>,
+}
+
+impl DirectFlow {
+    pub(crate) fn new(shared: Rc<Shared>, handle: SocketHandle, peer: SocketAddrV4) -> Self {
+        DirectFlow {
+            shared,
+            handle,
+            peer,
+            closed: Cell::new(false),
+            peer_finished: Cell::new(false),
+        }
+    }
+
+    /// Runs `f` on the socket.
+    fn with<R>(&self, f: impl FnOnce(&mut tcp::Socket<'static>) -> R) -> R {
+        let mut state = self.shared.state.borrow_mut();
+        f(state.sockets.get_mut::<tcp::Socket>(self.handle))
+    }
+
+    /// The error for a socket that closed: a reset or a timeout unless the peer finished in
+    /// order.
+    fn ended(&self) -> TcpError {
+        if self.shared.disconnected.get() {
+            TcpError::Disconnected
+        } else {
+            TcpError::Reset
+        }
+    }
+
+    async fn send_all(&self, data: &[u8]) -> Result<(), TcpError> {
+        if self.closed.get() {
+            return Err(TcpError::Closed);
+        }
+        let mut sent = 0;
+        poll_fn(|cx| {
+            let outcome = self.with(|socket| {
+                while sent < data.len() {
+                    if !socket.may_send() {
+                        return Some(Err(()));
+                    }
+                    match socket.send_slice(&data[sent..]) {
+                        Ok(0) | Err(_) => {
+                            socket.register_send_waker(cx.waker());
+                            return None;
+                        }
+                        Ok(n) => sent += n,
+                    }
+                }
+                Some(Ok(()))
+            });
+            self.shared.wake.notify_one();
+            match outcome {
+                Some(Ok(())) => Poll::Ready(Ok(())),
+                Some(Err(())) => Poll::Ready(Err(self.ended())),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for DirectFlow {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.shared.state.try_borrow_mut() {
+            state.sockets.get_mut::<tcp::Socket>(self.handle).close();
+            state.orphans.push(self.handle);
+        }
+        self.shared.wake.notify_one();
+    }
+}
+
+#[async_trait(?Send)]
+impl Flow for DirectFlow {
+    type Error = TcpError;
+
+    async fn read(&self) -> Result<Read, TcpError> {
+        poll_fn(|cx| {
+            let outcome = self.with(|socket| {
+                if socket.can_recv() {
+                    let data = socket.recv(|buf| (buf.len(), Bytes::copy_from_slice(buf)));
+                    return Some(Ok(Read::Data(data.unwrap_or_default())));
+                }
+                match socket.state() {
+                    tcp::State::CloseWait
+                    | tcp::State::LastAck
+                    | tcp::State::Closing
+                    | tcp::State::TimeWait => {
+                        self.peer_finished.set(true);
+                        Some(Ok(Read::Eof))
+                    }
+                    tcp::State::Closed if self.peer_finished.get() || self.closed.get() => {
+                        Some(Ok(Read::Eof))
+                    }
+                    tcp::State::Closed => Some(Err(())),
+                    _ => {
+                        socket.register_recv_waker(cx.waker());
+                        None
+                    }
+                }
+            });
+            match outcome {
+                Some(Ok(read)) => {
+                    // Reading opened the receive window: let the driver tell the peer.
+                    self.shared.wake.notify_one();
+                    Poll::Ready(Ok(read))
+                }
+                Some(Err(())) => Poll::Ready(Err(self.ended())),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    async fn write(&self, buf: &[u8]) -> Result<(), TcpError> {
+        self.send_all(buf).await
+    }
+
+    /// Half-closes: sends a FIN once everything written has gone; the peer can still send.
+    async fn close(&self) -> Result<(), TcpError> {
+        if !self.closed.replace(true) {
+            self.with(|socket| socket.close());
+            self.shared.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl TcpFlow for DirectFlow {
+    fn get_dest(&self) -> SocketAddrV4 {
+        self.peer
+    }
+
+    /// Sends `buf` without Nagle's delay and waits until the peer has acknowledged all of it.
+    async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
+        self.with(|socket| socket.set_nagle_enabled(false));
+        let result = self.send_all(buf).await;
+        let acknowledged = poll_fn(|cx| {
+            let pending = self.with(|socket| {
+                if socket.send_queue() == 0 || !socket.may_send() {
+                    false
+                } else {
+                    socket.register_send_waker(cx.waker());
+                    true
+                }
+            });
+            if pending {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
+        if result.is_ok() {
+            acknowledged.await;
+        }
+        self.with(|socket| socket.set_nagle_enabled(true));
+        result
+    }
+}
+
+impl std::fmt::Debug for DirectFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectFlow")
+            .field("peer", &self.peer)
+            .field("closed", &self.closed.get())
+            .finish()
+    }
+}

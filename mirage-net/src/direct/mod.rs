@@ -1,0 +1,183 @@
+//! The direct stack: smoltcp's TCP/IP over any [`Network`] (Mirage's `--net direct`).
+
+mod device;
+mod driver;
+mod flow;
+mod state;
+mod views;
+
+pub use flow::DirectFlow;
+pub use views::{DirectIcmpv4, DirectIpv4, DirectTcp, DirectUdp};
+
+use mirage_types::{
+    Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4, TcpCallback, UdpCallback,
+    async_trait,
+};
+use state::{Shared, State};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How the direct stack gets its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addressing {
+    /// A fixed address, netmask and gateways (V1's `` `IPv4 ``; the default is Mirage's
+    /// 10.0.0.2 / 255.255.255.0 / 10.0.0.1).
+    Static(Ipv4Config),
+    /// A lease from a DHCP server, renewed as it runs out (V1's `` `DHCP ``).
+    Dhcp {
+        /// How long `connect` waits for the first lease.
+        timeout: Duration,
+    },
+}
+
+impl Default for Addressing {
+    fn default() -> Self {
+        Addressing::Static(Ipv4Config::default())
+    }
+}
+
+/// `StackV4` implemented by smoltcp over any [`Network`]: a tap device, a Xen netfront, or an
+/// in-memory link.
+///
+/// [`DirectStack::connect`] starts the stack's driver as a local task: it wakes on received
+/// frames, on smoltcp's own timers and on requests from the application, and sleeps
+/// otherwise (an idle stack uses no CPU). ICMP echo requests are answered. Listening TCP
+/// ports keep a pool of listening sockets ready, so that many simultaneous connections all
+/// succeed although smoltcp sockets have no backlog.
+pub struct DirectStack<N: Network + 'static> {
+    shared: Rc<Shared>,
+    net: Rc<N>,
+}
+
+impl<N: Network + 'static> Clone for DirectStack<N> {
+    fn clone(&self) -> Self {
+        DirectStack {
+            shared: self.shared.clone(),
+            net: self.net.clone(),
+        }
+    }
+}
+
+impl<N: Network + 'static> DirectStack<N> {
+    /// Starts a stack on `net` (must run inside a `LocalSet`, as `mirage_unix::run` gives).
+    /// With DHCP, waits for the first lease and fails with a clear error if none comes.
+    pub async fn connect(net: N, addressing: Addressing) -> Result<Self, StackError> {
+        let mac = net.mac();
+        let shared = Rc::new(Shared {
+            state: std::cell::RefCell::new(State::new(mac, net.mtu(), &addressing)),
+            wake: Notify::new(),
+            configured: Notify::new(),
+            stopped: Notify::new(),
+            disconnected: Cell::new(false),
+            failure: std::cell::RefCell::new(None),
+            connect_timeout: Duration::from_secs(10),
+        });
+        let net = Rc::new(net);
+        let stack = DirectStack { shared, net };
+        let (shared, net) = (stack.shared.clone(), stack.net.clone());
+        tokio::task::spawn_local(async move {
+            let result = driver::run(&shared, &*net).await;
+            if let Err(error) = result {
+                *shared.failure.borrow_mut() = Some(error);
+            }
+            shared.disconnected.set(true);
+            shared.stopped.notify_waiters();
+        });
+        if let Addressing::Dhcp { timeout } = addressing {
+            let leased = tokio::time::timeout(timeout, async {
+                while stack.shared.state.borrow().config.is_none() {
+                    stack.shared.configured.notified().await;
+                }
+            });
+            if leased.await.is_err() {
+                stack.disconnect().await;
+                return Err(StackError::Unknown("No DHCP offer received".into()));
+            }
+        }
+        Ok(stack)
+    }
+
+    /// The current address, netmask and gateways (`None` while DHCP has no lease).
+    pub fn ipv4_config(&self) -> Option<Ipv4Config> {
+        self.shared.state.borrow().config.clone()
+    }
+
+    /// The MAC address the stack uses.
+    pub fn mac(&self) -> MacAddr {
+        self.net.mac()
+    }
+
+    /// V1's ICMPV4 view (`STACKV4` has no accessor for it; the direct stack has one).
+    pub fn icmpv4(&self) -> DirectIcmpv4 {
+        DirectIcmpv4::new(self.shared.clone())
+    }
+
+    /// The network device underneath.
+    pub fn network(&self) -> &N {
+        &self.net
+    }
+}
+
+#[async_trait(?Send)]
+impl<N: Network + 'static> Device for DirectStack<N> {
+    /// Stops the driver and disconnects the network device.
+    async fn disconnect(&self) {
+        self.shared.disconnected.set(true);
+        self.shared.wake.notify_one();
+        self.net.disconnect().await;
+    }
+}
+
+#[async_trait(?Send)]
+impl<N: Network + 'static> StackV4 for DirectStack<N> {
+    type Udp = DirectUdp;
+    type Tcp = DirectTcp;
+    type Ip = DirectIpv4;
+
+    fn udpv4(&self) -> DirectUdp {
+        DirectUdp::new(self.shared.clone())
+    }
+
+    fn tcpv4(&self) -> DirectTcp {
+        DirectTcp::new(self.shared.clone())
+    }
+
+    fn ipv4(&self) -> DirectIpv4 {
+        DirectIpv4::new(self.shared.clone())
+    }
+
+    fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {
+        self.shared.state.borrow_mut().listen_udp(port, callback);
+        self.shared.wake.notify_one();
+    }
+
+    fn listen_tcpv4_with(&self, port: u16, callback: TcpCallback<StackFlow<Self>>) {
+        self.shared.state.borrow_mut().listen_tcp(port, callback);
+        self.shared.wake.notify_one();
+    }
+
+    /// The driver already runs (from `connect`): waits until the stack stops, with the
+    /// driver's error if it failed.
+    async fn listen(&self) -> Result<(), StackError> {
+        while !self.shared.disconnected.get() {
+            let stopped = self.shared.stopped.notified();
+            if self.shared.disconnected.get() {
+                break;
+            }
+            stopped.await;
+        }
+        match self.shared.failure.borrow_mut().take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<N: Network + 'static> DirectStack<N> {
+    /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.
+    pub async fn with_defaults(net: N) -> Result<Self, StackError> {
+        Self::connect(net, Addressing::default()).await
+    }
+}

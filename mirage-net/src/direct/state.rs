@@ -1,0 +1,203 @@
+//! The state one direct stack shares between its driver, views and flows.
+
+use super::Addressing;
+use super::device::Queues;
+use super::flow::DirectFlow;
+use mirage_types::{Ipv4Config, MacAddr, StackError, TcpCallback, UdpCallback, netmask_prefix_len};
+use rand::Rng;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Buffer sizes of each TCP socket, each way.
+pub(crate) const TCP_BUFFER: usize = 256 * 1024;
+/// Listening sockets kept ready per TCP port.
+pub(crate) const LISTEN_POOL: usize = 16;
+/// Datagrams buffered per UDP socket, and their total bytes.
+const UDP_PACKETS: usize = 256;
+const UDP_BYTES: usize = 256 * 1024;
+
+pub(crate) struct Shared {
+    pub(crate) state: RefCell<State>,
+    /// The application asked something of the stack: poll now.
+    pub(crate) wake: Notify,
+    /// DHCP configured the stack.
+    pub(crate) configured: Notify,
+    /// The driver stopped.
+    pub(crate) stopped: Notify,
+    pub(crate) disconnected: Cell<bool>,
+    pub(crate) failure: RefCell<Option<StackError>>,
+    pub(crate) connect_timeout: Duration,
+}
+
+pub(crate) struct State {
+    pub(crate) iface: Interface,
+    pub(crate) sockets: SocketSet<'static>,
+    pub(crate) queues: Queues,
+    pub(crate) udp_listeners: BTreeMap<u16, UdpCallback>,
+    pub(crate) tcp_listeners: BTreeMap<u16, TcpCallback<DirectFlow>>,
+    /// Listening sockets by port.
+    pub(crate) pools: BTreeMap<u16, Vec<SocketHandle>>,
+    /// UDP sockets by local port.
+    pub(crate) udp_sockets: BTreeMap<u16, SocketHandle>,
+    /// The port of UDP writes that name no source port.
+    pub(crate) ephemeral_udp: Option<u16>,
+    pub(crate) dhcp: Option<SocketHandle>,
+    pub(crate) icmp: Option<SocketHandle>,
+    /// The address, netmask and gateways in force.
+    pub(crate) config: Option<Ipv4Config>,
+    /// Sockets of dropped flows, removed once closed.
+    pub(crate) orphans: Vec<SocketHandle>,
+}
+
+impl State {
+    pub(crate) fn new(mac: MacAddr, mtu: usize, addressing: &Addressing) -> Self {
+        let mut queues = Queues::new(mtu);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
+        config.random_seed = rand::rng().random();
+        let iface = Interface::new(config, &mut queues, Instant::now());
+        let mut state = State {
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            queues,
+            udp_listeners: BTreeMap::new(),
+            tcp_listeners: BTreeMap::new(),
+            pools: BTreeMap::new(),
+            udp_sockets: BTreeMap::new(),
+            ephemeral_udp: None,
+            dhcp: None,
+            icmp: None,
+            config: None,
+            orphans: Vec::new(),
+        };
+        match addressing {
+            Addressing::Static(config) => state.configure(config.clone()),
+            Addressing::Dhcp { .. } => {
+                state.dhcp = Some(state.sockets.add(dhcpv4::Socket::new()));
+            }
+        }
+        state
+    }
+
+    /// Puts `config` in force: the address with its prefix, and the first gateway as the
+    /// default route.
+    pub(crate) fn configure(&mut self, config: Ipv4Config) {
+        let prefix = netmask_prefix_len(config.netmask).unwrap_or(32);
+        self.iface.update_ip_addrs(|addrs| {
+            addrs.clear();
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(config.address, prefix)));
+        });
+        self.iface.routes_mut().remove_default_ipv4_route();
+        if let Some(gateway) = config.gateways.first() {
+            let _ = self.iface.routes_mut().add_default_ipv4_route(*gateway);
+        }
+        self.config = Some(config);
+    }
+
+    /// Forgets the address (a DHCP lease ran out).
+    pub(crate) fn deconfigure(&mut self) {
+        self.iface.update_ip_addrs(|addrs| addrs.clear());
+        self.iface.routes_mut().remove_default_ipv4_route();
+        self.config = None;
+    }
+
+    pub(crate) fn address(&self) -> Option<Ipv4Addr> {
+        self.config.as_ref().map(|c| c.address)
+    }
+
+    pub(crate) fn new_tcp_socket() -> tcp::Socket<'static> {
+        let mut socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
+        );
+        socket.set_keep_alive(Some(smoltcp::time::Duration::from_secs(30)));
+        socket.set_timeout(Some(smoltcp::time::Duration::from_secs(120)));
+        socket
+    }
+
+    pub(crate) fn new_udp_socket() -> udp::Socket<'static> {
+        udp::Socket::new(
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0; UDP_BYTES],
+            ),
+            udp::PacketBuffer::new(
+                vec![udp::PacketMetadata::EMPTY; UDP_PACKETS],
+                vec![0; UDP_BYTES],
+            ),
+        )
+    }
+
+    /// A free local port from the ephemeral range.
+    pub(crate) fn ephemeral_port(&self) -> u16 {
+        let mut rng = rand::rng();
+        loop {
+            let port = rng.random_range(49152..=65535);
+            if !self.udp_sockets.contains_key(&port) && !self.pools.contains_key(&port) {
+                return port;
+            }
+        }
+    }
+
+    /// The UDP socket bound to `port`, made if needed.
+    pub(crate) fn udp_socket(&mut self, port: u16) -> SocketHandle {
+        if let Some(&handle) = self.udp_sockets.get(&port) {
+            return handle;
+        }
+        let mut socket = Self::new_udp_socket();
+        // Port 0 is never asked for: callers pick an ephemeral port first.
+        let _ = socket.bind(port);
+        let handle = self.sockets.add(socket);
+        self.udp_sockets.insert(port, handle);
+        handle
+    }
+
+    pub(crate) fn listen_udp(&mut self, port: u16, callback: UdpCallback) {
+        self.udp_listeners.insert(port, callback);
+        self.udp_socket(port);
+    }
+
+    pub(crate) fn listen_tcp(&mut self, port: u16, callback: TcpCallback<DirectFlow>) {
+        self.tcp_listeners.insert(port, callback);
+        self.replenish(port);
+    }
+
+    /// Tops up the pool on `port` so that `LISTEN_POOL` sockets wait in `Listen` (those in
+    /// the middle of a handshake do not count).
+    pub(crate) fn replenish(&mut self, port: u16) {
+        let pool = self.pools.entry(port).or_default();
+        let sockets = &mut self.sockets;
+        let listening = pool
+            .iter()
+            .filter(|&&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
+            .count();
+        for _ in listening..LISTEN_POOL {
+            let mut socket = Self::new_tcp_socket();
+            if socket.listen(port).is_err() {
+                break;
+            }
+            pool.push(sockets.add(socket));
+        }
+    }
+
+    /// Address of a DHCP configuration as V1's config.
+    pub(crate) fn from_dhcp(config: &dhcpv4::Config<'_>) -> Ipv4Config {
+        let prefix = config.address.prefix_len();
+        let netmask = Ipv4Address::from(if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix)
+        });
+        Ipv4Config {
+            address: config.address.address(),
+            netmask,
+            gateways: config.router.into_iter().collect(),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The direct stack's UDP, TCP, IPv4 and ICMP views.
+
+use super::flow::DirectFlow;
+use super::state::{Shared, State};
+use mirage_types::{
+    Device, IcmpError, Icmpv4, IpError, Ipv4, TcpError, Tcpv4, UdpError, Udpv4, async_trait,
+};
+use smoltcp::socket::{icmp, tcp, udp};
+use smoltcp::wire::{IpAddress, IpEndpoint};
+use std::future::poll_fn;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+use std::task::Poll;
+
+macro_rules! view {
+    ($name:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone)]
+        pub struct $name {
+            shared: Rc<Shared>,
+        }
+
+        impl $name {
+            pub(crate) fn new(shared: Rc<Shared>) -> Self {
+                $name { shared }
+            }
+        }
+
+        #[async_trait(?Send)]
+        impl Device for $name {
+            /// A view owns nothing: disconnect the stack to stop it.
+            async fn disconnect(&self) {}
+        }
+    };
+}
+
+view!(
+    DirectUdp,
+    "V1 `UDPV4` on the direct stack (a handle onto it)."
+);
+view!(
+    DirectTcp,
+    "V1 `TCPV4` on the direct stack (a handle onto it)."
+);
+view!(
+    DirectIpv4,
+    "V1 `IPV4` on the direct stack: its address, netmask and gateways."
+);
+view!(
+    DirectIcmpv4,
+    "V1 `ICMPV4` on the direct stack. Echo requests are answered by the stack."
+);
+
+/// The largest UDP payload the stack's buffers take.
+const MAX_DATAGRAM: usize = 65_507;
+
+#[async_trait(?Send)]
+impl Udpv4 for DirectUdp {
+    /// Sends one datagram, from `source_port` (or an ephemeral port). Waits while the
+    /// socket's send buffer is full.
+    async fn write(
+        &self,
+        source_port: Option<u16>,
+        dst: Ipv4Addr,
+        dst_port: u16,
+        data: &[u8],
+    ) -> Result<(), UdpError> {
+        if data.len() > MAX_DATAGRAM {
+            return Err(UdpError::TooLong(data.len()));
+        }
+        let handle = {
+            let mut state = self.shared.state.borrow_mut();
+            let port = match source_port {
+                Some(port) if port != 0 => port,
+                // One ephemeral port for every write that names none.
+                _ => match state.ephemeral_udp {
+                    Some(port) => port,
+                    None => {
+                        let port = state.ephemeral_port();
+                        state.ephemeral_udp = Some(port);
+                        port
+                    }
+                },
+            };
+            state.udp_socket(port)
+        };
+        let endpoint = IpEndpoint::new(IpAddress::Ipv4(dst), dst_port);
+        poll_fn(|cx| {
+            if self.shared.disconnected.get() {
+                return Poll::Ready(Err(UdpError::Disconnected));
+            }
+            let mut state = self.shared.state.borrow_mut();
+            let socket = state.sockets.get_mut::<udp::Socket>(handle);
+            match socket.send_slice(data, endpoint) {
+                Ok(()) => {
+                    self.shared.wake.notify_one();
+                    Poll::Ready(Ok(()))
+                }
+                Err(udp::SendError::BufferFull) => {
+                    socket.register_send_waker(cx.waker());
+                    Poll::Pending
+                }
+                Err(error) => Poll::Ready(Err(UdpError::Unknown(error.to_string()))),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait(?Send)]
+impl Tcpv4 for DirectTcp {
+    type Flow = DirectFlow;
+
+    /// Connects to `dst`; [`TcpError::Refused`] on a reset, [`TcpError::Timeout`] when nothing
+    /// answers within ten seconds.
+    async fn create_connection(&self, dst: SocketAddrV4) -> Result<DirectFlow, TcpError> {
+        if self.shared.disconnected.get() {
+            return Err(TcpError::Disconnected);
+        }
+        let handle = {
+            let mut state = self.shared.state.borrow_mut();
+            let state = &mut *state;
+            let port = state.ephemeral_port();
+            let mut socket = State::new_tcp_socket();
+            let remote = IpEndpoint::new(IpAddress::Ipv4(*dst.ip()), dst.port());
+            socket
+                .connect(state.iface.context(), remote, port)
+                .map_err(|e| TcpError::Unknown(format!("cannot connect to {dst}: {e}")))?;
+            state.sockets.add(socket)
+        };
+        self.shared.wake.notify_one();
+        let established = poll_fn(|cx| {
+            let mut state = self.shared.state.borrow_mut();
+            let socket = state.sockets.get_mut::<tcp::Socket>(handle);
+            match socket.state() {
+                tcp::State::SynSent | tcp::State::SynReceived => {
+                    socket.register_send_waker(cx.waker());
+                    socket.register_recv_waker(cx.waker());
+                    Poll::Pending
+                }
+                tcp::State::Closed => Poll::Ready(Err(TcpError::Refused)),
+                _ => Poll::Ready(Ok(())),
+            }
+        });
+        let outcome = tokio::time::timeout(self.shared.connect_timeout, established).await;
+        let result = match outcome {
+            Ok(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, dst)),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(TcpError::Timeout),
+        };
+        let mut state = self.shared.state.borrow_mut();
+        state.sockets.get_mut::<tcp::Socket>(handle).abort();
+        state.orphans.push(handle);
+        self.shared.wake.notify_one();
+        result
+    }
+}
+
+#[async_trait(?Send)]
+impl Ipv4 for DirectIpv4 {
+    fn get_ip(&self) -> Vec<Ipv4Addr> {
+        self.shared.state.borrow().address().into_iter().collect()
+    }
+
+    async fn set_ip(&self, ip: Ipv4Addr) -> Result<(), IpError> {
+        self.change(|config| config.address = ip)
+    }
+
+    fn get_ip_netmasks(&self) -> Vec<Ipv4Addr> {
+        self.shared
+            .state
+            .borrow()
+            .config
+            .iter()
+            .map(|c| c.netmask)
+            .collect()
+    }
+
+    async fn set_ip_netmask(&self, netmask: Ipv4Addr) -> Result<(), IpError> {
+        if mirage_types::netmask_prefix_len(netmask).is_none() {
+            return Err(IpError::Unknown(format!("{netmask} is not a netmask")));
+        }
+        self.change(|config| config.netmask = netmask)
+    }
+
+    fn get_ip_gateways(&self) -> Vec<Ipv4Addr> {
+        self.shared
+            .state
+            .borrow()
+            .config
+            .as_ref()
+            .map(|c| c.gateways.clone())
+            .unwrap_or_default()
+    }
+
+    async fn set_ip_gateways(&self, gateways: Vec<Ipv4Addr>) -> Result<(), IpError> {
+        self.change(|config| config.gateways = gateways)
+    }
+
+    fn get_source(&self, _dst: Ipv4Addr) -> Ipv4Addr {
+        self.shared
+            .state
+            .borrow()
+            .address()
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// Raw IP output is not offered by this stack (smoltcp's raw sockets are not enabled).
+    async fn write(
+        &self,
+        _dst: Ipv4Addr,
+        _protocol: u8,
+        _payload: &[&[u8]],
+    ) -> Result<(), IpError> {
+        Err(IpError::Unimplemented)
+    }
+}
+
+impl DirectIpv4 {
+    fn change(&self, edit: impl FnOnce(&mut mirage_types::Ipv4Config)) -> Result<(), IpError> {
+        let mut state = self.shared.state.borrow_mut();
+        let mut config = state.config.clone().unwrap_or_default();
+        edit(&mut config);
+        state.configure(config);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl Icmpv4 for DirectIcmpv4 {
+    async fn write(&self, dst: Ipv4Addr, message: &[u8]) -> Result<(), IcmpError> {
+        let mut state = self.shared.state.borrow_mut();
+        let handle = match state.icmp {
+            Some(handle) => handle,
+            None => {
+                let mut socket = icmp::Socket::new(
+                    icmp::PacketBuffer::new(
+                        vec![icmp::PacketMetadata::EMPTY; 16],
+                        vec![0; 16 * 1024],
+                    ),
+                    icmp::PacketBuffer::new(
+                        vec![icmp::PacketMetadata::EMPTY; 16],
+                        vec![0; 16 * 1024],
+                    ),
+                );
+                let _ = socket.bind(icmp::Endpoint::Ident(0x4d52));
+                let handle = state.sockets.add(socket);
+                state.icmp = Some(handle);
+                handle
+            }
+        };
+        state
+            .sockets
+            .get_mut::<icmp::Socket>(handle)
+            .send_slice(message, IpAddress::Ipv4(dst))
+            .map_err(|e| IcmpError::Unknown(e.to_string()))?;
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! An in-memory Ethernet link: two `Network` ends joined by a wire, for tests.
+
+use bytes::Bytes;
+use mirage_types::{
+    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, async_trait,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use tokio::sync::mpsc;
+
+/// What the wire does to frames.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinkFaults {
+    /// The probability that a frame is lost.
+    pub loss: f64,
+    /// The probability that one byte of a frame is changed in flight.
+    pub corruption: f64,
+    /// Seed of the faults' random choices, for reproducible runs.
+    pub seed: u64,
+}
+
+impl Default for LinkFaults {
+    /// A perfect wire.
+    fn default() -> Self {
+        LinkFaults {
+            loss: 0.0,
+            corruption: 0.0,
+            seed: 0,
+        }
+    }
+}
+
+/// One end of an in-memory link (see [`MemLink::pair`]).
+pub struct MemLink {
+    mac: MacAddr,
+    mtu: usize,
+    outgoing: mpsc::UnboundedSender<Bytes>,
+    incoming: RefCell<Option<mpsc::UnboundedReceiver<Bytes>>>,
+    faults: LinkFaults,
+    rng: RefCell<StdRng>,
+    stats: Cell<Stats>,
+    disconnected: Rc<Cell<bool>>,
+    stop: tokio::sync::Notify,
+}
+
+impl MemLink {
+    /// Two ends of a perfect wire, with MACs `02:00:00:00:00:01` and `…:02`, MTU 1500.
+    pub fn pair() -> (MemLink, MemLink) {
+        Self::pair_with(LinkFaults::default())
+    }
+
+    /// Two ends of a wire that loses or corrupts frames as `faults` says.
+    pub fn pair_with(faults: LinkFaults) -> (MemLink, MemLink) {
+        let (a_tx, a_rx) = mpsc::unbounded_channel();
+        let (b_tx, b_rx) = mpsc::unbounded_channel();
+        let end = |n: u8, tx, rx, seed: u64| MemLink {
+            mac: MacAddr([2, 0, 0, 0, 0, n]),
+            mtu: 1500,
+            outgoing: tx,
+            incoming: RefCell::new(Some(rx)),
+            faults,
+            rng: RefCell::new(StdRng::seed_from_u64(seed)),
+            stats: Cell::new(Stats::default()),
+            disconnected: Rc::new(Cell::new(false)),
+            stop: tokio::sync::Notify::new(),
+        };
+        (
+            end(1, b_tx, a_rx, faults.seed),
+            end(2, a_tx, b_rx, faults.seed.wrapping_add(1)),
+        )
+    }
+
+    fn count(&self, rx: bool, len: usize) {
+        let mut stats = self.stats.get();
+        if rx {
+            stats.rx_bytes += len as u64;
+            stats.rx_pkts += 1;
+        } else {
+            stats.tx_bytes += len as u64;
+            stats.tx_pkts += 1;
+        }
+        self.stats.set(stats);
+    }
+}
+
+#[async_trait(?Send)]
+impl Device for MemLink {
+    async fn disconnect(&self) {
+        self.disconnected.set(true);
+        self.stop.notify_one();
+    }
+}
+
+#[async_trait(?Send)]
+impl Network for MemLink {
+    async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+        if self.disconnected.get() {
+            return Err(NetError::Disconnected);
+        }
+        let max = self.mtu + ETHERNET_HEADER_LEN;
+        if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
+            return Err(NetError::InvalidLength {
+                len: frame.len(),
+                max,
+            });
+        }
+        self.count(false, frame.len());
+        let mut rng = self.rng.borrow_mut();
+        if rng.random_bool(self.faults.loss.clamp(0.0, 1.0)) {
+            return Ok(());
+        }
+        let mut frame = frame.to_vec();
+        if rng.random_bool(self.faults.corruption.clamp(0.0, 1.0)) {
+            let at = rng.random_range(0..frame.len());
+            frame[at] ^= rng.random_range(1..=255u8);
+        }
+        // The other end may be gone: then the frame is lost, as on a cut wire.
+        let _ = self.outgoing.send(Bytes::from(frame));
+        Ok(())
+    }
+
+    async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
+        let mut incoming = self
+            .incoming
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| NetError::Unknown("this end is already being listened on".into()))?;
+        loop {
+            if self.disconnected.get() {
+                return Ok(());
+            }
+            tokio::select! {
+                frame = incoming.recv() => match frame {
+                    Some(frame) => {
+                        self.count(true, frame.len());
+                        handler(frame).await;
+                    }
+                    None => return Ok(()),
+                },
+                () = self.stop.notified() => {}
+            }
+        }
+    }
+
+    fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+
+    fn get_stats_counters(&self) -> Stats {
+        self.stats.get()
+    }
+
+    fn reset_stats_counters(&self) {
+        self.stats.set(Stats::default());
+    }
+}

@@ -1,0 +1,178 @@
+//! Two direct stacks over the in-memory link.
+
+use mirage_net::{Addressing, DirectStack, LinkFaults, MemLink};
+use mirage_types::{
+    Device, Flow, Ipv4, Ipv4Config, Network, Read, StackV4, TcpError, Tcpv4, UdpDatagram, Udpv4,
+};
+use std::cell::RefCell;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
+use std::time::Duration;
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    mirage_unix::run(future)
+}
+
+fn config(last: u8) -> Addressing {
+    Addressing::Static(Ipv4Config {
+        address: Ipv4Addr::new(10, 0, 0, last),
+        netmask: Ipv4Addr::new(255, 255, 255, 0),
+        gateways: vec![Ipv4Addr::new(10, 0, 0, 1)],
+    })
+}
+
+async fn pair(faults: LinkFaults) -> (DirectStack<MemLink>, DirectStack<MemLink>) {
+    let (a, b) = MemLink::pair_with(faults);
+    let a = DirectStack::connect(a, config(2)).await.unwrap();
+    let b = DirectStack::connect(b, config(3)).await.unwrap();
+    (a, b)
+}
+
+const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
+
+#[test]
+fn udp_both_ways_and_the_ipv4_view() {
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        assert_eq!(a.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 2)]);
+        assert_eq!(
+            a.ipv4().get_ip_netmasks(),
+            [Ipv4Addr::new(255, 255, 255, 0)]
+        );
+        assert_eq!(a.ipv4().get_ip_gateways(), [Ipv4Addr::new(10, 0, 0, 1)]);
+        let seen: Rc<RefCell<Vec<UdpDatagram>>> = Rc::default();
+        let record = seen.clone();
+        let udp = b.udpv4();
+        b.listen_udpv4(53, move |datagram| {
+            let (record, udp) = (record.clone(), udp.clone());
+            async move {
+                udp.write(Some(53), datagram.src, datagram.src_port, b"answer")
+                    .await
+                    .unwrap();
+                record.borrow_mut().push(datagram);
+            }
+        });
+        let answers: Rc<RefCell<Vec<UdpDatagram>>> = Rc::default();
+        let record = answers.clone();
+        a.listen_udpv4(5353, move |datagram| {
+            record.borrow_mut().push(datagram);
+            async {}
+        });
+        a.udpv4()
+            .write(Some(5353), B, 53, b"question")
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            if !answers.borrow().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let question = seen.borrow()[0].clone();
+        assert_eq!(
+            (
+                question.src,
+                question.src_port,
+                question.dst,
+                question.dst_port
+            ),
+            (Ipv4Addr::new(10, 0, 0, 2), 5353, B, 53)
+        );
+        assert_eq!(question.data, "question");
+        assert_eq!(answers.borrow()[0].data, "answer");
+        assert_eq!(answers.borrow()[0].src_port, 53);
+        a.ipv4().set_ip(Ipv4Addr::new(10, 0, 0, 9)).await.unwrap();
+        assert_eq!(a.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 9)]);
+        a.disconnect().await;
+        b.disconnect().await;
+    });
+}
+
+#[test]
+fn tcp_connections_refusals_and_many_at_once() {
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        b.listen_tcpv4(8080, |flow| async move {
+            let mut got = Vec::new();
+            while let Ok(Read::Data(data)) = flow.read().await {
+                got.extend_from_slice(&data);
+            }
+            flow.write(&got).await.unwrap();
+            flow.close().await.unwrap();
+        });
+        assert_eq!(
+            a.tcpv4()
+                .create_connection(SocketAddrV4::new(B, 9))
+                .await
+                .unwrap_err(),
+            TcpError::Refused
+        );
+        let clients = (0..40).map(|i| {
+            let tcp = a.tcpv4();
+            tokio::task::spawn_local(async move {
+                let flow = tcp
+                    .create_connection(SocketAddrV4::new(B, 8080))
+                    .await
+                    .unwrap();
+                let message = format!("client {i}");
+                flow.write(message.as_bytes()).await.unwrap();
+                flow.close().await.unwrap();
+                let mut echoed = Vec::new();
+                while let Read::Data(data) = flow.read().await.unwrap() {
+                    echoed.extend_from_slice(&data);
+                }
+                assert_eq!(echoed, message.as_bytes());
+            })
+        });
+        for client in clients.collect::<Vec<_>>() {
+            client.await.unwrap();
+        }
+        a.disconnect().await;
+        b.disconnect().await;
+    });
+}
+
+/// Moves `bytes` from a to b over a lossy link and checks them.
+async fn transfer(a: &DirectStack<MemLink>, b: &DirectStack<MemLink>, bytes: usize) {
+    let received: Rc<RefCell<Vec<u8>>> = Rc::default();
+    let sink = received.clone();
+    let done = Rc::new(tokio::sync::Notify::new());
+    let signal = done.clone();
+    b.listen_tcpv4(7000, move |flow| {
+        let (sink, signal) = (sink.clone(), signal.clone());
+        async move {
+            while let Ok(Read::Data(data)) = flow.read().await {
+                sink.borrow_mut().extend_from_slice(&data);
+            }
+            signal.notify_one();
+        }
+    });
+    let data: Vec<u8> = (0..bytes).map(|i| (i * 7 % 251) as u8).collect();
+    let flow = a
+        .tcpv4()
+        .create_connection(SocketAddrV4::new(B, 7000))
+        .await
+        .unwrap();
+    for chunk in data.chunks(64 * 1024) {
+        flow.write(chunk).await.unwrap();
+    }
+    flow.close().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(120), done.notified())
+        .await
+        .expect("transfer stalled");
+    assert!(*received.borrow() == data, "data differs");
+}
+
+#[test]
+fn ten_mib_intact_over_a_lossy_link() {
+    run(async {
+        let faults = LinkFaults {
+            loss: 0.01,
+            corruption: 0.0,
+            seed: 7,
+        };
+        let (a, b) = pair(faults).await;
+        transfer(&a, &b, 10 << 20).await;
+        assert!(a.network().get_stats_counters().tx_pkts > 1000);
+    });
+}
