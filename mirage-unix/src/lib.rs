@@ -4,9 +4,11 @@
 mod clock;
 mod random;
 mod run;
+mod tap;
 mod time;
 
 pub use clock::UnixClock;
 pub use random::UnixRandom;
 pub use run::run;
+pub use tap::Tap;
 pub use time::UnixTime;

@@ -6,40 +6,72 @@ use mir_stackv4::keys::{Keys, Net};
 use mir_stackv4::palette::Palette;
 use mir_stackv4::unikernel::Main;
 use mirage_console::UnixConsole;
-use mirage_net::{SocketStack, StackConfig};
+use mirage_net::{Addressing, DirectStack, SocketStack, StackConfig};
+use mirage_types::{Console, StackV4};
+use mirage_unix::Tap;
 use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long `--dhcp true` waits for a lease.
+const DHCP_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let keys = Keys::parse();
-    let palette = Palette::choose(keys.color);
-    match keys.stack() {
-        Net::Socket => {
-            let stack = SocketStack::with_config(StackConfig {
-                interfaces: keys.interfaces.clone(),
-                ..Default::default()
-            });
-            let main = Main::new(
-                UnixConsole::new(),
-                stack,
-                palette,
-                keys.udp_port,
-                keys.tcp_port,
-            );
-            match mirage_unix::run(main.start()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("mir-stackv4: {error}");
+    mirage_unix::run(async {
+        let console = UnixConsole::new();
+        match keys.stack() {
+            Net::Socket => {
+                let stack = SocketStack::with_config(StackConfig {
+                    interfaces: keys.interfaces.clone(),
+                    ..Default::default()
+                });
+                serve(console, stack, &keys).await
+            }
+            Net::Direct => match direct(&console, &keys).await {
+                Ok(stack) => serve(console, stack, &keys).await,
+                Err(message) => {
+                    eprintln!("mir-stackv4: {message}");
                     ExitCode::FAILURE
                 }
-            }
+            },
         }
-        Net::Direct => {
-            eprintln!(
-                "mir-stackv4: the direct stack (smoltcp over the tap device {}) is not available \
-                 in this version; run with --net socket",
-                keys.network
-            );
-            ExitCode::from(2)
+    })
+}
+
+/// The direct stack on the tap device `--network`, configured statically or by DHCP.
+async fn direct(console: &UnixConsole, keys: &Keys) -> Result<DirectStack<Tap>, String> {
+    let tap = Tap::open(&keys.network).map_err(|e| e.to_string())?;
+    let addressing = if keys.dhcp {
+        Addressing::Dhcp {
+            timeout: DHCP_TIMEOUT,
+        }
+    } else {
+        Addressing::Static(keys.ipv4_config())
+    };
+    let stack = DirectStack::connect(tap, addressing)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
+        let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
+        let line = format!(
+            "DHCP offer received and bound to {} nm {} gw [{}]",
+            config.address,
+            config.netmask,
+            gateways.join(", ")
+        );
+        console.log_s(&line).await.map_err(|e| e.to_string())?;
+    }
+    Ok(stack)
+}
+
+async fn serve<S: StackV4>(console: UnixConsole, stack: S, keys: &Keys) -> ExitCode {
+    let palette = Palette::choose(keys.color);
+    let main = Main::new(console, stack, palette, keys.udp_port, keys.tcp_port);
+    match main.start().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mir-stackv4: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -123,11 +123,12 @@ fn colours_with_color_always() {
 }
 
 #[test]
-fn the_direct_stack_is_refused_clearly() {
+fn a_bad_tap_device_name_is_a_clear_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_mir-stackv4"))
-        .args(["--net", "direct"])
+        .args(["--net", "direct", "--network", "no/such/tap"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--net socket"));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a valid interface name"), "{stderr}");
 }

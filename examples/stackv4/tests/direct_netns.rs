@@ -1,0 +1,185 @@
+//! `mir-stackv4 --net direct` on a tap device inside a network namespace made for the test,
+//! reached by the kernel's own `ping` and `nc`, and leased an address by `dnsmasq`.
+//!
+//! These need root (to make namespaces and tap devices); elsewhere they say so and skip.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// A network namespace with `tap0` at 10.0.0.1/24 on the host side, removed on drop.
+struct Namespace {
+    name: String,
+    children: Vec<Child>,
+}
+
+impl Namespace {
+    fn new(tag: &str) -> Option<Namespace> {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: network namespace tests need root");
+            return None;
+        }
+        for tool in ["ip", "ping", "nc"] {
+            let found = Command::new("sh")
+                .arg("-c")
+                .arg(format!("command -v {tool}"))
+                .output();
+            if !found.is_ok_and(|o| o.status.success()) {
+                eprintln!(
+                    "skipped: {tool} is not installed (iproute2, iputils-ping, netcat-openbsd)"
+                );
+                return None;
+            }
+        }
+        let name = format!("mirage-{tag}-{}", std::process::id());
+        let namespace = Namespace {
+            name,
+            children: Vec::new(),
+        };
+        run_ok(Command::new("ip").args(["netns", "add", &namespace.name]));
+        for setup in [
+            "ip link set lo up",
+            "ip tuntap add tap0 mode tap",
+            "ip addr add 10.0.0.1/24 dev tap0",
+            "ip link set tap0 up",
+        ] {
+            namespace.exec_ok(setup);
+        }
+        Some(namespace)
+    }
+
+    fn command(&self, script: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, "sh", "-c", script]);
+        command
+    }
+
+    fn exec_ok(&self, script: &str) -> Output {
+        run_ok(&mut self.command(script))
+    }
+
+    /// Starts the example in the namespace; its stdout arrives line by line.
+    fn start(&mut self, args: &str) -> Receiver<String> {
+        let script = format!(
+            "exec {} --net direct {args}",
+            env!("CARGO_BIN_EXE_mir-stackv4")
+        );
+        let mut child = self
+            .command(&script)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        self.children.push(child);
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if sender.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        lines
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn run_ok(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{command:?}: {output:?}");
+    output
+}
+
+fn line(lines: &Receiver<String>) -> String {
+    lines
+        .recv_timeout(Duration::from_secs(15))
+        .expect("no line from mir-stackv4 in 15 s")
+}
+
+#[test]
+fn ping_udp_and_tcp_reach_the_static_stack() {
+    let Some(mut namespace) = Namespace::new("static") else {
+        return;
+    };
+    let lines = namespace.start("");
+    assert_eq!(line(&lines), "IP address: 10.0.0.2");
+    assert_eq!(line(&lines), "");
+
+    let ping = namespace.exec_ok("ping -c 3 -i 0.2 -W 2 10.0.0.2");
+    let report = String::from_utf8_lossy(&ping.stdout);
+    assert!(
+        report.contains("3 packets transmitted, 3 received"),
+        "{report}"
+    );
+
+    namespace.exec_ok("echo -n hello udp world | nc -u -w1 -p 40053 10.0.0.2 53");
+    assert_eq!(
+        line(&lines),
+        "UDP 10.0.0.1:40053 > 10.0.0.2:53: \"hello udp world\""
+    );
+    namespace.exec_ok("echo -n hello tcp world | nc -w1 -p 40080 10.0.0.2 8080");
+    assert_eq!(line(&lines), "TCP 10.0.0.1:40080 > _:8080");
+    assert_eq!(line(&lines), "read: 15 \"hello tcp world\"");
+}
+
+#[test]
+fn dnsmasq_leases_an_address_in_under_a_second() {
+    let Some(mut namespace) = Namespace::new("dhcp") else {
+        return;
+    };
+    if !Command::new("sh")
+        .arg("-c")
+        .arg("command -v dnsmasq")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: dnsmasq is not installed (dnsmasq-base)");
+        return;
+    }
+    let leases = tempfile::NamedTempFile::new().unwrap();
+    let dnsmasq = namespace
+        .command(&format!(
+            "exec dnsmasq --no-daemon --port=0 --interface=tap0 --bind-interfaces \
+             --dhcp-range=10.0.0.50,10.0.0.60,255.255.255.0,1h --dhcp-leasefile={} \
+             --dhcp-authoritative --no-ping --log-facility=-",
+            leases.path().display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    namespace.children.push(dnsmasq);
+    std::thread::sleep(Duration::from_millis(300));
+    let start = Instant::now();
+    let lines = namespace.start("--dhcp true");
+    let bound = line(&lines);
+    let elapsed = start.elapsed();
+    let address = bound
+        .strip_prefix("DHCP offer received and bound to ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("unexpected line: {bound}"))
+        .to_owned();
+    assert!(
+        address.starts_with("10.0.0.5") || address.starts_with("10.0.0.60"),
+        "{bound}"
+    );
+    assert!(bound.ends_with("nm 255.255.255.0 gw [10.0.0.1]"), "{bound}");
+    assert!(elapsed < Duration::from_secs(1), "lease took {elapsed:?}");
+    assert_eq!(line(&lines), format!("IP address: {address}"));
+    assert_eq!(line(&lines), "");
+    namespace.exec_ok(&format!("echo -n leased | nc -w1 {address} 8080"));
+    assert!(line(&lines).starts_with("TCP 10.0.0.1:"));
+    assert_eq!(line(&lines), "read: 6 \"leased\"");
+}

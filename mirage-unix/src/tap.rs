@@ -1,0 +1,237 @@
+//! `Tap`: a `Network` over a Linux tap device (`/dev/net/tun`).
+
+use bytes::Bytes;
+use mirage_types::{
+    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, async_trait,
+};
+use rand::Rng;
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
+
+/// `TUNSETIFF`: attach the descriptor to a named tun/tap interface.
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+/// The Ethernet MTU of the device.
+const MTU: usize = 1500;
+
+/// `struct ifreq` as `TUNSETIFF` reads it.
+#[repr(C)]
+struct IfReq {
+    name: [u8; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+/// A tap device: raw Ethernet frames to and from the host kernel (Mirage's `Netif` on Unix,
+/// `--network tap0`).
+///
+/// The host sees the device as an interface (give it an address, e.g. `10.0.0.1/24`); the
+/// stack on this side uses its own MAC address, a random locally administered one.
+pub struct Tap {
+    fd: AsyncFd<OwnedFd>,
+    name: String,
+    mac: MacAddr,
+    stats: Cell<Stats>,
+    disconnected: Cell<bool>,
+    stop: Notify,
+}
+
+impl Tap {
+    /// Attaches to the tap device `name`, creating it if it does not exist (which needs
+    /// `CAP_NET_ADMIN`). Must be called inside a tokio runtime. The error names the fix when
+    /// the device cannot be opened.
+    pub fn open(name: &str) -> Result<Tap, NetError> {
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('/') {
+            return Err(NetError::Unknown(format!(
+                "{name:?} is not a valid interface name"
+            )));
+        }
+        // SAFETY: a NUL-terminated literal path; the result is checked.
+        let raw = unsafe {
+            libc::open(
+                c"/dev/net/tun".as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            let error = io::Error::last_os_error();
+            return Err(NetError::Unknown(match error.raw_os_error() {
+                Some(libc::ENOENT) | Some(libc::ENXIO) | Some(libc::ENODEV) => format!(
+                    "/dev/net/tun is missing ({error}): load the tun module (modprobe tun) or \
+                     create the node (mknod /dev/net/tun c 10 200)"
+                ),
+                _ => format!(
+                    "cannot open /dev/net/tun: {error} (run as root, or give this user access)"
+                ),
+            }));
+        }
+        // SAFETY: a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let mut request = IfReq {
+            name: [0; libc::IFNAMSIZ],
+            flags: IFF_TAP | IFF_NO_PI,
+            _pad: [0; 22],
+        };
+        request.name[..name.len()].copy_from_slice(name.as_bytes());
+        // SAFETY: TUNSETIFF reads an ifreq.
+        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut request) } < 0 {
+            let error = io::Error::last_os_error();
+            return Err(NetError::Unknown(match error.raw_os_error() {
+                Some(libc::EPERM) | Some(libc::EACCES) => format!(
+                    "cannot attach tap device {name}: {error}. Creating it needs CAP_NET_ADMIN: \
+                     run as root, or create it first with `ip tuntap add {name} mode tap user $USER`"
+                ),
+                Some(libc::EBUSY) => format!("tap device {name} is in use by another process"),
+                _ => format!("cannot attach tap device {name}: {error}"),
+            }));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(NetError::Unknown(format!(
+                "tap device {name}: open it inside a tokio runtime"
+            )));
+        }
+        // SAFETY: an OwnedFd is a valid descriptor, open and unchanged for as long as it lives.
+        let fd =
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
+                .map_err(|e| NetError::Unknown(format!("tap device {name}: {e}")))?;
+        let mut mac = [0u8; 6];
+        rand::rng().fill(&mut mac);
+        mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+        Ok(Tap {
+            fd,
+            name: name.to_owned(),
+            mac: MacAddr(mac),
+            stats: Cell::new(Stats::default()),
+            disconnected: Cell::new(false),
+            stop: Notify::new(),
+        })
+    }
+
+    /// The interface's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn count(&self, received: bool, len: usize) {
+        let mut stats = self.stats.get();
+        if received {
+            stats.rx_bytes += len as u64;
+            stats.rx_pkts += 1;
+        } else {
+            stats.tx_bytes += len as u64;
+            stats.tx_pkts += 1;
+        }
+        self.stats.set(stats);
+    }
+
+    /// Reads every frame waiting, without blocking.
+    fn read_ready(&self, frames: &mut Vec<Bytes>) -> io::Result<()> {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            // SAFETY: reads into a buffer of the length given.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                let error = io::Error::last_os_error();
+                return match error.kind() {
+                    io::ErrorKind::WouldBlock => Err(error),
+                    io::ErrorKind::Interrupted => continue,
+                    _ => Err(error),
+                };
+            }
+            frames.push(Bytes::copy_from_slice(&buf[..n as usize]));
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl Device for Tap {
+    async fn disconnect(&self) {
+        self.disconnected.set(true);
+        self.stop.notify_one();
+    }
+}
+
+#[async_trait(?Send)]
+impl Network for Tap {
+    async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+        if self.disconnected.get() {
+            return Err(NetError::Disconnected);
+        }
+        let max = MTU + ETHERNET_HEADER_LEN;
+        if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
+            return Err(NetError::InvalidLength {
+                len: frame.len(),
+                max,
+            });
+        }
+        loop {
+            let mut guard = self
+                .fd
+                .writable()
+                .await
+                .map_err(|e| NetError::Unknown(format!("{}: {e}", self.name)))?;
+            let written = guard.try_io(|fd| {
+                // SAFETY: writes the frame's bytes.
+                let n = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+                if n < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(n as usize)
+                }
+            });
+            match written {
+                Ok(Ok(_)) => {
+                    self.count(false, frame.len());
+                    return Ok(());
+                }
+                Ok(Err(error)) => return Err(NetError::Unknown(format!("{}: {error}", self.name))),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
+        let mut frames = Vec::new();
+        loop {
+            if self.disconnected.get() {
+                return Ok(());
+            }
+            tokio::select! {
+                ready = self.fd.readable() => {
+                    let mut guard = ready.map_err(|e| NetError::Unknown(format!("{}: {e}", self.name)))?;
+                    match self.read_ready(&mut frames) {
+                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                        Err(error) => return Err(NetError::Unknown(format!("{}: {error}", self.name))),
+                        Ok(()) => {}
+                    }
+                }
+                () = self.stop.notified() => continue,
+            }
+            for frame in frames.drain(..) {
+                self.count(true, frame.len());
+                handler(frame).await;
+            }
+        }
+    }
+
+    fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    fn mtu(&self) -> usize {
+        MTU
+    }
+
+    fn get_stats_counters(&self) -> Stats {
+        self.stats.get()
+    }
+
+    fn reset_stats_counters(&self) {
+        self.stats.set(Stats::default());
+    }
+}
