@@ -114,6 +114,20 @@ impl<N: Network + 'static> DirectStack<N> {
         DirectIcmpv4::new(self.shared.clone())
     }
 
+    /// How long a TCP connection may go without an answer from its peer before it fails
+    /// with an error (keep-alives are sent at a quarter of it). Applies to connections made
+    /// from now on; the default is two minutes.
+    pub fn set_tcp_timeout(&self, timeout: Duration) {
+        let mut state = self.shared.state.borrow_mut();
+        state.tcp_timeout = timeout;
+        for handle in state.pools.values().flatten().copied().collect::<Vec<_>>() {
+            let socket = state.sockets.get_mut::<smoltcp::socket::tcp::Socket>(handle);
+            let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
+            socket.set_keep_alive(Some(timeout / 4));
+            socket.set_timeout(Some(timeout));
+        }
+    }
+
     /// The network device underneath.
     pub fn network(&self) -> &N {
         &self.net

@@ -19,6 +19,9 @@ use tokio::sync::Notify;
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
 /// Listening sockets kept ready per TCP port.
 pub(crate) const LISTEN_POOL: usize = 16;
+/// At most this many sockets per port wait in `Listen` or mid-handshake: a SYN flood then
+/// costs bounded memory (further SYNs are refused) and established connections go on.
+pub(crate) const MAX_HALF_OPEN: usize = 48;
 /// Datagrams buffered per UDP socket, and their total bytes.
 const UDP_PACKETS: usize = 256;
 const UDP_BYTES: usize = 256 * 1024;
@@ -52,6 +55,8 @@ pub(crate) struct State {
     pub(crate) icmp: Option<SocketHandle>,
     /// The address, netmask and gateways in force.
     pub(crate) config: Option<Ipv4Config>,
+    /// How long a connection may go without an answer before it fails.
+    pub(crate) tcp_timeout: Duration,
     /// Sockets of dropped flows, removed once closed.
     pub(crate) orphans: Vec<SocketHandle>,
 }
@@ -74,6 +79,7 @@ impl State {
             dhcp: None,
             icmp: None,
             config: None,
+            tcp_timeout: Duration::from_secs(120),
             orphans: Vec::new(),
         };
         match addressing {
@@ -111,13 +117,15 @@ impl State {
         self.config.as_ref().map(|c| c.address)
     }
 
-    pub(crate) fn new_tcp_socket() -> tcp::Socket<'static> {
+    pub(crate) fn new_tcp_socket(timeout: Duration) -> tcp::Socket<'static> {
         let mut socket = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
             tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
         );
-        socket.set_keep_alive(Some(smoltcp::time::Duration::from_secs(30)));
-        socket.set_timeout(Some(smoltcp::time::Duration::from_secs(120)));
+        let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
+        // Keep-alives make a vanished peer noticed even on an idle connection.
+        socket.set_keep_alive(Some(timeout / 4));
+        socket.set_timeout(Some(timeout));
         socket
     }
 
@@ -173,12 +181,20 @@ impl State {
     pub(crate) fn replenish(&mut self, port: u16) {
         let pool = self.pools.entry(port).or_default();
         let sockets = &mut self.sockets;
+        // A handshake that timed out leaves its socket closed: it listens again.
+        for &handle in pool.iter() {
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            if socket.state() == tcp::State::Closed {
+                let _ = socket.listen(port);
+            }
+        }
         let listening = pool
             .iter()
             .filter(|&&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
             .count();
-        for _ in listening..LISTEN_POOL {
-            let mut socket = Self::new_tcp_socket();
+        let room = MAX_HALF_OPEN.saturating_sub(pool.len());
+        for _ in listening..LISTEN_POOL.min(listening + room) {
+            let mut socket = Self::new_tcp_socket(self.tcp_timeout);
             if socket.listen(port).is_err() {
                 break;
             }

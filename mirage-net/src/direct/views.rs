@@ -121,7 +121,7 @@ impl Tcpv4 for DirectTcp {
             let mut state = self.shared.state.borrow_mut();
             let state = &mut *state;
             let port = state.ephemeral_port();
-            let mut socket = State::new_tcp_socket();
+            let mut socket = State::new_tcp_socket(state.tcp_timeout);
             let remote = IpEndpoint::new(IpAddress::Ipv4(*dst.ip()), dst.port());
             socket
                 .connect(state.iface.context(), remote, port)

@@ -1,0 +1,185 @@
+//! The direct stack under hostile input: random and mangled frames, a SYN flood, and a peer
+//! that vanishes.
+
+use mirage_net::{Addressing, DirectStack, MemLink};
+use mirage_types::{Device, Flow, Ipv4Config, Network, Read, StackV4, Tcpv4};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpProtocol, Ipv4Packet,
+    Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    mirage_unix::run(future)
+}
+
+fn addressing(address: Ipv4Addr) -> Addressing {
+    Addressing::Static(Ipv4Config { address, ..Ipv4Config::default() })
+}
+
+async fn pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
+    let (a, b) = MemLink::pair();
+    (
+        DirectStack::connect(a, addressing(A)).await.unwrap(),
+        DirectStack::connect(b, addressing(B)).await.unwrap(),
+    )
+}
+
+/// An echo server on `stack`, port 7.
+fn echo(stack: &DirectStack<MemLink>) {
+    stack.listen_tcpv4(7, |flow| async move {
+        while let Ok(Read::Data(data)) = flow.read().await {
+            if flow.write(&data).await.is_err() {
+                break;
+            }
+        }
+        let _ = flow.close().await;
+    });
+}
+
+/// Connects from `client` to the echo server at `server`, and checks one round trip.
+async fn still_serves(client: &DirectStack<MemLink>, server: Ipv4Addr) {
+    let flow = client
+        .tcpv4()
+        .create_connection(SocketAddrV4::new(server, 7))
+        .await
+        .expect("the stack stopped serving");
+    flow.write(b"ping").await.unwrap();
+    assert_eq!(flow.read().await.unwrap(), Read::Data("ping".into()));
+}
+
+/// A TCP SYN from `src:port` to `dst`:`dst_port`, as an Ethernet frame to `mac`.
+fn syn(mac: [u8; 6], src: Ipv4Addr, port: u16, dst: Ipv4Addr, dst_port: u16) -> Vec<u8> {
+    let tcp = TcpRepr {
+        src_port: port,
+        dst_port,
+        control: TcpControl::Syn,
+        seq_number: TcpSeqNumber(port as i32 * 7919),
+        ack_number: None,
+        window_len: 64_240,
+        window_scale: None,
+        max_seg_size: Some(1460),
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+    };
+    let ethernet = EthernetRepr {
+        src_addr: EthernetAddress([2, 0, 0, 0, 0, 9]),
+        dst_addr: EthernetAddress(mac),
+        ethertype: EthernetProtocol::Ipv4,
+    };
+    let mut frame = vec![0u8; ethernet.buffer_len() + ip.buffer_len() + tcp.buffer_len()];
+    let checksums = ChecksumCapabilities::default();
+    ethernet.emit(&mut EthernetFrame::new_unchecked(&mut frame[..]));
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[14..]), &checksums);
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut frame[34..]),
+        &src.into(),
+        &dst.into(),
+        &checksums,
+    );
+    frame
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_and_mangled_frames_never_stop_the_stack(seed in any::<u64>()) {
+        run(async move {
+            let (a, b) = pair().await;
+            echo(&a);
+            let mac = a.mac().0;
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            for i in 0..300u16 {
+                let mut frame = if rng.random_bool(0.5) {
+                    let len = rng.random_range(14..=1514);
+                    let mut junk = vec![0u8; len];
+                    rng.fill(&mut junk[..]);
+                    junk[..6].copy_from_slice(&mac);
+                    junk
+                } else {
+                    syn(mac, B, 1000 + i, A, 7)
+                };
+                // Mangle a few bytes past the Ethernet header, then maybe the length.
+                for _ in 0..rng.random_range(0..4) {
+                    if frame.len() > 14 {
+                        let at = rng.random_range(14..frame.len());
+                        frame[at] = rng.random();
+                    }
+                }
+                if rng.random_bool(0.2) {
+                    frame.truncate(rng.random_range(14..=frame.len()));
+                }
+                let _ = b.network().write(&frame).await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            still_serves(&b, A).await;
+        });
+    }
+}
+
+#[test]
+fn a_syn_flood_does_not_stop_an_established_connection() {
+    run(async {
+        let (a, b) = pair().await;
+        echo(&a);
+        let flow = b.tcpv4().create_connection(SocketAddrV4::new(A, 7)).await.unwrap();
+        let mac = a.mac().0;
+        for i in 0..10_000u32 {
+            // From addresses off the link: the stack's answers go nowhere.
+            let src = Ipv4Addr::new(192, 168, (i >> 8) as u8, i as u8);
+            b.network().write(&syn(mac, src, 1024 + (i % 60_000) as u16, A, 7)).await.unwrap();
+            if i % 500 == 0 {
+                flow.write(b"still there?").await.unwrap();
+                assert_eq!(flow.read().await.unwrap(), Read::Data("still there?".into()));
+            }
+        }
+        flow.write(b"after").await.unwrap();
+        assert_eq!(flow.read().await.unwrap(), Read::Data("after".into()));
+    });
+}
+
+#[test]
+fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
+    run(async {
+        let (a, b) = pair().await;
+        a.set_tcp_timeout(Duration::from_secs(2));
+        b.listen_tcpv4(9, |flow| async move {
+            // Accept, then hold the connection without reading.
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(flow);
+        });
+        let flow = a.tcpv4().create_connection(SocketAddrV4::new(B, 9)).await.unwrap();
+        flow.write(b"hello").await.unwrap();
+        b.disconnect().await; // the peer is gone: no more answers
+        let writing = async {
+            let chunk = vec![0u8; 64 * 1024];
+            loop {
+                if let Err(error) = flow.write(&chunk).await {
+                    return error;
+                }
+            }
+        };
+        let error = tokio::time::timeout(Duration::from_secs(30), writing)
+            .await
+            .expect("the write hung");
+        assert!(matches!(error, mirage_types::TcpError::Reset), "{error:?}");
+        assert!(flow.read().await.is_err());
+    });
+}
