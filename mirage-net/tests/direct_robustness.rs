@@ -21,7 +21,10 @@ fn run<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn addressing(address: Ipv4Addr) -> Addressing {
-    Addressing::Static(Ipv4Config { address, ..Ipv4Config::default() })
+    Addressing::Static(Ipv4Config {
+        address,
+        ..Ipv4Config::default()
+    })
 }
 
 async fn pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
@@ -139,15 +142,25 @@ fn a_syn_flood_does_not_stop_an_established_connection() {
     run(async {
         let (a, b) = pair().await;
         echo(&a);
-        let flow = b.tcpv4().create_connection(SocketAddrV4::new(A, 7)).await.unwrap();
+        let flow = b
+            .tcpv4()
+            .create_connection(SocketAddrV4::new(A, 7))
+            .await
+            .unwrap();
         let mac = a.mac().0;
         for i in 0..10_000u32 {
             // From addresses off the link: the stack's answers go nowhere.
             let src = Ipv4Addr::new(192, 168, (i >> 8) as u8, i as u8);
-            b.network().write(&syn(mac, src, 1024 + (i % 60_000) as u16, A, 7)).await.unwrap();
+            b.network()
+                .write(&syn(mac, src, 1024 + (i % 60_000) as u16, A, 7))
+                .await
+                .unwrap();
             if i % 500 == 0 {
                 flow.write(b"still there?").await.unwrap();
-                assert_eq!(flow.read().await.unwrap(), Read::Data("still there?".into()));
+                assert_eq!(
+                    flow.read().await.unwrap(),
+                    Read::Data("still there?".into())
+                );
             }
         }
         flow.write(b"after").await.unwrap();
@@ -165,7 +178,11 @@ fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             drop(flow);
         });
-        let flow = a.tcpv4().create_connection(SocketAddrV4::new(B, 9)).await.unwrap();
+        let flow = a
+            .tcpv4()
+            .create_connection(SocketAddrV4::new(B, 9))
+            .await
+            .unwrap();
         flow.write(b"hello").await.unwrap();
         b.disconnect().await; // the peer is gone: no more answers
         let writing = async {

@@ -121,7 +121,9 @@ impl<N: Network + 'static> DirectStack<N> {
         let mut state = self.shared.state.borrow_mut();
         state.tcp_timeout = timeout;
         for handle in state.pools.values().flatten().copied().collect::<Vec<_>>() {
-            let socket = state.sockets.get_mut::<smoltcp::socket::tcp::Socket>(handle);
+            let socket = state
+                .sockets
+                .get_mut::<smoltcp::socket::tcp::Socket>(handle);
             let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
             socket.set_keep_alive(Some(timeout / 4));
             socket.set_timeout(Some(timeout));

@@ -1,0 +1,157 @@
+//! The direct stack over a real tap device, inside a network namespace made for the test,
+//! moving 100 MiB each way with the kernel's TCP (netcat on the other side).
+//!
+//! Needs root; elsewhere it says so and skips.
+
+use mirage_net::{Addressing, DirectStack};
+use mirage_types::{Flow, Read, StackV4, Tcpv4};
+use mirage_unix::Tap;
+use sha2::{Digest, Sha256};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::Duration;
+
+const SIZE: usize = 100 << 20;
+
+fn sh(script: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes namespace `name` with tap0 at 10.0.0.1/24 and moves this thread into it.
+fn enter_namespace(name: &str) -> bool {
+    if unsafe { libc::geteuid() } != 0
+        || !sh("command -v ip >/dev/null && command -v nc >/dev/null")
+    {
+        eprintln!("skipped: needs root, ip (iproute2) and nc (netcat-openbsd)");
+        return false;
+    }
+    assert!(sh(&format!(
+        "ip netns add {name} && ip netns exec {name} sh -c 'ip link set lo up && \
+         ip tuntap add tap0 mode tap && ip addr add 10.0.0.1/24 dev tap0 && ip link set tap0 up'"
+    )));
+    let handle = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
+    // SAFETY: moves only this thread into the namespace.
+    assert_eq!(
+        unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) },
+        0
+    );
+    true
+}
+
+#[test]
+fn a_hundred_mebibytes_each_way_with_the_kernel() {
+    let name = format!("mirage-bulk-{}", std::process::id());
+    if !enter_namespace(&name) {
+        return;
+    }
+    let _cleanup = Cleanup(name.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = vec![0u8; SIZE];
+    rand::Rng::fill(&mut rand::rng(), &mut data[..]);
+    let expected = Sha256::digest(&data);
+    let input = dir.path().join("in.bin");
+    let output = dir.path().join("out.bin");
+    std::fs::write(&input, &data).unwrap();
+
+    mirage_unix::run(async {
+        let tap = Tap::open("tap0").unwrap();
+        let stack = DirectStack::connect(tap, Addressing::default())
+            .await
+            .unwrap();
+
+        // The kernel's client sends to our server.
+        let (sender, received) = tokio::sync::oneshot::channel();
+        let sender = std::cell::RefCell::new(Some(sender));
+        stack.listen_tcpv4(9000, move |flow| {
+            let sender = sender.borrow_mut().take();
+            async move {
+                let mut hasher = Sha256::new();
+                let mut total = 0;
+                while let Ok(Read::Data(chunk)) = flow.read().await {
+                    total += chunk.len();
+                    hasher.update(&chunk);
+                }
+                if let Some(sender) = sender {
+                    let _ = sender.send((total, hasher.finalize()));
+                }
+            }
+        });
+        let client = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("nc -N -w 10 10.0.0.2 9000 < {}", input.display()))
+            .spawn()
+            .unwrap();
+        let (total, digest) = tokio::time::timeout(Duration::from_secs(300), received)
+            .await
+            .expect("kernel to stack transfer stalled")
+            .unwrap();
+        let status = tokio::task::spawn_blocking(move || {
+            let mut c = client;
+            c.wait()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(status.success());
+        assert_eq!(total, SIZE);
+        assert_eq!(digest, expected, "kernel to stack: data differs");
+
+        // Our client sends to the kernel's server.
+        let server = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "nc -l 10.0.0.1 9001 < /dev/null > {}",
+                output.display()
+            ))
+            .spawn()
+            .unwrap();
+        let flow = loop {
+            match stack
+                .tcpv4()
+                .create_connection(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 9001))
+                .await
+            {
+                Ok(flow) => break flow,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        for chunk in data.chunks(64 * 1024) {
+            flow.write(chunk).await.unwrap();
+        }
+        flow.close().await.unwrap();
+        while let Ok(Read::Data(_)) = flow.read().await {}
+        let status = tokio::time::timeout(
+            Duration::from_secs(300),
+            tokio::task::spawn_blocking(move || {
+                let mut s = server;
+                s.wait()
+            }),
+        )
+        .await
+        .expect("stack to kernel transfer stalled")
+        .unwrap()
+        .unwrap();
+        assert!(status.success());
+    });
+    let written = std::fs::read(&output).unwrap();
+    assert_eq!(written.len(), SIZE);
+    assert_eq!(
+        Sha256::digest(&written),
+        expected,
+        "stack to kernel: data differs"
+    );
+}
+
+/// Deletes the namespace however the test ends.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
