@@ -67,6 +67,12 @@ pub trait Network: Device {
         self.write(&parts.concat()).await
     }
 
+    /// Sends one frame the caller no longer needs: devices that keep frames (an in-memory
+    /// link, a ring) take it without copying.
+    async fn write_owned(&self, frame: Bytes) -> Result<(), NetError> {
+        self.write(&frame).await
+    }
+
     /// V1 `listen`: calls `handler` on every received frame, in order, until the device is
     /// disconnected (then returns `Ok`).
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError>;

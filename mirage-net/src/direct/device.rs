@@ -1,5 +1,6 @@
 //! The frames between smoltcp and a `Network`: queues both ways.
 
+use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::collections::VecDeque;
@@ -7,26 +8,40 @@ use std::collections::VecDeque;
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.
 pub(crate) struct Queues {
-    pub(crate) received: VecDeque<Vec<u8>>,
+    pub(crate) received: VecDeque<Bytes>,
     pub(crate) to_send: VecDeque<Vec<u8>>,
     pub(crate) mtu: usize,
-    /// Frames smoltcp may still take in this poll: small batches let the driver refill the
-    /// listening pools between them.
-    pub(crate) budget: usize,
+    /// TCP SYNs smoltcp may still take in this poll: no more than there are listening
+    /// sockets, so the driver refills the pools before the next batch.
+    pub(crate) syn_budget: usize,
+    /// SYNs beyond the budget, held for the next poll (a backlog in front of smoltcp, which
+    /// has none); the oldest are dropped beyond `BACKLOG`, as a full backlog does.
+    pub(crate) backlog: VecDeque<Bytes>,
 }
 
+/// SYNs held at most between polls.
+const BACKLOG: usize = 256;
+
 impl Queues {
+    /// Puts the SYNs held back in front of the frames received since, for this poll.
+    pub(crate) fn release_backlog(&mut self) {
+        while let Some(syn) = self.backlog.pop_back() {
+            self.received.push_front(syn);
+        }
+    }
+
     pub(crate) fn new(mtu: usize) -> Self {
         Queues {
             received: VecDeque::new(),
             to_send: VecDeque::new(),
             mtu,
-            budget: usize::MAX,
+            syn_budget: usize::MAX,
+            backlog: VecDeque::new(),
         }
     }
 }
 
-pub(crate) struct Rx(Vec<u8>);
+pub(crate) struct Rx(Bytes);
 pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
 
 impl phy::RxToken for Rx {
@@ -49,11 +64,20 @@ impl phy::Device for Queues {
     type TxToken<'a> = Tx<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_>)> {
-        if self.budget == 0 {
-            return None;
-        }
-        let frame = self.received.pop_front()?;
-        self.budget -= 1;
+        let frame = loop {
+            let frame = self.received.pop_front()?;
+            if !is_tcp_syn(&frame) {
+                break frame;
+            }
+            if self.syn_budget > 0 {
+                self.syn_budget -= 1;
+                break frame;
+            }
+            if self.backlog.len() == BACKLOG {
+                self.backlog.pop_front();
+            }
+            self.backlog.push_back(frame);
+        };
         Some((Rx(frame), Tx(&mut self.to_send)))
     }
 
@@ -66,5 +90,40 @@ impl phy::Device for Queues {
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = self.mtu + mirage_types::ETHERNET_HEADER_LEN;
         caps
+    }
+}
+
+/// Whether `frame` is an IPv4 TCP segment opening a connection (SYN without ACK).
+fn is_tcp_syn(frame: &[u8]) -> bool {
+    const ETHERTYPE: usize = 12;
+    let Some(ip) = frame.get(14..) else {
+        return false;
+    };
+    if frame[ETHERTYPE..ETHERTYPE + 2] != [0x08, 0x00] || ip.len() < 20 || ip[9] != 6 {
+        return false;
+    }
+    let header = usize::from(ip[0] & 0x0f) * 4;
+    match ip.get(header + 13) {
+        Some(flags) => flags & 0x12 == 0x02,
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_syns_only() {
+        let mut frame = vec![0u8; 14 + 20 + 20];
+        frame[12] = 0x08;
+        frame[14] = 0x45;
+        frame[14 + 9] = 6;
+        frame[14 + 20 + 13] = 0x02;
+        assert!(is_tcp_syn(&frame));
+        frame[14 + 20 + 13] = 0x12; // SYN-ACK
+        assert!(!is_tcp_syn(&frame));
+        assert!(!is_tcp_syn(&frame[..20]));
+        assert!(!is_tcp_syn(&[]));
     }
 }

@@ -21,12 +21,7 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
     let receiving = net.listen(frame_handler(move |frame| {
         let inbox = inbox.clone();
         async move {
-            inbox
-                .state
-                .borrow_mut()
-                .queues
-                .received
-                .push_back(frame.to_vec());
+            inbox.state.borrow_mut().queues.received.push_back(frame);
             inbox.wake.notify_one();
         }
     }));
@@ -45,11 +40,16 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             let mut state = shared.state.borrow_mut();
             let state = &mut *state;
             let now = Instant::now();
-            state.queues.budget = super::state::LISTEN_POOL / 2;
+            state.queues.syn_budget = state.listening();
+            state.queues.release_backlog();
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
-            state.queues.budget = 0;
             let jobs = events(shared, state);
-            let frames: Vec<Vec<u8>> = state.queues.to_send.drain(..).collect();
+            let frames: Vec<bytes::Bytes> = state
+                .queues
+                .to_send
+                .drain(..)
+                .map(bytes::Bytes::from)
+                .collect();
             let delay = if state.queues.received.is_empty() {
                 state.iface.poll_delay(Instant::now(), &state.sockets)
             } else {
@@ -60,11 +60,12 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
         for job in jobs {
             tokio::task::spawn_local(job);
         }
-        for frame in &frames {
+        let sent = !frames.is_empty();
+        for frame in frames {
             // A frame the device refuses is lost, as on a real wire; TCP sends it again.
-            let _ = net.write(frame).await;
+            let _ = net.write_owned(frame).await;
         }
-        if !frames.is_empty() {
+        if sent {
             // Writing may have let more work in (and smoltcp may have more to send).
             continue;
         }

@@ -202,6 +202,20 @@ impl State {
         }
     }
 
+    /// How many SYNs the stack can take before its pools are refilled: the fewest sockets
+    /// listening on any port.
+    pub(crate) fn listening(&self) -> usize {
+        self.pools
+            .values()
+            .map(|pool| {
+                pool.iter()
+                    .filter(|&&h| self.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
+                    .count()
+            })
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
     /// Address of a DHCP configuration as V1's config.
     pub(crate) fn from_dhcp(config: &dhcpv4::Config<'_>) -> Ipv4Config {
         let prefix = config.address.prefix_len();

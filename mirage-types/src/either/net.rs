@@ -21,6 +21,10 @@ impl<A: Network, B: Network> Network for Either<A, B> {
         dispatch!(self, n => n.writev(parts).await)
     }
 
+    async fn write_owned(&self, frame: Bytes) -> Result<(), NetError> {
+        dispatch!(self, n => n.write_owned(frame).await)
+    }
+
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
         dispatch!(self, n => n.listen(handler).await)
     }

@@ -1,0 +1,268 @@
+//! The direct stack's figures, each with its baseline in the same run (a `--release` bench
+//! binary: whole transfers are timed, not small iterations):
+//!
+//! * bulk TCP between two `DirectStack`s over the in-memory link, against smoltcp driven
+//!   directly over its own loopback device (one interface, both sockets, a tight poll loop);
+//! * the CPU an idle listening stack uses over 10 s.
+//!
+//! `cargo bench -p mirage-net --bench direct_stack`.
+
+use mirage_net::{Addressing, DirectStack, MemLink};
+use mirage_types::{Flow, Ipv4Config, Read, StackV4, Tcpv4};
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::phy::{Loopback, Medium};
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant as SmolInstant;
+use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+const BYTES: usize = 256 << 20;
+const CHUNK: usize = 64 * 1024;
+const BUFFER: usize = 256 * 1024;
+
+/// Seconds to move `BYTES` between two direct stacks over the in-memory link.
+fn direct_stacks() -> f64 {
+    mirage_unix::run(async {
+        let (a, b) = MemLink::pair();
+        let config = |last| {
+            Addressing::Static(Ipv4Config {
+                address: Ipv4Addr::new(10, 0, 0, last),
+                ..Ipv4Config::default()
+            })
+        };
+        let a = DirectStack::connect(a, config(2)).await.unwrap();
+        let b = DirectStack::connect(b, config(3)).await.unwrap();
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let done = std::cell::RefCell::new(Some(done));
+        b.listen_tcpv4(5001, move |flow| {
+            let done = done.borrow_mut().take();
+            async move {
+                let mut total = 0;
+                while let Ok(Read::Data(data)) = flow.read().await {
+                    total += data.len();
+                }
+                if let Some(done) = done {
+                    let _ = done.send(total);
+                }
+            }
+        });
+        let flow = a
+            .tcpv4()
+            .create_connection(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 5001))
+            .await
+            .unwrap();
+        let chunk = vec![0x5a; CHUNK];
+        let start = Instant::now();
+        for _ in 0..BYTES / CHUNK {
+            flow.write(&chunk).await.unwrap();
+        }
+        flow.close().await.unwrap();
+        assert_eq!(finished.await.unwrap(), BYTES);
+        start.elapsed().as_secs_f64()
+    })
+}
+
+/// Seconds to move `BYTES` with smoltcp alone: two sockets on one interface over its
+/// loopback device.
+fn smoltcp_loopback() -> f64 {
+    let mut device = Loopback::new(Medium::Ethernet);
+    let config = Config::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into());
+    let mut iface = Interface::new(config, &mut device, SmolInstant::now());
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+    });
+    let mut sockets = SocketSet::new(vec![]);
+    let socket = || {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+        )
+    };
+    let server = sockets.add(socket());
+    let client = sockets.add(socket());
+    sockets.get_mut::<tcp::Socket>(server).listen(5001).unwrap();
+    sockets
+        .get_mut::<tcp::Socket>(client)
+        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5001), 49_500)
+        .unwrap();
+    let chunk = vec![0x5a; CHUNK];
+    let mut sink = vec![0u8; CHUNK];
+    let (mut sent, mut received) = (0, 0);
+    let start = Instant::now();
+    while received < BYTES {
+        iface.poll(SmolInstant::now(), &mut device, &mut sockets);
+        let socket = sockets.get_mut::<tcp::Socket>(client);
+        while sent < BYTES && socket.can_send() {
+            let n = socket
+                .send_slice(&chunk[..CHUNK.min(BYTES - sent)])
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        let socket = sockets.get_mut::<tcp::Socket>(server);
+        while socket.can_recv() {
+            received += socket.recv_slice(&mut sink).unwrap();
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn cpu_seconds() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// CPU seconds an idle stack with a listener uses over `wall`.
+fn idle_cpu(wall: Duration) -> f64 {
+    mirage_unix::run(async {
+        let (a, _b) = MemLink::pair();
+        let stack = DirectStack::connect(a, Addressing::default())
+            .await
+            .unwrap();
+        stack.listen_tcpv4(8080, |_flow| async {});
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let before = cpu_seconds();
+        tokio::time::sleep(wall).await;
+        cpu_seconds() - before
+    })
+}
+
+/// Gbit/s each way between the direct stack on a tap device and the kernel's TCP (netcat),
+/// in a network namespace made for the purpose. `None` without root.
+fn tap_against_kernel() -> Option<(f64, f64)> {
+    use mirage_unix::Tap;
+    use std::os::fd::AsRawFd;
+    use std::process::Command;
+    let sh = |script: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if unsafe { libc::geteuid() } != 0
+        || !sh("command -v ip >/dev/null && command -v nc >/dev/null")
+    {
+        return None;
+    }
+    let name = format!("mirage-bench-{}", std::process::id());
+    let made = sh(&format!(
+        "ip netns add {name} && ip netns exec {name} sh -c 'ip link set lo up && \
+         ip tuntap add tap0 mode tap && ip addr add 10.0.0.1/24 dev tap0 && ip link set tap0 up'"
+    ));
+    let result = made.then(|| {
+        let handle = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
+        assert_eq!(
+            unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        mirage_unix::run(async {
+            let tap = Tap::open("tap0").unwrap();
+            let stack = DirectStack::connect(tap, Addressing::default())
+                .await
+                .unwrap();
+            let (done, finished) = tokio::sync::oneshot::channel();
+            let done = std::cell::RefCell::new(Some(done));
+            stack.listen_tcpv4(5001, move |flow| {
+                let done = done.borrow_mut().take();
+                async move {
+                    let mut total = 0;
+                    let mut start = None;
+                    while let Ok(Read::Data(data)) = flow.read().await {
+                        start.get_or_insert_with(Instant::now);
+                        total += data.len();
+                    }
+                    if let (Some(done), Some(start)) = (done, start) {
+                        let _ = done.send((total, start.elapsed().as_secs_f64()));
+                    }
+                }
+            });
+            let mut sender = Command::new("sh")
+                .arg("-c")
+                .arg(format!("head -c {BYTES} /dev/zero | nc -N 10.0.0.2 5001"))
+                .spawn()
+                .unwrap();
+            let (total, inbound) = finished.await.unwrap();
+            assert_eq!(total, BYTES);
+            let _ = sender.wait();
+
+            let mut receiver = Command::new("sh")
+                .arg("-c")
+                .arg("nc -l 10.0.0.1 5002 < /dev/null > /dev/null")
+                .spawn()
+                .unwrap();
+            let flow = loop {
+                let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 5002);
+                match stack.tcpv4().create_connection(peer).await {
+                    Ok(flow) => break flow,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            };
+            let chunk = vec![0u8; CHUNK];
+            let start = Instant::now();
+            for _ in 0..BYTES / CHUNK {
+                flow.write(&chunk).await.unwrap();
+            }
+            flow.close().await.unwrap();
+            while let Ok(Read::Data(_)) = flow.read().await {}
+            let outbound = start.elapsed().as_secs_f64();
+            let _ = receiver.wait();
+            (gbits(inbound), gbits(outbound))
+        })
+    });
+    let _ = Command::new("ip").args(["netns", "del", &name]).status();
+    result
+}
+
+fn gbits(seconds: f64) -> f64 {
+    BYTES as f64 * 8.0 / seconds / 1e9
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list` asks for the names of benchmarks
+    }
+    let rounds = 5;
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (o, t) = if round % 2 == 0 {
+            let t = smoltcp_loopback();
+            (direct_stacks(), t)
+        } else {
+            let o = direct_stacks();
+            (o, smoltcp_loopback())
+        };
+        ours.push(gbits(o));
+        theirs.push(gbits(t));
+        ratios.push(t / o);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "bulk TCP, 256 MiB: two DirectStacks over MemLink {:.2} Gbit/s, smoltcp loopback {:.2} Gbit/s, ratio {:.2} (medians of {rounds} interleaved rounds)",
+        median(&mut ours),
+        median(&mut theirs),
+        median(&mut ratios)
+    );
+    match tap_against_kernel() {
+        Some((inbound, outbound)) => println!(
+            "bulk TCP over tap with the kernel, 256 MiB: kernel to stack {inbound:.2} Gbit/s, stack to kernel {outbound:.2} Gbit/s"
+        ),
+        None => println!("bulk TCP over tap: skipped (needs root, ip and nc)"),
+    }
+    let wall = Duration::from_secs(10);
+    let cpu = idle_cpu(wall);
+    println!(
+        "idle listening stack: {:.4} CPU seconds in {} s ({:.3} %)",
+        cpu,
+        wall.as_secs(),
+        cpu / wall.as_secs_f64() * 100.0
+    );
+}
