@@ -5,6 +5,7 @@ mod adapter;
 mod channel;
 mod direct;
 mod link;
+mod pcap;
 mod socket;
 
 pub use adapter::FlowStream;
@@ -13,4 +14,5 @@ pub use direct::{
     Addressing, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack, DirectTcp, DirectUdp,
 };
 pub use link::{LinkFaults, MemLink};
+pub use pcap::Recorded;
 pub use socket::{SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketUdp, StackConfig};

@@ -46,6 +46,9 @@ pub struct Keys {
     /// The TCP port to listen on.
     #[arg(long, default_value_t = 8080)]
     pub tcp_port: u16,
+    /// Record every frame of the direct stack to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<std::path::PathBuf>,
     /// Colour the output: `auto` (on a terminal, unless `NO_COLOR` is set), `always`, `never`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -6,8 +6,8 @@ use mir_stackv4::keys::{Keys, Net};
 use mir_stackv4::palette::Palette;
 use mir_stackv4::unikernel::Main;
 use mirage_console::UnixConsole;
-use mirage_net::{Addressing, DirectStack, SocketStack, StackConfig};
-use mirage_types::{Console, StackV4};
+use mirage_net::{Addressing, DirectStack, Recorded, SocketStack, StackConfig};
+use mirage_types::{Console, Either, StackV4};
 use mirage_unix::Tap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,9 +38,18 @@ fn main() -> ExitCode {
     })
 }
 
+/// The tap device, recorded to `--pcap` if given.
+type Link = Either<Tap, Recorded<Tap>>;
+
 /// The direct stack on the tap device `--network`, configured statically or by DHCP.
-async fn direct(console: &UnixConsole, keys: &Keys) -> Result<DirectStack<Tap>, String> {
+async fn direct(console: &UnixConsole, keys: &Keys) -> Result<DirectStack<Link>, String> {
     let tap = Tap::open(&keys.network).map_err(|e| e.to_string())?;
+    let tap = match &keys.pcap {
+        None => Either::Left(tap),
+        Some(path) => {
+            Either::Right(Recorded::new(tap, path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+    };
     let addressing = if keys.dhcp {
         Addressing::Dhcp {
             timeout: DHCP_TIMEOUT,

@@ -113,7 +113,8 @@ fn ping_udp_and_tcp_reach_the_static_stack() {
     let Some(mut namespace) = Namespace::new("static") else {
         return;
     };
-    let lines = namespace.start("");
+    let capture = tempfile::NamedTempFile::new().unwrap();
+    let lines = namespace.start(&format!("--pcap {}", capture.path().display()));
     assert_eq!(line(&lines), "IP address: 10.0.0.2");
     assert_eq!(line(&lines), "");
 
@@ -132,6 +133,12 @@ fn ping_udp_and_tcp_reach_the_static_stack() {
     namespace.exec_ok("echo -n hello tcp world | nc -w1 -p 40080 10.0.0.2 8080");
     assert_eq!(line(&lines), "TCP 10.0.0.1:40080 > _:8080");
     assert_eq!(line(&lines), "read: 15 \"hello tcp world\"");
+    let recorded = std::fs::read(capture.path()).unwrap();
+    assert!(
+        recorded.len() > 24 + 10 * 16,
+        "the capture holds the frames"
+    );
+    assert!(recorded.windows(15).any(|w| w == b"hello tcp world"));
 }
 
 #[test]
