@@ -93,17 +93,22 @@ fn shell(script: &str) {
 fn udp_and_tcp_lines_are_the_tutorials() {
     let Some(running) = start(&[]) else { return };
     let (udp, tcp) = (running.udp_port, running.tcp_port);
+    // Source ports chosen fresh: a fixed one may still be in TIME_WAIT from an earlier run.
+    let (from_udp, from_tcp) = (free_port(), free_port());
     shell(&format!(
-        "echo -n hello udp world | nc -u -w1 -p 40053 127.0.0.1 {udp}"
+        "echo -n hello udp world | nc -u -w1 -p {from_udp} 127.0.0.1 {udp}"
     ));
     assert_eq!(
         running.line(),
-        format!("UDP 127.0.0.1:40053 > 0.0.0.0:{udp}: \"hello udp world\"")
+        format!("UDP 127.0.0.1:{from_udp} > 0.0.0.0:{udp}: \"hello udp world\"")
     );
     shell(&format!(
-        "echo -n hello tcp world | nc -w1 -p 40080 127.0.0.1 {tcp}"
+        "echo -n hello tcp world | nc -w1 -p {from_tcp} 127.0.0.1 {tcp}"
     ));
-    assert_eq!(running.line(), format!("TCP 127.0.0.1:40080 > _:{tcp}"));
+    assert_eq!(
+        running.line(),
+        format!("TCP 127.0.0.1:{from_tcp} > _:{tcp}")
+    );
     assert_eq!(running.line(), "read: 15 \"hello tcp world\"");
 }
 
@@ -114,10 +119,11 @@ fn colours_with_color_always() {
     };
     let tcp = running.tcp_port;
     // Connect and close without sending: the read sees the end of the stream.
-    shell(&format!("nc -z -w1 -p 40081 127.0.0.1 {tcp}"));
+    let from = free_port();
+    shell(&format!("nc -z -w1 -p {from} 127.0.0.1 {tcp}"));
     assert_eq!(
         running.line(),
-        format!("\x1b[32mTCP 127.0.0.1:40081 > _:{tcp}\x1b[m")
+        format!("\x1b[32mTCP 127.0.0.1:{from} > _:{tcp}\x1b[m")
     );
     assert_eq!(running.line(), "\x1b[31mread: eof\x1b[m");
 }
