@@ -11,7 +11,8 @@ mod socket;
 pub use adapter::FlowStream;
 pub use channel::FlowChannel;
 pub use direct::{
-    Addressing, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack, DirectTcp, DirectUdp,
+    Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack,
+    DirectTcp, DirectUdp,
 };
 pub use link::{LinkFaults, MemLink};
 pub use pcap::Recorded;

@@ -176,3 +176,43 @@ fn ten_mib_intact_over_a_lossy_link() {
         assert!(a.network().get_stats_counters().tx_pkts > 1000);
     });
 }
+
+#[test]
+fn arp_resolves_over_the_wire_and_times_out_and_ethif_writes_frames() {
+    use mirage_types::{Arp, ArpError, Ethif};
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        let arp = a.arp();
+        assert_eq!(arp.get_ips(), [Ipv4Addr::new(10, 0, 0, 2)]);
+        assert_eq!(arp.query(B).await.unwrap(), b.mac());
+        assert_eq!(
+            arp.query(Ipv4Addr::new(10, 0, 0, 2)).await.unwrap(),
+            a.mac()
+        );
+        let start = tokio::time::Instant::now();
+        assert_eq!(
+            arp.query(Ipv4Addr::new(10, 0, 0, 99)).await,
+            Err(ArpError::Timeout(Ipv4Addr::new(10, 0, 0, 99)))
+        );
+        assert!(start.elapsed() >= Duration::from_secs(3));
+        // Moving the address is announced, and the stack answers on the new one.
+        arp.set_ips(vec![Ipv4Addr::new(10, 0, 0, 20)])
+            .await
+            .unwrap();
+        assert_eq!(a.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 20)]);
+        assert_eq!(
+            b.arp().query(Ipv4Addr::new(10, 0, 0, 20)).await.unwrap(),
+            a.mac()
+        );
+
+        let ethif = a.ethif();
+        assert_eq!(ethif.mac(), a.mac());
+        let before = b.network().get_stats_counters().rx_pkts;
+        let mut frame = vec![0u8; 60];
+        frame[..6].copy_from_slice(&b.mac().0);
+        frame[12..14].copy_from_slice(&0x88b5u16.to_be_bytes()); // local experimental
+        ethif.write(&frame).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(b.network().get_stats_counters().rx_pkts, before + 1);
+    });
+}

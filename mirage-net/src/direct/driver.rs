@@ -21,6 +21,7 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
     let receiving = net.listen(frame_handler(move |frame| {
         let inbox = inbox.clone();
         async move {
+            super::link_layer::observe(&inbox, &frame);
             inbox.state.borrow_mut().queues.received.push_back(frame);
             inbox.wake.notify_one();
         }

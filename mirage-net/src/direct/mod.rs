@@ -3,10 +3,12 @@
 mod device;
 mod driver;
 mod flow;
+mod link_layer;
 mod state;
 mod views;
 
 pub use flow::DirectFlow;
+pub use link_layer::{DirectArp, DirectEthif};
 pub use views::{DirectIcmpv4, DirectIpv4, DirectTcp, DirectUdp};
 
 use mirage_types::{
@@ -73,6 +75,8 @@ impl<N: Network + 'static> DirectStack<N> {
             disconnected: Cell::new(false),
             failure: std::cell::RefCell::new(None),
             connect_timeout: Duration::from_secs(10),
+            neighbours: std::cell::RefCell::new(std::collections::HashMap::new()),
+            neighbour_seen: Notify::new(),
         });
         let net = Rc::new(net);
         let stack = DirectStack { shared, net };
@@ -107,6 +111,16 @@ impl<N: Network + 'static> DirectStack<N> {
     /// The MAC address the stack uses.
     pub fn mac(&self) -> MacAddr {
         self.net.mac()
+    }
+
+    /// V1's ARP view (`STACKV4` has no accessor for it; the direct stack has one).
+    pub fn arp(&self) -> DirectArp<N> {
+        DirectArp::new(self.shared.clone(), self.net.clone())
+    }
+
+    /// V1's ETHIF view: Ethernet frames through the stack's device.
+    pub fn ethif(&self) -> DirectEthif<N> {
+        DirectEthif::new(self.net.clone())
     }
 
     /// V1's ICMPV4 view (`STACKV4` has no accessor for it; the direct stack has one).

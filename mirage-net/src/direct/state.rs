@@ -37,6 +37,10 @@ pub(crate) struct Shared {
     pub(crate) disconnected: Cell<bool>,
     pub(crate) failure: RefCell<Option<StackError>>,
     pub(crate) connect_timeout: Duration,
+    /// MAC addresses seen in ARP packets, by IPv4 address (for the ARP view).
+    pub(crate) neighbours: RefCell<std::collections::HashMap<Ipv4Addr, MacAddr>>,
+    /// An ARP packet was seen.
+    pub(crate) neighbour_seen: Notify,
 }
 
 pub(crate) struct State {
