@@ -190,3 +190,54 @@ fn dnsmasq_leases_an_address_in_under_a_second() {
     assert!(line(&lines).starts_with("TCP 10.0.0.1:"));
     assert_eq!(line(&lines), "read: 6 \"leased\"");
 }
+
+/// Opens a connection, floods the stack with 10,000 SYNs from spoofed addresses through a
+/// raw socket, then sends on the connection opened before.
+const FLOOD: &str = r#"
+import random, socket, struct, sys, time
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+client = socket.create_connection(("10.0.0.2", 8080), timeout=10)
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+destination = socket.inet_aton("10.0.0.2")
+for i in range(10000):
+    source = socket.inet_aton("10.0.0.%d" % random.randint(100, 250))
+    tcp = struct.pack("!HHIIBBHHH", random.randint(1024, 65535), 8080, random.getrandbits(32), 0, 5 << 4, 0x02, 65535, 0, 0)
+    pseudo = source + destination + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xFFFF, 0, 64, 6, 0, source, destination)
+    raw.sendto(ip + tcp, ("10.0.0.2", 0))
+client.sendall(b"after flood")
+client.close()
+"#;
+
+#[test]
+fn a_syn_flood_from_the_namespace_does_not_stop_an_established_connection() {
+    let Some(mut namespace) = Namespace::new("flood") else {
+        return;
+    };
+    if !Command::new("sh")
+        .arg("-c")
+        .arg("command -v python3")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: python3 is needed to send the flood");
+        return;
+    }
+    let lines = namespace.start("");
+    assert_eq!(line(&lines), "IP address: 10.0.0.2");
+    assert_eq!(line(&lines), "");
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), FLOOD).unwrap();
+    namespace.exec_ok(&format!("python3 {}", script.path().display()));
+    assert!(line(&lines).starts_with("TCP 10.0.0.1:"));
+    assert_eq!(line(&lines), "read: 11 \"after flood\"");
+}

@@ -115,7 +115,9 @@ fn events(shared: &Rc<Shared>, state: &mut State) -> Vec<LocalBoxFuture<'static,
             !arrived
         });
         for handle in accepted {
-            let socket = state.sockets.get::<tcp::Socket>(handle);
+            let socket = state.sockets.get_mut::<tcp::Socket>(handle);
+            // Past the handshake: the connection's own timeout now.
+            super::state::set_timeout(socket, state.tcp_timeout);
             let peer = match socket.remote_endpoint() {
                 Some(endpoint) => match endpoint.addr {
                     IpAddress::Ipv4(ip) => SocketAddrV4::new(ip, endpoint.port),

@@ -130,7 +130,7 @@ impl<N: Network + 'static> DirectStack<N> {
 
     /// How long a TCP connection may go without an answer from its peer before it fails
     /// with an error (keep-alives are sent at a quarter of it). Applies to connections made
-    /// from now on; the default is two minutes.
+    /// or accepted from now on; the default is two minutes.
     pub fn set_tcp_timeout(&self, timeout: Duration) {
         let mut state = self.shared.state.borrow_mut();
         state.tcp_timeout = timeout;

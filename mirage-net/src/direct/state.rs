@@ -22,6 +22,9 @@ pub(crate) const LISTEN_POOL: usize = 16;
 /// At most this many sockets per port wait in `Listen` or mid-handshake: a SYN flood then
 /// costs bounded memory (further SYNs are refused) and established connections go on.
 pub(crate) const MAX_HALF_OPEN: usize = 48;
+/// How long a handshake may take before its listening socket gives up and listens again:
+/// short, so that half-open connections from a SYN flood free their slots soon.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Datagrams buffered per UDP socket, and their total bytes.
 const UDP_PACKETS: usize = 256;
 const UDP_BYTES: usize = 256 * 1024;
@@ -126,10 +129,7 @@ impl State {
             tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
             tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
         );
-        let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
-        // Keep-alives make a vanished peer noticed even on an idle connection.
-        socket.set_keep_alive(Some(timeout / 4));
-        socket.set_timeout(Some(timeout));
+        set_timeout(&mut socket, timeout);
         socket
     }
 
@@ -198,7 +198,7 @@ impl State {
             .count();
         let room = MAX_HALF_OPEN.saturating_sub(pool.len());
         for _ in listening..LISTEN_POOL.min(listening + room) {
-            let mut socket = Self::new_tcp_socket(self.tcp_timeout);
+            let mut socket = Self::new_tcp_socket(HANDSHAKE_TIMEOUT.min(self.tcp_timeout));
             if socket.listen(port).is_err() {
                 break;
             }
@@ -234,4 +234,12 @@ impl State {
             gateways: config.router.into_iter().collect(),
         }
     }
+}
+
+/// Gives `socket` a timeout for silent peers, with keep-alives at a quarter of it so that a
+/// vanished peer is noticed even on an idle connection.
+pub(crate) fn set_timeout(socket: &mut tcp::Socket<'static>, timeout: Duration) {
+    let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
+    socket.set_keep_alive(Some(timeout / 4));
+    socket.set_timeout(Some(timeout));
 }
