@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use mirage_types::{
-    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, async_trait,
+    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
+    async_trait,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -40,7 +41,7 @@ pub struct MemLink {
     incoming: RefCell<Option<mpsc::UnboundedReceiver<Bytes>>>,
     faults: LinkFaults,
     rng: RefCell<StdRng>,
-    stats: Cell<Stats>,
+    stats: StatsCounter,
     disconnected: Rc<Cell<bool>>,
     stop: tokio::sync::Notify,
 }
@@ -62,7 +63,7 @@ impl MemLink {
             incoming: RefCell::new(Some(rx)),
             faults,
             rng: RefCell::new(StdRng::seed_from_u64(seed)),
-            stats: Cell::new(Stats::default()),
+            stats: StatsCounter::default(),
             disconnected: Rc::new(Cell::new(false)),
             stop: tokio::sync::Notify::new(),
         };
@@ -70,18 +71,6 @@ impl MemLink {
             end(1, b_tx, a_rx, faults.seed),
             end(2, a_tx, b_rx, faults.seed.wrapping_add(1)),
         )
-    }
-
-    fn count(&self, rx: bool, len: usize) {
-        let mut stats = self.stats.get();
-        if rx {
-            stats.rx_bytes += len as u64;
-            stats.rx_pkts += 1;
-        } else {
-            stats.tx_bytes += len as u64;
-            stats.tx_pkts += 1;
-        }
-        self.stats.set(stats);
     }
 }
 
@@ -106,7 +95,7 @@ impl Network for MemLink {
                 max,
             });
         }
-        self.count(false, frame.len());
+        self.stats.sent(frame.len());
         let mut rng = self.rng.borrow_mut();
         if rng.random_bool(self.faults.loss.clamp(0.0, 1.0)) {
             return Ok(());
@@ -134,7 +123,7 @@ impl Network for MemLink {
             tokio::select! {
                 frame = incoming.recv() => match frame {
                     Some(frame) => {
-                        self.count(true, frame.len());
+                        self.stats.received(frame.len());
                         handler(frame).await;
                     }
                     None => return Ok(()),
@@ -157,6 +146,6 @@ impl Network for MemLink {
     }
 
     fn reset_stats_counters(&self) {
-        self.stats.set(Stats::default());
+        self.stats.reset();
     }
 }

@@ -38,7 +38,7 @@ pub use icmpv4::{IcmpError, Icmpv4};
 pub use ipv4::{IpError, Ipv4, Ipv4Config, netmask_prefix_len};
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
 pub use mac::{MacAddr, ParseMacError};
-pub use network::{FrameHandler, NetError, Network, Stats, frame_handler};
+pub use network::{FrameHandler, NetError, Network, Stats, StatsCounter, frame_handler};
 pub use random::{INT_BOUND_LIMIT, Random, RandomError};
 pub use stackv4::{StackError, StackFlow, StackV4};
 pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};

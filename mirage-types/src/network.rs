@@ -44,6 +44,38 @@ pub struct Stats {
     pub tx_pkts: u64,
 }
 
+/// V1's traffic counters as a device keeps them: a `Cell`, updated from `&self`.
+#[derive(Debug, Default)]
+pub struct StatsCounter(std::cell::Cell<Stats>);
+
+impl StatsCounter {
+    /// Counts a received frame of `len` bytes.
+    pub fn received(&self, len: usize) {
+        let mut stats = self.0.get();
+        stats.rx_bytes += len as u64;
+        stats.rx_pkts += 1;
+        self.0.set(stats);
+    }
+
+    /// Counts a sent frame of `len` bytes.
+    pub fn sent(&self, len: usize) {
+        let mut stats = self.0.get();
+        stats.tx_bytes += len as u64;
+        stats.tx_pkts += 1;
+        self.0.set(stats);
+    }
+
+    /// The counters now (V1 `get_stats_counters`).
+    pub fn get(&self) -> Stats {
+        self.0.get()
+    }
+
+    /// Zeroes the counters (V1 `reset_stats_counters`).
+    pub fn reset(&self) {
+        self.0.set(Stats::default());
+    }
+}
+
 /// A handler for received frames or packets: V1's `buffer -> unit io`.
 pub type FrameHandler = Rc<dyn Fn(Bytes) -> LocalBoxFuture<'static, ()>>;
 

@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use mirage_types::{
-    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, async_trait,
+    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
+    async_trait,
 };
 use rand::Rng;
 use std::cell::Cell;
@@ -36,7 +37,7 @@ pub struct Tap {
     fd: AsyncFd<OwnedFd>,
     name: String,
     mac: MacAddr,
-    stats: Cell<Stats>,
+    stats: StatsCounter,
     disconnected: Cell<bool>,
     stop: Notify,
 }
@@ -106,7 +107,7 @@ impl Tap {
             fd,
             name: name.to_owned(),
             mac: MacAddr(mac),
-            stats: Cell::new(Stats::default()),
+            stats: StatsCounter::default(),
             disconnected: Cell::new(false),
             stop: Notify::new(),
         })
@@ -115,18 +116,6 @@ impl Tap {
     /// The interface's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    fn count(&self, received: bool, len: usize) {
-        let mut stats = self.stats.get();
-        if received {
-            stats.rx_bytes += len as u64;
-            stats.rx_pkts += 1;
-        } else {
-            stats.tx_bytes += len as u64;
-            stats.tx_pkts += 1;
-        }
-        self.stats.set(stats);
     }
 
     /// Reads every frame waiting, without blocking.
@@ -186,7 +175,7 @@ impl Network for Tap {
             });
             match written {
                 Ok(Ok(_)) => {
-                    self.count(false, frame.len());
+                    self.stats.sent(frame.len());
                     return Ok(());
                 }
                 Ok(Err(error)) => return Err(NetError::Unknown(format!("{}: {error}", self.name))),
@@ -213,7 +202,7 @@ impl Network for Tap {
                 () = self.stop.notified() => continue,
             }
             for frame in frames.drain(..) {
-                self.count(true, frame.len());
+                self.stats.received(frame.len());
                 handler(frame).await;
             }
         }
@@ -232,6 +221,6 @@ impl Network for Tap {
     }
 
     fn reset_stats_counters(&self) {
-        self.stats.set(Stats::default());
+        self.stats.reset();
     }
 }
