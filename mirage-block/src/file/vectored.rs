@@ -130,7 +130,7 @@ pub(crate) fn read_exact_at(file: &File, buffer: &mut [u8], offset: u64) -> io::
         },
     )? {
         Progress::Done => Ok(()),
-        Progress::Stopped(_) => unreachable!("blocking transfers do not stop early"),
+        Progress::Stopped(_) => Err(io::Error::other("a waiting transfer stopped early")),
     }
 }
 
@@ -147,7 +147,7 @@ pub(crate) fn write_all_at(file: &File, buffer: &[u8], offset: u64) -> io::Resul
         },
     )? {
         Progress::Done => Ok(()),
-        Progress::Stopped(_) => unreachable!("blocking transfers do not stop early"),
+        Progress::Stopped(_) => Err(io::Error::other("a waiting transfer stopped early")),
     }
 }
 
