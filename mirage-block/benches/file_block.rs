@@ -12,6 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const FILE_SIZE: u64 = 256 << 20;
 const BATCH: usize = 64;
@@ -202,6 +203,59 @@ fn interleaved_ratio(path: &Path, case: &Case, rounds: usize) -> f64 {
     ratios[rounds / 2]
 }
 
+/// Drops `path` from the page cache, so that reads wait for the disk.
+fn evict(path: &Path) {
+    let file = File::open(path).unwrap();
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0);
+}
+
+/// Reads that wait for the disk: `reads` random 4 KiB reads of an evicted file, once with
+/// `pread` on the runtime thread and once through `FileBlock`, while another task counts how
+/// often it gets to run (it yields after each count). Returns, for each, the mean read time
+/// and the other task's count per read.
+fn disk_waits(path: &Path, reads: usize) -> [(Duration, f64); 2] {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::time::Instant;
+    let mut results = [(Duration::ZERO, 0.0); 2];
+    for (slot, through_file_block) in [false, true].into_iter().enumerate() {
+        evict(path);
+        let rt = runtime();
+        let local = tokio::task::LocalSet::new();
+        results[slot] = local.block_on(&rt, async {
+            let turns = Rc::new(Cell::new(0u64));
+            let running = Rc::new(Cell::new(true));
+            let (t, r) = (turns.clone(), running.clone());
+            let other = tokio::task::spawn_local(async move {
+                while r.get() {
+                    t.set(t.get() + 1);
+                    tokio::task::yield_now().await;
+                }
+            });
+            let raw = File::open(path).unwrap();
+            let disk = FileBlock::connect(path).await.unwrap();
+            let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+            let mut buf = vec![0u8; 4096];
+            let start = Instant::now();
+            for _ in 0..reads {
+                let offset = rng.random_range(0..FILE_SIZE / 4096) * 4096;
+                if through_file_block {
+                    disk.read(offset / 512, &mut [&mut buf]).await.unwrap();
+                } else {
+                    raw.read_exact_at(&mut buf, offset).unwrap();
+                    tokio::task::yield_now().await;
+                }
+            }
+            let mean = start.elapsed() / reads as u32;
+            running.set(false);
+            other.await.unwrap();
+            (mean, turns.get() as f64 / reads as f64)
+        });
+    }
+    results
+}
+
 fn mean_ns(dir: &Path, group: &str, function: &str, size: usize) -> Option<f64> {
     let file = dir
         .join(group)
@@ -229,6 +283,12 @@ fn main() {
             interleaved_ratio(&path, case, 4000)
         );
     }
+    let [(raw_mean, raw_turns), (ours_mean, ours_turns)] = disk_waits(&path, 2000);
+    println!(
+        "\nreads that wait for the disk (4 KiB, random, evicted file): pread on the runtime thread \
+         {raw_mean:?} each, another task ran {raw_turns:.1} times per read; FileBlock {ours_mean:?} \
+         each, the other task ran {ours_turns:.1} times per read"
+    );
     println!("\nthroughput ratio of criterion means against raw pread/pwrite (same run):");
     for case in &CASES {
         let Some(raw) = mean_ns(&output, case.name, "raw", case.size) else {
