@@ -12,6 +12,36 @@ use std::collections::BTreeSet;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
+/// One sector's part of a transfer.
+struct Piece {
+    sector: u64,
+    /// Where the part starts within the sector.
+    within: usize,
+    len: usize,
+    /// Bytes of the transfer before this part.
+    done: usize,
+}
+
+/// The sector-sized pieces of `len` bytes at byte `position`.
+fn pieces(position: u64, len: usize, sector_size: usize) -> impl Iterator<Item = Piece> {
+    let size = sector_size as u64;
+    let mut done = 0;
+    std::iter::from_fn(move || {
+        (done < len).then(|| {
+            let at = position + done as u64;
+            let within = (at % size) as usize;
+            let piece = Piece {
+                sector: at / size,
+                within,
+                len: (sector_size - within).min(len - done),
+                done,
+            };
+            done += piece.len;
+            piece
+        })
+    })
+}
+
 /// A read into the output buffer, to be done from the device after the attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deferred {
@@ -132,20 +162,15 @@ impl Read for Attempt<'_> {
             self.position += len as u64;
             return Ok(len);
         }
-        let size = self.sector_size as u64;
-        let mut done = 0;
-        while done < len {
-            let at = self.position + done as u64;
-            let (sector, within) = (at / size, (at % size) as usize);
-            let take = (self.sector_size - within).min(len - done);
-            match self.sector(sector) {
-                Some(data) => buf[done..done + take].copy_from_slice(&data[within..within + take]),
+        for piece in pieces(self.position, len, self.sector_size) {
+            let target = &mut buf[piece.done..piece.done + piece.len];
+            match self.sector(piece.sector) {
+                Some(data) => target.copy_from_slice(&data[piece.within..piece.within + piece.len]),
                 None => {
-                    self.missing.insert(sector);
-                    buf[done..done + take].fill(0);
+                    self.missing.insert(piece.sector);
+                    target.fill(0);
                 }
             }
-            done += take;
         }
         self.position += len as u64;
         Ok(len)
@@ -155,12 +180,8 @@ impl Read for Attempt<'_> {
 impl Write for Attempt<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let len = (buf.len() as u64).min(self.device_bytes.saturating_sub(self.position)) as usize;
-        let size = self.sector_size as u64;
-        let mut done = 0;
-        while done < len {
-            let at = self.position + done as u64;
-            let (sector, within) = (at / size, (at % size) as usize);
-            let take = (self.sector_size - within).min(len - done);
+        for piece in pieces(self.position, len, self.sector_size) {
+            let (sector, within, take, done) = (piece.sector, piece.within, piece.len, piece.done);
             let mut data: Box<[u8]> = if take == self.sector_size {
                 vec![0u8; self.sector_size].into()
             } else {
@@ -174,7 +195,6 @@ impl Write for Attempt<'_> {
             };
             data[within..within + take].copy_from_slice(&buf[done..done + take]);
             self.written.insert(sector, data);
-            done += take;
         }
         self.position += len as u64;
         Ok(len)
