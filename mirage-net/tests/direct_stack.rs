@@ -30,6 +30,9 @@ async fn pair(faults: LinkFaults) -> (DirectStack<MemLink>, DirectStack<MemLink>
 
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
 
+/// Sockets a stack keeps listening on one port.
+const LISTEN_POOL: usize = 16;
+
 #[test]
 fn udp_both_ways_and_the_ipv4_view() {
     run(async {
@@ -127,6 +130,15 @@ fn tcp_connections_refusals_and_many_at_once() {
         for client in clients.collect::<Vec<_>>() {
             client.await.unwrap();
         }
+        // Every closed connection's socket is freed again, on both sides.
+        let (idle_a, idle_b) = (0, LISTEN_POOL);
+        for _ in 0..200 {
+            if a.socket_count() == idle_a && b.socket_count() == idle_b {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!((a.socket_count(), b.socket_count()), (idle_a, idle_b));
         a.disconnect().await;
         b.disconnect().await;
     });

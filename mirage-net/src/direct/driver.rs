@@ -40,6 +40,10 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
         let (frames, jobs, delay) = {
             let mut state = shared.state.borrow_mut();
             let state = &mut *state;
+            for handle in shared.dropped.borrow_mut().drain(..) {
+                state.sockets.get_mut::<tcp::Socket>(handle).close();
+                state.orphans.push(handle);
+            }
             let now = Instant::now();
             state.queues.syn_budget = state.listening();
             state.queues.release_backlog();

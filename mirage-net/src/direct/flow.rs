@@ -84,10 +84,15 @@ impl DirectFlow {
 }
 
 impl Drop for DirectFlow {
+    /// Closes the connection gracefully; the driver frees the socket once it is closed.
     fn drop(&mut self) {
-        if let Ok(mut state) = self.shared.state.try_borrow_mut() {
-            state.sockets.get_mut::<tcp::Socket>(self.handle).close();
-            state.orphans.push(self.handle);
+        match self.shared.state.try_borrow_mut() {
+            Ok(mut state) => {
+                state.sockets.get_mut::<tcp::Socket>(self.handle).close();
+                state.orphans.push(self.handle);
+            }
+            // Dropped by the driver itself, mid-poll: it closes the socket next time round.
+            Err(_) => self.shared.dropped.borrow_mut().push(self.handle),
         }
         self.shared.wake.notify_one();
     }

@@ -77,6 +77,7 @@ impl<N: Network + 'static> DirectStack<N> {
             connect_timeout: Duration::from_secs(10),
             neighbours: std::cell::RefCell::new(std::collections::HashMap::new()),
             neighbour_seen: Notify::new(),
+            dropped: std::cell::RefCell::new(Vec::new()),
         });
         let net = Rc::new(net);
         let stack = DirectStack { shared, net };
@@ -142,6 +143,12 @@ impl<N: Network + 'static> DirectStack<N> {
             socket.set_keep_alive(Some(timeout / 4));
             socket.set_timeout(Some(timeout));
         }
+    }
+
+    /// How many smoltcp sockets the stack holds: listening pools, open connections, and
+    /// closing ones not yet freed (for monitoring, and to check nothing leaks).
+    pub fn socket_count(&self) -> usize {
+        self.shared.state.borrow().sockets.iter().count()
     }
 
     /// The network device underneath.

@@ -44,6 +44,8 @@ pub(crate) struct Shared {
     pub(crate) neighbours: RefCell<std::collections::HashMap<Ipv4Addr, MacAddr>>,
     /// An ARP packet was seen.
     pub(crate) neighbour_seen: Notify,
+    /// Sockets of flows dropped while the state was borrowed, for the driver to close.
+    pub(crate) dropped: RefCell<Vec<SocketHandle>>,
 }
 
 pub(crate) struct State {
@@ -146,12 +148,23 @@ impl State {
         )
     }
 
-    /// A free local port from the ephemeral range.
+    /// A local port from the ephemeral range that no socket uses (a TCP connection sharing
+    /// its port and peer with another would take the other's segments).
     pub(crate) fn ephemeral_port(&self) -> u16 {
+        let in_use = |port: u16| {
+            self.udp_sockets.contains_key(&port)
+                || self.pools.contains_key(&port)
+                || self.sockets.iter().any(|(_, socket)| match socket {
+                    smoltcp::socket::Socket::Tcp(tcp) => {
+                        tcp.local_endpoint().is_some_and(|end| end.port == port)
+                    }
+                    _ => false,
+                })
+        };
         let mut rng = rand::rng();
         loop {
             let port = rng.random_range(49152..=65535);
-            if !self.udp_sockets.contains_key(&port) && !self.pools.contains_key(&port) {
+            if !in_use(port) {
                 return port;
             }
         }
