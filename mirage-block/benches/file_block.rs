@@ -80,6 +80,28 @@ const CASES: [Case; 3] = [
     },
 ];
 
+/// One batch of `case` through raw `pread`/`pwrite`.
+fn raw_batch(raw: &File, case: &Case, buf: &mut [u8], batch: &[u64]) {
+    for &offset in batch {
+        if case.write {
+            raw.write_all_at(buf, offset).unwrap();
+        } else {
+            raw.read_exact_at(buf, offset).unwrap();
+        }
+    }
+}
+
+/// The same batch through `device`.
+async fn file_block_batch(device: &FileBlock, case: &Case, buf: &mut [u8], batch: &[u64]) {
+    for &offset in batch {
+        if case.write {
+            device.write(offset / 512, &[buf]).await.unwrap();
+        } else {
+            device.read(offset / 512, &mut [buf]).await.unwrap();
+        }
+    }
+}
+
 fn bench(c: &mut Criterion, path: &Path) {
     let rt = runtime();
     let raw: File = OpenOptions::new()
@@ -104,13 +126,12 @@ fn bench(c: &mut Criterion, path: &Path) {
         let mut position = 0;
         group.bench_function(BenchmarkId::new("raw", case.size), |b| {
             b.iter(|| {
-                for offset in offsets(case.random, case.size as u64, &mut position) {
-                    if case.write {
-                        raw.write_all_at(&buf, offset).unwrap();
-                    } else {
-                        raw.read_exact_at(&mut buf, offset).unwrap();
-                    }
-                }
+                raw_batch(
+                    &raw,
+                    case,
+                    &mut buf,
+                    &offsets(case.random, case.size as u64, &mut position),
+                )
             })
         });
         if !case.write {
@@ -138,14 +159,8 @@ fn bench(c: &mut Criterion, path: &Path) {
             group.bench_function(BenchmarkId::new(name, case.size), |b| {
                 b.iter(|| {
                     rt.block_on(async {
-                        for offset in offsets(case.random, case.size as u64, &mut position) {
-                            let sector = offset / 512;
-                            if case.write {
-                                device.write(sector, &[&buf]).await.unwrap();
-                            } else {
-                                device.read(sector, &mut [&mut buf]).await.unwrap();
-                            }
-                        }
+                        let batch = offsets(case.random, case.size as u64, &mut position);
+                        file_block_batch(device, case, &mut buf, &batch).await
                     })
                 })
             });
@@ -176,24 +191,10 @@ fn interleaved_ratio(path: &Path, case: &Case, rounds: usize) -> f64 {
         for turn in 0..2 {
             let start = std::time::Instant::now();
             if (turn + round) % 2 == 0 {
-                for &offset in &batch_offsets {
-                    if case.write {
-                        raw.write_all_at(&buf, offset).unwrap();
-                    } else {
-                        raw.read_exact_at(&mut buf, offset).unwrap();
-                    }
-                }
+                raw_batch(&raw, case, &mut buf, &batch_offsets);
                 raw_time = start.elapsed().as_secs_f64();
             } else {
-                rt.block_on(async {
-                    for &offset in &batch_offsets {
-                        if case.write {
-                            disk.write(offset / 512, &[&buf]).await.unwrap();
-                        } else {
-                            disk.read(offset / 512, &mut [&mut buf]).await.unwrap();
-                        }
-                    }
-                });
+                rt.block_on(file_block_batch(&disk, case, &mut buf, &batch_offsets));
                 our_time = start.elapsed().as_secs_f64();
             }
         }

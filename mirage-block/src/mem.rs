@@ -23,7 +23,7 @@ impl MemBlock {
     /// size must be a power of two of at least 512 (512 and 4096 are the usual ones).
     pub fn new(sector_size: u32, size_sectors: u64) -> Result<Self, BlockError> {
         let len = checked_len(sector_size, size_sectors)?;
-        Ok(Self::from_parts(sector_size, vec![0; len], true))
+        Ok(Self::from_parts(sector_size, vec![0; len]))
     }
 
     /// A device holding `data`, which must be a whole number of sectors.
@@ -36,7 +36,7 @@ impl MemBlock {
                 sector_size,
             });
         }
-        Ok(Self::from_parts(sector_size, data, true))
+        Ok(Self::from_parts(sector_size, data))
     }
 
     /// The same sectors, seen through a read-only handle: writes through it fail with
@@ -56,10 +56,10 @@ impl MemBlock {
         self.inner.data.borrow().clone()
     }
 
-    fn from_parts(sector_size: u32, data: Vec<u8>, read_write: bool) -> Self {
+    fn from_parts(sector_size: u32, data: Vec<u8>) -> Self {
         MemBlock {
             info: BlockInfo {
-                read_write,
+                read_write: true,
                 sector_size,
                 size_sectors: (data.len() / sector_size as usize) as u64,
             },

@@ -133,9 +133,16 @@ fn cached_reads_stay_inline_and_cold_reads_go_off_thread() {
         assert_eq!(buf, data[..64 * 512]);
         assert_eq!(disk.io_counters().inline, 1);
 
-        evict(image.path());
-        disk.read(128, &mut [&mut buf]).await.unwrap();
-        assert_eq!(buf, data[128 * 512..192 * 512]);
+        // Eviction is best effort in the kernel (a page under writeback stays): try a few
+        // times until a read finds the disk cold.
+        for _ in 0..20 {
+            evict(image.path());
+            disk.read(128, &mut [&mut buf]).await.unwrap();
+            assert_eq!(buf, data[128 * 512..192 * 512]);
+            if disk.io_counters().offloaded > 0 {
+                break;
+            }
+        }
         assert_eq!(disk.io_counters().offloaded, 1, "{:?}", disk.io_counters());
     });
 }

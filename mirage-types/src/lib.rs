@@ -43,7 +43,7 @@ pub use random::{INT_BOUND_LIMIT, Random, RandomError};
 pub use stackv4::{StackError, StackFlow, StackV4};
 pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};
 pub use time::{Time, duration_from_secs};
-pub use udpv4::{UdpCallback, UdpDatagram, UdpError, Udpv4};
+pub use udpv4::{MAX_UDP_PAYLOAD, UdpCallback, UdpDatagram, UdpError, Udpv4};
 
 /// Re-exported so that implementations use the same attribute version as the traits.
 pub use async_trait::async_trait;

@@ -8,6 +8,9 @@ use std::net::Ipv4Addr;
 use std::rc::Rc;
 use thiserror::Error;
 
+/// The largest UDP payload over IPv4: 65,535 bytes less the IP and UDP headers.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
 /// Errors of UDP (V1: `` [ `Unknown of string ] ``).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

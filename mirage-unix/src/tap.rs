@@ -40,6 +40,8 @@ pub struct Tap {
     stats: StatsCounter,
     disconnected: Cell<bool>,
     stop: Notify,
+    /// Where frames are read before being copied out at their own length.
+    receive_buffer: std::cell::RefCell<Box<[u8]>>,
 }
 
 impl Tap {
@@ -110,6 +112,7 @@ impl Tap {
             stats: StatsCounter::default(),
             disconnected: Cell::new(false),
             stop: Notify::new(),
+            receive_buffer: std::cell::RefCell::new(vec![0u8; 65_536].into()),
         })
     }
 
@@ -120,7 +123,7 @@ impl Tap {
 
     /// Reads every frame waiting, without blocking.
     fn read_ready(&self, frames: &mut Vec<Bytes>) -> io::Result<()> {
-        let mut buf = vec![0u8; 65_536];
+        let mut buf = self.receive_buffer.borrow_mut();
         loop {
             // SAFETY: reads into a buffer of the length given.
             let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };

@@ -104,6 +104,11 @@ impl<N: Network + 'static> DirectStack<N> {
         Ok(stack)
     }
 
+    /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.
+    pub async fn with_defaults(net: N) -> Result<Self, StackError> {
+        Self::connect(net, Addressing::default()).await
+    }
+
     /// The current address, netmask and gateways (`None` while DHCP has no lease).
     pub fn ipv4_config(&self) -> Option<Ipv4Config> {
         self.shared.state.borrow().config.clone()
@@ -209,12 +214,5 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
             Some(error) => Err(error),
             None => Ok(()),
         }
-    }
-}
-
-impl<N: Network + 'static> DirectStack<N> {
-    /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.
-    pub async fn with_defaults(net: N) -> Result<Self, StackError> {
-        Self::connect(net, Addressing::default()).await
     }
 }

@@ -51,9 +51,6 @@ view!(
     "V1 `ICMPV4` on the direct stack. Echo requests are answered by the stack."
 );
 
-/// The largest UDP payload the stack's buffers take.
-const MAX_DATAGRAM: usize = 65_507;
-
 #[async_trait(?Send)]
 impl Udpv4 for DirectUdp {
     /// Sends one datagram, from `source_port` (or an ephemeral port). Waits while the
@@ -65,7 +62,7 @@ impl Udpv4 for DirectUdp {
         dst_port: u16,
         data: &[u8],
     ) -> Result<(), UdpError> {
-        if data.len() > MAX_DATAGRAM {
+        if data.len() > mirage_types::MAX_UDP_PAYLOAD {
             return Err(UdpError::TooLong(data.len()));
         }
         let handle = {

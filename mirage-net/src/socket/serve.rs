@@ -13,8 +13,6 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 
-/// The largest UDP payload over IPv4.
-const MAX_DATAGRAM: usize = 65_507;
 /// Pending connections the kernel keeps per listening port.
 const BACKLOG: u32 = 4096;
 
@@ -96,7 +94,7 @@ async fn serve_udp(
     address: Ipv4Addr,
     port: u16,
 ) -> Result<(), StackError> {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut buf = vec![0u8; mirage_types::MAX_UDP_PAYLOAD];
     loop {
         let (len, from) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,

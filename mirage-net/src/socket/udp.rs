@@ -6,9 +6,6 @@ use std::net::Ipv4Addr;
 use std::rc::Rc;
 use tokio::net::UdpSocket;
 
-/// The largest UDP payload over IPv4.
-const MAX_DATAGRAM: usize = 65_507;
-
 /// V1 `UDPV4` on the socket stack (a handle onto it).
 #[derive(Clone)]
 pub struct SocketUdp {
@@ -62,7 +59,7 @@ impl Udpv4 for SocketUdp {
         if self.inner.disconnected.get() {
             return Err(UdpError::Disconnected);
         }
-        if data.len() > MAX_DATAGRAM {
+        if data.len() > mirage_types::MAX_UDP_PAYLOAD {
             return Err(UdpError::TooLong(data.len()));
         }
         let socket = self.socket(source_port.unwrap_or(0))?;
