@@ -3,17 +3,21 @@
 
 mod adapter;
 mod channel;
+#[cfg(feature = "direct")]
 mod direct;
 mod link;
 mod pcap;
+#[cfg(feature = "socket")]
 mod socket;
 
 pub use adapter::FlowStream;
 pub use channel::FlowChannel;
+#[cfg(feature = "direct")]
 pub use direct::{
     Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack,
     DirectTcp, DirectUdp,
 };
 pub use link::{LinkFaults, MemLink};
 pub use pcap::Recorded;
+#[cfg(feature = "socket")]
 pub use socket::{SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketUdp, StackConfig};
