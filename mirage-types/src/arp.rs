@@ -1,6 +1,6 @@
 //! V1 `ARP`: IPv4-to-MAC resolution.
 
-use crate::{Device, MacAddr};
+use crate::{Device, ErrorKind, MacAddr};
 use async_trait::async_trait;
 use std::net::Ipv4Addr;
 use thiserror::Error;
@@ -18,6 +18,17 @@ pub enum ArpError {
     /// Any other failure, described.
     #[error("ARP error: {0}")]
     Unknown(String),
+}
+
+impl ArpError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ArpError::Timeout(_) => ErrorKind::Timeout,
+            ArpError::Disconnected => ErrorKind::Disconnected,
+            ArpError::Unknown(_) => ErrorKind::Other,
+        }
+    }
 }
 
 /// V1 `ARP`: the addresses this host answers for, and queries for others.

@@ -1,6 +1,6 @@
 //! V1 `BLOCK`: a device of fixed-size sectors.
 
-use crate::Device;
+use crate::{Device, ErrorKind, IoError};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -13,6 +13,13 @@ pub struct BlockInfo {
     pub sector_size: u32,
     /// Number of addressable sectors.
     pub size_sectors: u64,
+}
+
+impl BlockInfo {
+    /// The device's size in bytes (`sector_size * size_sectors`, saturating).
+    pub fn size_bytes(&self) -> u64 {
+        self.size_sectors.saturating_mul(u64::from(self.sector_size))
+    }
 }
 
 /// Errors of a block device. V1's four variants, plus the precise ones V1 folded into
@@ -60,9 +67,33 @@ pub enum BlockError {
         /// The alignment the device needs.
         alignment: usize,
     },
-    /// The operating system reported an I/O error.
+    /// The operating system reported an error (opening the device, or a transfer); its
+    /// [`std::io::ErrorKind`] and the error itself (as `source()`) are kept.
     #[error("block I/O failed: {0}")]
-    Io(String),
+    Io(#[source] IoError),
+}
+
+impl BlockError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            BlockError::Unknown(_) => ErrorKind::Other,
+            BlockError::Unimplemented => ErrorKind::Unimplemented,
+            BlockError::IsReadOnly => ErrorKind::ReadOnly,
+            BlockError::Disconnected => ErrorKind::Disconnected,
+            BlockError::OutOfRange { .. } => ErrorKind::OutOfRange,
+            BlockError::BadBufferLength { .. } | BlockError::Misaligned { .. } => {
+                ErrorKind::InvalidInput
+            }
+            BlockError::Io(error) => error.kind(),
+        }
+    }
+}
+
+impl From<IoError> for BlockError {
+    fn from(error: IoError) -> Self {
+        BlockError::Io(error)
+    }
 }
 
 /// V1 `BLOCK`: reads and writes whole sectors.
@@ -80,6 +111,18 @@ pub trait Block: Device {
     /// V1 `write`: writes `buffers` to consecutive sectors starting at `start_sector`. On
     /// success the data has reached the operating system; [`Block::flush`] makes it durable.
     async fn write(&self, start_sector: u64, buffers: &[&[u8]]) -> Result<(), BlockError>;
+
+    /// Reads into one buffer (a whole number of sectors) from `start_sector`: [`Block::read`]
+    /// with a single buffer.
+    async fn read_at(&self, start_sector: u64, buffer: &mut [u8]) -> Result<(), BlockError> {
+        self.read(start_sector, &mut [buffer]).await
+    }
+
+    /// Writes one buffer (a whole number of sectors) at `start_sector`: [`Block::write`] with
+    /// a single buffer.
+    async fn write_at(&self, start_sector: u64, buffer: &[u8]) -> Result<(), BlockError> {
+        self.write(start_sector, &[buffer]).await
+    }
 
     /// Makes every completed write durable (a write barrier). Devices without a cache
     /// return at once.

@@ -42,8 +42,9 @@ pub trait Channel {
     /// V1 `write_buffer`: buffers `bytes`.
     fn write_buffer(&self, bytes: &[u8]);
 
-    /// V1 `write_line`: buffers `line` and `\n`.
-    fn write_line(&self, line: &str);
+    /// V1 `write_line`: buffers `line` and `\n`. Takes bytes, as [`Channel::read_line`]
+    /// returns them (a `&str` line is `text.as_bytes()`).
+    fn write_line(&self, line: &[u8]);
 
     /// V1 `flush`: sends everything buffered.
     async fn flush(&self) -> Result<(), ChannelError<Self::Flow>>;

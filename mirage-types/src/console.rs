@@ -1,6 +1,6 @@
 //! V1 `CONSOLE`: a text console.
 
-use crate::{Device, Flow};
+use crate::{Device, ErrorKind, Flow, IoError};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -17,9 +17,21 @@ pub enum ConsoleError {
     /// The console was disconnected.
     #[error("console is disconnected")]
     Disconnected,
-    /// The underlying output or input failed.
+    /// The underlying output or input failed (the error is kept as `source()`).
     #[error("console I/O failed: {0}")]
-    Io(String),
+    Io(#[source] IoError),
+}
+
+impl ConsoleError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ConsoleError::InvalidConsole(_) => ErrorKind::NotFound,
+            ConsoleError::Closed => ErrorKind::Closed,
+            ConsoleError::Disconnected => ErrorKind::Disconnected,
+            ConsoleError::Io(error) => error.kind(),
+        }
+    }
 }
 
 /// V1 `CONSOLE`: a [`Device`] that is also a [`Flow`] of bytes, plus line logging.
@@ -27,8 +39,13 @@ pub enum ConsoleError {
 pub trait Console: Device + Flow<Error = ConsoleError> {
     /// V1 `log`: writes `line` and a line ending without waiting, on a best-effort basis (it
     /// never blocks the caller; output may be lost if the process ends first).
+    ///
+    /// Where it goes is the backend's: the Unix console queues it for standard error (so
+    /// diagnostics never mix with the program's output), an in-memory console records it
+    /// beside `log_s` lines, a Xen console writes it to the console ring.
     fn log(&self, line: &str);
 
-    /// V1 `log_s`: writes `line` and a line ending completely, resolving once written.
+    /// V1 `log_s`: writes `line` and a line ending completely, resolving once written. This
+    /// is the console's output proper: standard output on Unix, the console ring on Xen.
     async fn log_s(&self, line: &str) -> Result<(), ConsoleError>;
 }

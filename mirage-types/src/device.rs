@@ -13,11 +13,3 @@ pub trait Device {
     /// device fails with its family's `Disconnected` error (or the nearest equivalent).
     async fn disconnect(&self);
 }
-
-/// A borrowed device is a device.
-#[async_trait(?Send)]
-impl<D: Device + ?Sized> Device for &D {
-    async fn disconnect(&self) {
-        (**self).disconnect().await
-    }
-}

@@ -1,6 +1,6 @@
 //! V1 `FS`: a read-write filesystem.
 
-use crate::{BlockError, Device};
+use crate::{BlockError, Device, ErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;
 use thiserror::Error;
@@ -44,6 +44,22 @@ pub enum FsError {
     BlockDevice(#[from] BlockError),
 }
 
+impl FsError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FsError::NotADirectory(_) | FsError::IsADirectory(_) => ErrorKind::WrongEntryKind,
+            FsError::DirectoryNotEmpty(_) => ErrorKind::NotEmpty,
+            FsError::NoDirectoryEntry { .. } => ErrorKind::NotFound,
+            FsError::FileAlreadyExists(_) => ErrorKind::AlreadyExists,
+            FsError::NoSpace => ErrorKind::NoSpace,
+            FsError::FormatNotRecognised(_) => ErrorKind::Corrupted,
+            FsError::UnknownError(_) => ErrorKind::Other,
+            FsError::BlockDevice(error) => error.kind(),
+        }
+    }
+}
+
 /// V1 `FS.stat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stat {
@@ -62,7 +78,7 @@ pub struct Stat {
 pub trait Fs: Device {
     /// V1 `read path offset length`: at most `length` bytes from `offset`; fewer means the
     /// end of the file.
-    async fn read(&self, path: &str, offset: u64, length: usize) -> Result<Bytes, FsError>;
+    async fn read(&self, path: &str, offset: u64, length: u64) -> Result<Bytes, FsError>;
 
     /// V1 `size`: the file's length in bytes.
     async fn size(&self, path: &str) -> Result<u64, FsError>;

@@ -1,6 +1,6 @@
 //! V1 `ICMPV4`.
 
-use crate::Device;
+use crate::{Device, ErrorKind};
 use async_trait::async_trait;
 use std::net::Ipv4Addr;
 use thiserror::Error;
@@ -18,6 +18,17 @@ pub enum IcmpError {
     /// The stack was disconnected.
     #[error("ICMP is disconnected")]
     Disconnected,
+}
+
+impl IcmpError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            IcmpError::Unknown(_) => ErrorKind::Other,
+            IcmpError::Unimplemented => ErrorKind::Unimplemented,
+            IcmpError::Disconnected => ErrorKind::Disconnected,
+        }
+    }
 }
 
 /// V1 `ICMPV4`: sending ICMP messages. Echo requests to the host are answered by the stack.

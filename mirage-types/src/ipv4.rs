@@ -1,6 +1,6 @@
 //! V1 `IPV4`: the IPv4 layer, and its static configuration.
 
-use crate::Device;
+use crate::{Device, ErrorKind};
 use async_trait::async_trait;
 use std::net::Ipv4Addr;
 use thiserror::Error;
@@ -29,6 +29,19 @@ pub enum IpError {
     /// The stack was disconnected.
     #[error("IP layer is disconnected")]
     Disconnected,
+}
+
+impl IpError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            IpError::Unknown(_) => ErrorKind::Other,
+            IpError::Unimplemented => ErrorKind::Unimplemented,
+            IpError::NoRoute(_) => ErrorKind::NotFound,
+            IpError::TooLong { .. } => ErrorKind::InvalidInput,
+            IpError::Disconnected => ErrorKind::Disconnected,
+        }
+    }
 }
 
 /// A static IPv4 configuration: V1's `` `IPv4 (address, netmask, gateways) ``.

@@ -1,6 +1,6 @@
 //! V1 `KV_RO`: a read-only key/value store, with the modern conveniences.
 
-use crate::Device;
+use crate::{Device, ErrorKind, IoError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -19,12 +19,30 @@ pub enum KvError {
     /// A directory operation on a key that names a value.
     #[error("key {0} is a value, not a directory")]
     DictionaryExpected(String),
-    /// The store failed (an I/O or filesystem error), described.
+    /// The store failed (a filesystem error), described.
     #[error("key/value store failure: {0}")]
     Failure(String),
+    /// The operating system reported an error (the error is kept as `source()`).
+    #[error("key/value store I/O failed: {0}")]
+    Io(#[source] IoError),
     /// The store was disconnected.
     #[error("key/value store is disconnected")]
     Disconnected,
+}
+
+impl KvError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            KvError::UnknownKey(_) => ErrorKind::NotFound,
+            KvError::ValueExpected(_) | KvError::DictionaryExpected(_) => {
+                ErrorKind::WrongEntryKind
+            }
+            KvError::Failure(_) => ErrorKind::Other,
+            KvError::Io(error) => error.kind(),
+            KvError::Disconnected => ErrorKind::Disconnected,
+        }
+    }
 }
 
 /// What a key names (the modern `exists` answer).
@@ -73,33 +91,4 @@ pub fn hex_sha256(data: &[u8]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
-}
-
-/// A borrowed store is a store: one instance can be handed to an application twice (as the
-/// tutorial's `kv_ro` does).
-#[async_trait(?Send)]
-impl<K: KvRo + ?Sized> KvRo for &K {
-    async fn read(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
-        (**self).read(key, offset, length).await
-    }
-
-    async fn size(&self, key: &str) -> Result<u64, KvError> {
-        (**self).size(key).await
-    }
-
-    async fn exists(&self, key: &str) -> Result<Option<Entry>, KvError> {
-        (**self).exists(key).await
-    }
-
-    async fn list(&self, key: &str) -> Result<Vec<(String, Entry)>, KvError> {
-        (**self).list(key).await
-    }
-
-    async fn get(&self, key: &str) -> Result<Bytes, KvError> {
-        (**self).get(key).await
-    }
-
-    async fn digest(&self, key: &str) -> Result<String, KvError> {
-        (**self).digest(key).await
-    }
 }

@@ -3,19 +3,23 @@
 
 mod arp;
 mod block;
+mod callbacks;
 mod channel;
 mod clock;
 mod console;
 mod device;
 mod either;
+mod error_kind;
 mod ethif;
 mod flow;
 mod fs;
 mod icmpv4;
 mod ipv4;
 mod kv;
+mod listener;
 mod mac;
 mod network;
+mod pointers;
 mod random;
 mod stackv4;
 mod tcpv4;
@@ -23,12 +27,14 @@ mod time;
 mod udpv4;
 
 pub use arp::{Arp, ArpError};
+pub use callbacks::{CallbackRegistry, UDP_CALLBACKS_IN_FLIGHT, serve_callbacks};
 pub use block::{Block, BlockError, BlockInfo, check_request};
 pub use channel::{Channel, ChannelError};
 pub use clock::{Clock, Tm};
 pub use console::{Console, ConsoleError};
 pub use device::Device;
 pub use either::Either;
+pub use error_kind::{ErrorKind, IoError};
 pub use ethif::{
     ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetHandlers, Ethif,
 };
@@ -36,6 +42,7 @@ pub use flow::{Flow, Read};
 pub use fs::{Fs, FsError, Stat};
 pub use icmpv4::{IcmpError, Icmpv4};
 pub use ipv4::{IpError, Ipv4, Ipv4Config, netmask_prefix_len};
+pub use listener::{TcpListener, UdpListener};
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
 pub use mac::{MacAddr, ParseMacError};
 pub use network::{FrameHandler, NetError, Network, Stats, StatsCounter, frame_handler};

@@ -1,6 +1,6 @@
 //! V1 `NETWORK`: an Ethernet interface that sends and receives whole frames.
 
-use crate::{Device, MacAddr};
+use crate::{Device, ErrorKind, IoError, MacAddr};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
@@ -29,6 +29,22 @@ pub enum NetError {
         /// The longest frame the interface accepts.
         max: usize,
     },
+    /// The operating system reported an error (the error is kept as `source()`).
+    #[error("network I/O failed: {0}")]
+    Io(#[source] IoError),
+}
+
+impl NetError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            NetError::Unknown(_) => ErrorKind::Other,
+            NetError::Unimplemented => ErrorKind::Unimplemented,
+            NetError::Disconnected => ErrorKind::Disconnected,
+            NetError::InvalidLength { .. } => ErrorKind::InvalidInput,
+            NetError::Io(error) => error.kind(),
+        }
+    }
 }
 
 /// V1 `NETWORK.stats`: traffic counters.

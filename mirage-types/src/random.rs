@@ -1,5 +1,6 @@
 //! V1 `RANDOM`: uniformly distributed integers.
 
+use crate::ErrorKind;
 use thiserror::Error;
 
 /// The largest bound (exclusive) V1's `Random.int` accepts: 2^30.
@@ -17,6 +18,15 @@ pub enum RandomError {
         /// The first bound that is too large.
         limit: i64,
     },
+}
+
+impl RandomError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RandomError::InvalidBound { .. } => ErrorKind::InvalidInput,
+        }
+    }
 }
 
 /// V1 `RANDOM`: a generator of random numbers.

@@ -1,6 +1,9 @@
 //! V1 `STACKV4`: a whole TCP/IPv4 stack.
 
-use crate::{Device, Ipv4, TcpCallback, Tcpv4, UdpCallback, UdpDatagram, Udpv4};
+use crate::{
+    Device, ErrorKind, IoError, Ipv4, TcpCallback, TcpListener, Tcpv4, UdpCallback, UdpDatagram,
+    UdpListener, Udpv4,
+};
 use async_trait::async_trait;
 use std::future::Future;
 use std::rc::Rc;
@@ -13,7 +16,7 @@ pub enum StackError {
     /// V1 `Unknown`: any failure, described.
     #[error("stack error: {0}")]
     Unknown(String),
-    /// A listening port could not be bound.
+    /// A listening port could not be bound (in use on this stack, or refused).
     #[error("cannot listen on {protocol} port {port}: {reason}")]
     Bind {
         /// `"UDP"` or `"TCP"`.
@@ -26,6 +29,21 @@ pub enum StackError {
     /// The stack was disconnected.
     #[error("stack is disconnected")]
     Disconnected,
+    /// The operating system reported an error (binding a port, ...), kept as `source()`.
+    #[error("stack I/O failed: {0}")]
+    Io(#[source] IoError),
+}
+
+impl StackError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StackError::Unknown(_) => ErrorKind::Other,
+            StackError::Bind { .. } => ErrorKind::AddressInUse,
+            StackError::Disconnected => ErrorKind::Disconnected,
+            StackError::Io(error) => error.kind(),
+        }
+    }
 }
 
 /// The flow type of a stack's TCP.
@@ -42,6 +60,10 @@ pub trait StackV4: Device {
     type Tcp: Tcpv4 + Clone + 'static;
     /// V1 `IPV4`.
     type Ip: Ipv4 + Clone + 'static;
+    /// A bound TCP port ([`StackV4::bind_tcpv4`]).
+    type TcpListener: TcpListener<Flow = StackFlow<Self>> + 'static;
+    /// A bound UDP port ([`StackV4::bind_udpv4`]).
+    type UdpListener: UdpListener + 'static;
 
     /// V1 `udpv4`.
     fn udpv4(&self) -> Self::Udp;
@@ -49,6 +71,15 @@ pub trait StackV4: Device {
     fn tcpv4(&self) -> Self::Tcp;
     /// V1 `ipv4`.
     fn ipv4(&self) -> Self::Ip;
+
+    /// Binds TCP `port` (0: any free port, see [`TcpListener::local_addr`]) and returns a
+    /// listener. Connections are accepted into its backlog from now on. Fails with
+    /// [`StackError::Bind`] or [`StackError::Io`] if the port is taken.
+    async fn bind_tcpv4(&self, port: u16) -> Result<Self::TcpListener, StackError>;
+
+    /// Binds UDP `port` (0: any free port) and returns a socket that receives its
+    /// datagrams into a bounded queue from now on.
+    async fn bind_udpv4(&self, port: u16) -> Result<Self::UdpListener, StackError>;
 
     /// V1 `listen_udpv4` with an already boxed callback: registers `callback` for datagrams
     /// to `port`, replacing any earlier registration on that port. Returns at once.
@@ -58,7 +89,11 @@ pub trait StackV4: Device {
     /// connections to `port`, replacing any earlier registration on that port.
     fn listen_tcpv4_with(&self, port: u16, callback: TcpCallback<StackFlow<Self>>);
 
-    /// V1 `listen`: serves the registered listeners until the stack is disconnected.
+    /// V1 `listen`: binds the ports registered with callbacks and runs the callbacks, one
+    /// invocation per datagram or connection, until the stack is disconnected. Callbacks run
+    /// only while `listen` is awaited (on every stack; the pull form,
+    /// [`StackV4::bind_tcpv4`], needs no `listen`). A port that cannot be bound ends it with
+    /// the error.
     async fn listen(&self) -> Result<(), StackError>;
 
     /// V1 `listen_udpv4 ~port callback`, taking an async closure.

@@ -1,6 +1,6 @@
 //! V1 `TCPV4`.
 
-use crate::{Device, Flow};
+use crate::{Device, ErrorKind, Flow, IoError};
 use async_trait::async_trait;
 use futures::future::LocalBoxFuture;
 use std::net::SocketAddrV4;
@@ -29,6 +29,24 @@ pub enum TcpError {
     /// The stack was disconnected.
     #[error("TCP is disconnected")]
     Disconnected,
+    /// The operating system reported another error (the error is kept as `source()`).
+    #[error("TCP I/O failed: {0}")]
+    Io(#[source] IoError),
+}
+
+impl TcpError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TcpError::Unknown(_) => ErrorKind::Other,
+            TcpError::Timeout => ErrorKind::Timeout,
+            TcpError::Refused => ErrorKind::Refused,
+            TcpError::Closed => ErrorKind::Closed,
+            TcpError::Reset => ErrorKind::Reset,
+            TcpError::Disconnected => ErrorKind::Disconnected,
+            TcpError::Io(error) => error.kind(),
+        }
+    }
 }
 
 /// V1 `TCPV4.callback`: run once per accepted connection, each call as its own task.

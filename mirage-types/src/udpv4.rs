@@ -1,6 +1,6 @@
 //! V1 `UDPV4`.
 
-use crate::Device;
+use crate::{Device, ErrorKind, IoError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
@@ -24,6 +24,21 @@ pub enum UdpError {
     /// The stack was disconnected.
     #[error("UDP is disconnected")]
     Disconnected,
+    /// The operating system reported an error (the error is kept as `source()`).
+    #[error("UDP I/O failed: {0}")]
+    Io(#[source] IoError),
+}
+
+impl UdpError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            UdpError::Unknown(_) => ErrorKind::Other,
+            UdpError::TooLong(_) => ErrorKind::InvalidInput,
+            UdpError::Disconnected => ErrorKind::Disconnected,
+            UdpError::Io(error) => error.kind(),
+        }
+    }
 }
 
 /// One received datagram: V1's callback arguments `~src ~dst ~src_port buffer`, plus the

@@ -92,7 +92,7 @@ where
         dispatch!(self, c => c.write_buffer(bytes))
     }
 
-    fn write_line(&self, line: &str) {
+    fn write_line(&self, line: &[u8]) {
         dispatch!(self, c => c.write_line(line))
     }
 

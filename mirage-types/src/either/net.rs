@@ -4,7 +4,7 @@ use super::{Either, dispatch};
 use crate::{
     Arp, ArpError, EthernetHandlers, Ethif, FrameHandler, IcmpError, Icmpv4, IpError, Ipv4,
     MacAddr, NetError, Network, StackError, StackFlow, StackV4, Stats, TcpCallback, TcpError,
-    Tcpv4, UdpCallback, UdpError, Udpv4,
+    TcpListener, Tcpv4, UdpCallback, UdpDatagram, UdpError, UdpListener, Udpv4,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -156,10 +156,39 @@ impl<A: Tcpv4, B: Tcpv4> Tcpv4 for Either<A, B> {
 }
 
 #[async_trait(?Send)]
+impl<A: TcpListener, B: TcpListener> TcpListener for Either<A, B> {
+    type Flow = Either<A::Flow, B::Flow>;
+
+    async fn accept(&self) -> Result<Self::Flow, TcpError> {
+        match self {
+            Either::Left(l) => l.accept().await.map(Either::Left),
+            Either::Right(l) => l.accept().await.map(Either::Right),
+        }
+    }
+
+    fn local_addr(&self) -> SocketAddrV4 {
+        dispatch!(self, l => l.local_addr())
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: UdpListener, B: UdpListener> UdpListener for Either<A, B> {
+    async fn recv(&self) -> Result<UdpDatagram, UdpError> {
+        dispatch!(self, l => l.recv().await)
+    }
+
+    fn local_addr(&self) -> SocketAddrV4 {
+        dispatch!(self, l => l.local_addr())
+    }
+}
+
+#[async_trait(?Send)]
 impl<A: StackV4, B: StackV4> StackV4 for Either<A, B> {
     type Udp = Either<A::Udp, B::Udp>;
     type Tcp = Either<A::Tcp, B::Tcp>;
     type Ip = Either<A::Ip, B::Ip>;
+    type TcpListener = Either<A::TcpListener, B::TcpListener>;
+    type UdpListener = Either<A::UdpListener, B::UdpListener>;
 
     fn udpv4(&self) -> Self::Udp {
         match self {
@@ -179,6 +208,20 @@ impl<A: StackV4, B: StackV4> StackV4 for Either<A, B> {
         match self {
             Either::Left(s) => Either::Left(s.ipv4()),
             Either::Right(s) => Either::Right(s.ipv4()),
+        }
+    }
+
+    async fn bind_tcpv4(&self, port: u16) -> Result<Self::TcpListener, StackError> {
+        match self {
+            Either::Left(s) => s.bind_tcpv4(port).await.map(Either::Left),
+            Either::Right(s) => s.bind_tcpv4(port).await.map(Either::Right),
+        }
+    }
+
+    async fn bind_udpv4(&self, port: u16) -> Result<Self::UdpListener, StackError> {
+        match self {
+            Either::Left(s) => s.bind_udpv4(port).await.map(Either::Left),
+            Either::Right(s) => s.bind_udpv4(port).await.map(Either::Right),
         }
     }
 

@@ -26,7 +26,7 @@ impl<A: Block, B: Block> Block for Either<A, B> {
 
 #[async_trait(?Send)]
 impl<A: Fs, B: Fs> Fs for Either<A, B> {
-    async fn read(&self, path: &str, offset: u64, length: usize) -> Result<Bytes, FsError> {
+    async fn read(&self, path: &str, offset: u64, length: u64) -> Result<Bytes, FsError> {
         dispatch!(self, f => f.read(path, offset, length).await)
     }
 

@@ -1,0 +1,211 @@
+//! V1's callback form of listening, served over the pull form by one loop every stack shares.
+//!
+//! `listen_tcpv4`/`listen_udpv4` only record a callback; [`StackV4::listen`] binds each
+//! recorded port with the stack's own `bind_tcpv4`/`bind_udpv4` and runs every invocation
+//! (one per connection or datagram) as a future of its own inside `listen`. No task is
+//! spawned, so the callback form needs no particular executor, and a slow callback holds up
+//! neither the others nor the stack.
+
+use crate::{
+    StackError, StackFlow, StackV4, TcpCallback, TcpError, TcpListener, UdpCallback, UdpError,
+    UdpListener,
+};
+use futures::future::LocalBoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::{Future, poll_fn};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+/// At most this many callbacks for datagrams of one UDP port run at once. Beyond it the
+/// port is not read, so datagrams wait in (and beyond its bound, are dropped from) the port's
+/// own queue: a flood costs bounded memory.
+pub const UDP_CALLBACKS_IN_FLIGHT: usize = 256;
+
+/// The callbacks registered on a stack, by port. A stack keeps one and hands it to
+/// [`serve_callbacks`] from its `listen`.
+pub struct CallbackRegistry<F> {
+    tcp: RefCell<BTreeMap<u16, TcpCallback<F>>>,
+    udp: RefCell<BTreeMap<u16, UdpCallback>>,
+    changed: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl<F> Default for CallbackRegistry<F> {
+    fn default() -> Self {
+        CallbackRegistry {
+            tcp: RefCell::default(),
+            udp: RefCell::default(),
+            changed: Cell::new(false),
+            waker: RefCell::default(),
+        }
+    }
+}
+
+impl<F> CallbackRegistry<F> {
+    /// Records `callback` for connections to `port`, replacing an earlier one at once.
+    pub fn set_tcp(&self, port: u16, callback: TcpCallback<F>) {
+        self.tcp.borrow_mut().insert(port, callback);
+        self.wake();
+    }
+
+    /// Records `callback` for datagrams to `port`, replacing an earlier one at once.
+    pub fn set_udp(&self, port: u16, callback: UdpCallback) {
+        self.udp.borrow_mut().insert(port, callback);
+        self.wake();
+    }
+
+    /// The TCP ports with a callback.
+    pub fn tcp_ports(&self) -> Vec<u16> {
+        self.tcp.borrow().keys().copied().collect()
+    }
+
+    /// The UDP ports with a callback.
+    pub fn udp_ports(&self) -> Vec<u16> {
+        self.udp.borrow().keys().copied().collect()
+    }
+
+    fn wake(&self) {
+        self.changed.set(true);
+        if let Some(waker) = self.waker.borrow_mut().take() {
+            waker.wake();
+        }
+    }
+
+    fn tcp_callback(&self, port: u16) -> Option<TcpCallback<F>> {
+        self.tcp.borrow().get(&port).cloned()
+    }
+
+    fn udp_callback(&self, port: u16) -> Option<UdpCallback> {
+        self.udp.borrow().get(&port).cloned()
+    }
+}
+
+/// What one of the futures `serve_callbacks` waits on produced.
+enum Event<F, T, U> {
+    Accepted(u16, Rc<T>, Result<F, TcpError>),
+    Received(u16, Rc<U>, Result<crate::UdpDatagram, UdpError>),
+    TcpDone,
+    UdpDone(u16),
+}
+
+/// Serves the callbacks of `registry` over `stack`'s pull form until `stopped` resolves (the
+/// stack was disconnected) or a port cannot be bound. Stacks call it from
+/// [`StackV4::listen`].
+pub async fn serve_callbacks<S: StackV4>(
+    stack: &S,
+    registry: &CallbackRegistry<StackFlow<S>>,
+    stopped: impl Future<Output = ()>,
+) -> Result<(), StackError> {
+    type Pending<'a, F, T, U> = FuturesUnordered<LocalBoxFuture<'a, Event<F, T, U>>>;
+    let mut pending: Pending<'_, StackFlow<S>, S::TcpListener, S::UdpListener> =
+        FuturesUnordered::new();
+    let mut tcp_bound = BTreeSet::new();
+    let mut udp_bound = BTreeSet::new();
+    let mut udp_running: BTreeMap<u16, usize> = BTreeMap::new();
+    // Listeners whose next read waits for a running callback to finish.
+    let mut udp_paused: BTreeMap<u16, Rc<S::UdpListener>> = BTreeMap::new();
+    let mut stopped = std::pin::pin!(stopped);
+    registry.changed.set(true);
+
+    loop {
+        if registry.changed.replace(false) {
+            for port in registry.tcp_ports() {
+                if tcp_bound.insert(port) {
+                    let listener = Rc::new(stack.bind_tcpv4(port).await?);
+                    pending.push(Box::pin(async move {
+                        let result = listener.accept().await;
+                        Event::Accepted(port, listener, result)
+                    }));
+                }
+            }
+            for port in registry.udp_ports() {
+                if udp_bound.insert(port) {
+                    let listener = Rc::new(stack.bind_udpv4(port).await?);
+                    pending.push(Box::pin(async move {
+                        let result = listener.recv().await;
+                        Event::Received(port, listener, result)
+                    }));
+                }
+            }
+        }
+        let event = poll_fn(|cx| {
+            if stopped.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            if registry.changed.get() {
+                return Poll::Ready(Some(None));
+            }
+            *registry.waker.borrow_mut() = Some(cx.waker().clone());
+            match pending.poll_next_unpin(cx) {
+                Poll::Ready(Some(event)) => Poll::Ready(Some(Some(event))),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        let event = match event {
+            None => return Ok(()),
+            Some(None) => continue,
+            Some(Some(event)) => event,
+        };
+        match event {
+            Event::Accepted(port, listener, result) => match result {
+                Ok(flow) => {
+                    if let Some(callback) = registry.tcp_callback(port) {
+                        let job = callback(flow);
+                        pending.push(Box::pin(async move {
+                            job.await;
+                            Event::TcpDone
+                        }));
+                    }
+                    pending.push(Box::pin(async move {
+                        let result = listener.accept().await;
+                        Event::Accepted(port, listener, result)
+                    }));
+                }
+                Err(TcpError::Disconnected) => return Ok(()),
+                // A connection that failed before it was taken: keep accepting.
+                Err(_) => pending.push(Box::pin(async move {
+                    let result = listener.accept().await;
+                    Event::Accepted(port, listener, result)
+                })),
+            },
+            Event::Received(port, listener, result) => {
+                match result {
+                    Ok(datagram) => {
+                        if let Some(callback) = registry.udp_callback(port) {
+                            let job = callback(datagram);
+                            *udp_running.entry(port).or_default() += 1;
+                            pending.push(Box::pin(async move {
+                                job.await;
+                                Event::UdpDone(port)
+                            }));
+                        }
+                    }
+                    Err(UdpError::Disconnected) => return Ok(()),
+                    Err(_) => {}
+                }
+                if udp_running.get(&port).copied().unwrap_or(0) < UDP_CALLBACKS_IN_FLIGHT {
+                    pending.push(Box::pin(async move {
+                        let result = listener.recv().await;
+                        Event::Received(port, listener, result)
+                    }));
+                } else {
+                    udp_paused.insert(port, listener);
+                }
+            }
+            Event::UdpDone(port) => {
+                let running = udp_running.entry(port).or_default();
+                *running = running.saturating_sub(1);
+                if let Some(listener) = udp_paused.remove(&port) {
+                    pending.push(Box::pin(async move {
+                        let result = listener.recv().await;
+                        Event::Received(port, listener, result)
+                    }));
+                }
+            }
+            Event::TcpDone => {}
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The pull form of listening: a bound TCP port that accepts, a bound UDP port that receives.
+
+use crate::{TcpError, TcpFlow, UdpDatagram, UdpError};
+use async_trait::async_trait;
+use std::net::SocketAddrV4;
+
+/// A bound, listening TCP port ([`crate::StackV4::bind_tcpv4`]).
+///
+/// Connections complete their handshake from the moment the port is bound and wait, in a
+/// bounded backlog, until [`TcpListener::accept`] takes them. Dropping the listener closes the
+/// port and refuses whatever waits.
+#[async_trait(?Send)]
+pub trait TcpListener {
+    /// The connections it accepts.
+    type Flow: TcpFlow + 'static;
+
+    /// The next connection. Fails with [`TcpError::Disconnected`] once the stack is
+    /// disconnected.
+    async fn accept(&self) -> Result<Self::Flow, TcpError>;
+
+    /// The address and port it listens on (the port the stack chose when bound to port 0).
+    fn local_addr(&self) -> SocketAddrV4;
+}
+
+/// A bound UDP port ([`crate::StackV4::bind_udpv4`]): datagrams to it wait in a bounded
+/// queue (as in a kernel socket buffer: beyond it they are dropped) until
+/// [`UdpListener::recv`] takes them. Replies are sent with [`crate::Udpv4::write`] from the
+/// same port. Dropping it closes the port.
+#[async_trait(?Send)]
+pub trait UdpListener {
+    /// The next datagram. Fails with [`UdpError::Disconnected`] once the stack is
+    /// disconnected.
+    async fn recv(&self) -> Result<UdpDatagram, UdpError>;
+
+    /// The address and port it is bound to (the port the stack chose when bound to port 0).
+    fn local_addr(&self) -> SocketAddrV4;
+}
+
+#[async_trait(?Send)]
+impl<L: TcpListener + ?Sized> TcpListener for Box<L> {
+    type Flow = L::Flow;
+
+    async fn accept(&self) -> Result<Self::Flow, TcpError> {
+        (**self).accept().await
+    }
+
+    fn local_addr(&self) -> SocketAddrV4 {
+        (**self).local_addr()
+    }
+}
+
+#[async_trait(?Send)]
+impl<L: UdpListener + ?Sized> UdpListener for Box<L> {
+    async fn recv(&self) -> Result<UdpDatagram, UdpError> {
+        (**self).recv().await
+    }
+
+    fn local_addr(&self) -> SocketAddrV4 {
+        (**self).local_addr()
+    }
+}
+
