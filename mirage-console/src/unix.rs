@@ -126,7 +126,7 @@ async fn write_log_lines(mut receiver: mpsc::UnboundedReceiver<LogItem>) {
 }
 
 fn io_error(error: std::io::Error) -> ConsoleError {
-    ConsoleError::Io(error.to_string())
+    ConsoleError::Io(error.into())
 }
 
 #[async_trait(?Send)]

@@ -101,7 +101,7 @@ impl<F: Fs> Device for FsKv<F> {
 impl<F: Fs> KvRo for FsKv<F> {
     async fn read(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
         let (path, stat) = self.value(key).await?;
-        let length = length.min(stat.size.saturating_sub(offset)) as usize;
+        let length = length.min(stat.size.saturating_sub(offset));
         if length == 0 {
             return Ok(Bytes::new());
         }

@@ -69,7 +69,7 @@ fn the_bridge_never_blocks_the_runtime_thread() {
         .unwrap();
         let read = tokio::time::timeout(
             std::time::Duration::from_secs(30),
-            reopened.read("dir/file.bin", 0, data.len()),
+            reopened.read("dir/file.bin", 0, data.len() as u64),
         )
         .await
         .expect("a blocked bridge would never finish");

@@ -136,9 +136,9 @@ impl<F: Flow> Channel for FlowChannel<F> {
         self.output.borrow_mut().extend_from_slice(bytes);
     }
 
-    fn write_line(&self, line: &str) {
+    fn write_line(&self, line: &[u8]) {
         let mut output = self.output.borrow_mut();
-        output.extend_from_slice(line.as_bytes());
+        output.extend_from_slice(line);
         output.extend_from_slice(b"\n");
     }
 

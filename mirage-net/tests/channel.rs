@@ -147,11 +147,11 @@ fn writes_are_buffered_until_flush_and_close_flushes() {
         channel.write_char(b'>');
         channel.write_string("hello ");
         channel.write_buffer(b"there");
-        channel.write_line("!");
+        channel.write_line(b"!");
         assert!(channel.flow().written.borrow().is_empty());
         channel.flush().await.unwrap();
         assert_eq!(&channel.flow().written.borrow()[..], b">hello there!\n");
-        channel.write_line("bye");
+        channel.write_line(b"bye");
         channel.close().await.unwrap();
         assert_eq!(
             &channel.flow().written.borrow()[..],

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use mirage_types::{
+    IoError,
     Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
     async_trait,
 };
@@ -101,7 +102,7 @@ impl Tap {
         // SAFETY: an OwnedFd is a valid descriptor, open and unchanged for as long as it lives.
         let fd =
             unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
-                .map_err(|e| NetError::Unknown(format!("tap device {name}: {e}")))?;
+                .map_err(|e| NetError::Io(IoError::new(format!("tap device {name}"), std::io::Error::from(e))))?;
         let mut mac = [0u8; 6];
         rand::rng().fill(&mut mac);
         mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
@@ -166,7 +167,7 @@ impl Network for Tap {
                 .fd
                 .writable()
                 .await
-                .map_err(|e| NetError::Unknown(format!("{}: {e}", self.name)))?;
+                .map_err(|e| NetError::Io(IoError::new(self.name.clone(), e)))?;
             let written = guard.try_io(|fd| {
                 // SAFETY: writes the frame's bytes.
                 let n = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
@@ -181,7 +182,7 @@ impl Network for Tap {
                     self.stats.sent(frame.len());
                     return Ok(());
                 }
-                Ok(Err(error)) => return Err(NetError::Unknown(format!("{}: {error}", self.name))),
+                Ok(Err(error)) => return Err(NetError::Io(IoError::new(self.name.clone(), error))),
                 Err(_would_block) => continue,
             }
         }
@@ -195,10 +196,10 @@ impl Network for Tap {
             }
             tokio::select! {
                 ready = self.fd.readable() => {
-                    let mut guard = ready.map_err(|e| NetError::Unknown(format!("{}: {e}", self.name)))?;
+                    let mut guard = ready.map_err(|e| NetError::Io(IoError::new(self.name.clone(), e)))?;
                     match self.read_ready(&mut frames) {
                         Err(error) if error.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
-                        Err(error) => return Err(NetError::Unknown(format!("{}: {error}", self.name))),
+                        Err(error) => return Err(NetError::Io(IoError::new(self.name.clone(), error))),
                         Ok(()) => {}
                     }
                 }

@@ -211,7 +211,7 @@ fn remainder<'b>(buffers: &[&'b [u8]], mut skip: usize) -> Vec<&'b [u8]> {
 }
 
 fn io_error(error: std::io::Error) -> BlockError {
-    BlockError::Io(error.to_string())
+    BlockError::Io(error.into())
 }
 
 async fn offload<T: Send + 'static>(

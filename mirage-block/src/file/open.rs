@@ -1,6 +1,6 @@
 //! Opening an image file or block device, and finding its geometry.
 
-use mirage_types::BlockError;
+use mirage_types::{BlockError, IoError};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -41,9 +41,9 @@ pub(crate) fn open(path: &Path, read_only: bool, direct: bool) -> Result<Opened,
             result => (result, true),
         }
     };
-    let file = file.map_err(|error| open_error(path, direct, &error))?;
+    let file = file.map_err(|error| open_error(path, direct, error))?;
     let (sector_size, size_sectors) =
-        geometry(&file).map_err(|e| BlockError::Io(format!("{}: {e}", path.display())))?;
+        geometry(&file).map_err(|e| BlockError::Io(IoError::new(path.display().to_string(), e)))?;
     Ok(Opened {
         file,
         read_write,
@@ -59,15 +59,15 @@ fn write_refused(error: &io::Error) -> bool {
     )
 }
 
-fn open_error(path: &Path, direct: bool, error: &io::Error) -> BlockError {
+fn open_error(path: &Path, direct: bool, error: io::Error) -> BlockError {
     let hint = if direct && error.raw_os_error() == Some(libc::EINVAL) {
         " (this filesystem does not support direct I/O; open without it)"
     } else {
         ""
     };
-    BlockError::Unknown(format!(
-        "connect {}: failed to open file: {error}{hint}",
-        path.display()
+    BlockError::Io(IoError::new(
+        format!("connect {}: failed to open file{hint}", path.display()),
+        error,
     ))
 }
 

@@ -94,13 +94,13 @@ impl<B: Block> Device for FatFs<B> {
 
 #[async_trait(?Send)]
 impl<B: Block> Fs for FatFs<B> {
-    async fn read(&self, path: &str, offset: u64, length: usize) -> Result<Bytes, FsError> {
+    async fn read(&self, path: &str, offset: u64, length: u64) -> Result<Bytes, FsError> {
         let path = clean(path);
         let stat = self.stat(&path).await?;
         if stat.directory {
             return Err(FsError::IsADirectory(path));
         }
-        let want = (length as u64).min(stat.size.saturating_sub(offset)) as usize;
+        let want = length.min(stat.size.saturating_sub(offset)) as usize;
         let mut data = vec![0u8; want];
         let got = self
             .transact(&path, &mut data, |disk, out| {

@@ -2,10 +2,9 @@
 //! application, and sleep until something happens.
 
 use super::flow::DirectFlow;
-use super::state::{Shared, State};
-use futures::future::LocalBoxFuture;
-use mirage_types::{Network, StackError, UdpDatagram, frame_handler};
-use smoltcp::socket::{dhcpv4, tcp, udp};
+use super::state::{ACCEPT_BACKLOG, Shared, State};
+use mirage_types::{Network, StackError, frame_handler};
+use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -37,7 +36,7 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
         if shared.disconnected.get() {
             return Ok(());
         }
-        let (frames, jobs, delay) = {
+        let (frames, delay) = {
             let mut state = shared.state.borrow_mut();
             let state = &mut *state;
             for handle in shared.dropped.borrow_mut().drain(..) {
@@ -48,7 +47,7 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             state.queues.syn_budget = state.listening();
             state.queues.release_backlog();
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
-            let jobs = events(shared, state);
+            events(shared, state);
             let frames: Vec<bytes::Bytes> = state
                 .queues
                 .to_send
@@ -60,11 +59,8 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             } else {
                 Some(smoltcp::time::Duration::ZERO)
             };
-            (frames, jobs, delay)
+            (frames, delay)
         };
-        for job in jobs {
-            tokio::task::spawn_local(job);
-        }
         let sent = !frames.is_empty();
         for frame in frames {
             // A frame the device refuses is lost, as on a real wire; TCP sends it again.
@@ -86,10 +82,10 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
     }
 }
 
-/// What happened in smoltcp that the application must hear of: a DHCP lease, accepted
-/// connections, received datagrams. Returns the callbacks to run, each as its own task.
-fn events(shared: &Rc<Shared>, state: &mut State) -> Vec<LocalBoxFuture<'static, ()>> {
-    let mut jobs = Vec::new();
+/// What happened in smoltcp that the application must hear of: a DHCP lease, and connections
+/// that finished their handshake (into their port's backlog). Datagrams stay in their
+/// sockets until `recv` takes them.
+fn events(shared: &Rc<Shared>, state: &mut State) {
     if let Some(handle) = state.dhcp {
         let event = state.sockets.get_mut::<dhcpv4::Socket>(handle).poll();
         match event {
@@ -128,35 +124,20 @@ fn events(shared: &Rc<Shared>, state: &mut State) -> Vec<LocalBoxFuture<'static,
                 },
                 None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
             };
-            let flow = DirectFlow::new(shared.clone(), handle, peer);
-            match state.tcp_listeners.get(&port) {
-                Some(callback) => jobs.push(callback(flow)),
-                None => drop(flow),
+            match state.backlogs.get(&port) {
+                Some(backlog) if backlog.flows.borrow().len() < ACCEPT_BACKLOG => {
+                    let flow = DirectFlow::new(shared.clone(), handle, peer);
+                    backlog.flows.borrow_mut().push_back(flow);
+                    backlog.ready.notify_one();
+                }
+                // Nobody takes connections fast enough (or the port closed): refuse.
+                _ => {
+                    socket.abort();
+                    state.orphans.push(handle);
+                }
             }
         }
         state.replenish(port);
-    }
-
-    let local = state.address().unwrap_or(Ipv4Addr::UNSPECIFIED);
-    for (&port, callback) in &state.udp_listeners {
-        let Some(&handle) = state.udp_sockets.get(&port) else {
-            continue;
-        };
-        let socket = state.sockets.get_mut::<udp::Socket>(handle);
-        while let Ok((data, meta)) = socket.recv() {
-            let IpAddress::Ipv4(src) = meta.endpoint.addr;
-            let dst = match meta.local_address {
-                Some(IpAddress::Ipv4(address)) => address,
-                None => local,
-            };
-            jobs.push(callback(UdpDatagram {
-                src,
-                src_port: meta.endpoint.port,
-                dst,
-                dst_port: port,
-                data: bytes::Bytes::copy_from_slice(data),
-            }));
-        }
     }
 
     let sockets = &mut state.sockets;
@@ -170,5 +151,4 @@ fn events(shared: &Rc<Shared>, state: &mut State) -> Vec<LocalBoxFuture<'static,
         }
         !closed
     });
-    jobs
 }

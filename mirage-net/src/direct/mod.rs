@@ -4,16 +4,19 @@ mod device;
 mod driver;
 mod flow;
 mod link_layer;
+mod listener;
 mod state;
 mod views;
 
 pub use flow::DirectFlow;
 pub use link_layer::{DirectArp, DirectEthif};
+pub use listener::{DirectTcpListener, DirectUdpListener};
 pub use views::{DirectIcmpv4, DirectIpv4, DirectTcp, DirectUdp};
 
+use futures::future::LocalBoxFuture;
 use mirage_types::{
-    Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4, TcpCallback, UdpCallback,
-    async_trait,
+    CallbackRegistry, Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4,
+    TcpCallback, UdpCallback, async_trait, serve_callbacks,
 };
 use state::{Shared, State};
 use std::cell::Cell;
@@ -63,9 +66,36 @@ impl<N: Network + 'static> Clone for DirectStack<N> {
 }
 
 impl<N: Network + 'static> DirectStack<N> {
-    /// Starts a stack on `net` (must run inside a `LocalSet`, as `mirage_unix::run` gives).
-    /// With DHCP, waits for the first lease and fails with a clear error if none comes.
+    /// Starts a stack on `net`, its driver spawned as a local task: this needs a tokio
+    /// `LocalSet`, as `mirage_unix::run` provides (tokio panics outside one; elsewhere use
+    /// [`DirectStack::with_driver`]). With DHCP, waits for the first lease and fails with a
+    /// clear error if none comes.
     pub async fn connect(net: N, addressing: Addressing) -> Result<Self, StackError> {
+        let dhcp = match &addressing {
+            Addressing::Dhcp { timeout } => Some(*timeout),
+            Addressing::Static(_) => None,
+        };
+        let (stack, driver) = Self::with_driver(net, addressing);
+        tokio::task::spawn_local(driver);
+        if let Some(timeout) = dhcp {
+            let leased = tokio::time::timeout(timeout, async {
+                while stack.shared.state.borrow().config.is_none() {
+                    stack.shared.configured.notified().await;
+                }
+            });
+            if leased.await.is_err() {
+                stack.disconnect().await;
+                return Err(StackError::Unknown("No DHCP offer received".into()));
+            }
+        }
+        Ok(stack)
+    }
+
+    /// A stack on `net` and the future that drives it, for executors other than a tokio
+    /// `LocalSet`: run the driver beside the application (`tokio::join!`, `select!`, ...).
+    /// Nothing happens on the network until it runs; it returns once the stack is
+    /// disconnected.
+    pub fn with_driver(net: N, addressing: Addressing) -> (Self, LocalBoxFuture<'static, ()>) {
         let mac = net.mac();
         let shared = Rc::new(Shared {
             state: std::cell::RefCell::new(State::new(mac, net.mtu(), &addressing)),
@@ -78,11 +108,12 @@ impl<N: Network + 'static> DirectStack<N> {
             neighbours: std::cell::RefCell::new(std::collections::HashMap::new()),
             neighbour_seen: Notify::new(),
             dropped: std::cell::RefCell::new(Vec::new()),
+            callbacks: CallbackRegistry::default(),
         });
         let net = Rc::new(net);
         let stack = DirectStack { shared, net };
         let (shared, net) = (stack.shared.clone(), stack.net.clone());
-        tokio::task::spawn_local(async move {
+        let driver = Box::pin(async move {
             let result = driver::run(&shared, &*net).await;
             if let Err(error) = result {
                 *shared.failure.borrow_mut() = Some(error);
@@ -90,18 +121,7 @@ impl<N: Network + 'static> DirectStack<N> {
             shared.disconnected.set(true);
             shared.stopped.notify_waiters();
         });
-        if let Addressing::Dhcp { timeout } = addressing {
-            let leased = tokio::time::timeout(timeout, async {
-                while stack.shared.state.borrow().config.is_none() {
-                    stack.shared.configured.notified().await;
-                }
-            });
-            if leased.await.is_err() {
-                stack.disconnect().await;
-                return Err(StackError::Unknown("No DHCP offer received".into()));
-            }
-        }
-        Ok(stack)
+        (stack, driver)
     }
 
     /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.
@@ -177,6 +197,8 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
     type Udp = DirectUdp;
     type Tcp = DirectTcp;
     type Ip = DirectIpv4;
+    type TcpListener = DirectTcpListener;
+    type UdpListener = DirectUdpListener;
 
     fn udpv4(&self) -> DirectUdp {
         DirectUdp::new(self.shared.clone())
@@ -190,26 +212,38 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
         DirectIpv4::new(self.shared.clone())
     }
 
-    fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {
-        self.shared.state.borrow_mut().listen_udp(port, callback);
+    /// Binds `port` (0: an ephemeral port): a pool of listening sockets completes handshakes
+    /// from now on, into a backlog of up to 1024 connections.
+    async fn bind_tcpv4(&self, port: u16) -> Result<DirectTcpListener, StackError> {
+        if self.shared.disconnected.get() {
+            return Err(StackError::Disconnected);
+        }
+        let (port, backlog) = self.shared.state.borrow_mut().bind_tcp(port)?;
         self.shared.wake.notify_one();
+        Ok(DirectTcpListener::new(self.shared.clone(), port, backlog))
+    }
+
+    /// Binds `port` (0: an ephemeral port); its socket buffers 256 datagrams (256 KiB).
+    async fn bind_udpv4(&self, port: u16) -> Result<DirectUdpListener, StackError> {
+        if self.shared.disconnected.get() {
+            return Err(StackError::Disconnected);
+        }
+        let (port, handle) = self.shared.state.borrow_mut().bind_udp(port)?;
+        Ok(DirectUdpListener::new(self.shared.clone(), port, handle))
+    }
+
+    fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {
+        self.shared.callbacks.set_udp(port, callback);
     }
 
     fn listen_tcpv4_with(&self, port: u16, callback: TcpCallback<StackFlow<Self>>) {
-        self.shared.state.borrow_mut().listen_tcp(port, callback);
-        self.shared.wake.notify_one();
+        self.shared.callbacks.set_tcp(port, callback);
     }
 
-    /// The driver already runs (from `connect`): waits until the stack stops, with the
-    /// driver's error if it failed.
+    /// Serves the registered callbacks until the stack stops, with the driver's error if it
+    /// failed.
     async fn listen(&self) -> Result<(), StackError> {
-        while !self.shared.disconnected.get() {
-            let stopped = self.shared.stopped.notified();
-            if self.shared.disconnected.get() {
-                break;
-            }
-            stopped.await;
-        }
+        serve_callbacks(self, &self.shared.callbacks, self.shared.stopped()).await?;
         match self.shared.failure.borrow_mut().take() {
             Some(error) => Err(error),
             None => Ok(()),

@@ -3,14 +3,15 @@
 use super::Addressing;
 use super::device::Queues;
 use super::flow::DirectFlow;
-use mirage_types::{Ipv4Config, MacAddr, StackError, TcpCallback, UdpCallback, netmask_prefix_len};
+use mirage_types::{CallbackRegistry, Ipv4Config, MacAddr, StackError, netmask_prefix_len};
 use rand::Rng;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::rc::Rc;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -27,6 +28,8 @@ pub(crate) const MAX_HALF_OPEN: usize = 48;
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Datagrams buffered per UDP socket, and their total bytes.
 const UDP_PACKETS: usize = 256;
+/// Established connections waiting for `accept` on one port; beyond it they are reset.
+pub(crate) const ACCEPT_BACKLOG: usize = 1024;
 const UDP_BYTES: usize = 256 * 1024;
 
 pub(crate) struct Shared {
@@ -46,14 +49,40 @@ pub(crate) struct Shared {
     pub(crate) neighbour_seen: Notify,
     /// Sockets of flows dropped while the state was borrowed, for the driver to close.
     pub(crate) dropped: RefCell<Vec<SocketHandle>>,
+    /// V1's callbacks, served by `listen` over the pull form.
+    pub(crate) callbacks: CallbackRegistry<DirectFlow>,
+}
+
+impl Shared {
+    /// Resolves once the stack has stopped (disconnected, or its driver failed).
+    pub(crate) async fn stopped(&self) {
+        loop {
+            let stopped = self.stopped.notified();
+            let mut stopped = std::pin::pin!(stopped);
+            stopped.as_mut().enable();
+            if self.disconnected.get() {
+                return;
+            }
+            stopped.await;
+        }
+    }
+}
+
+/// Connections accepted on a bound port, waiting for `accept`.
+#[derive(Default)]
+pub(crate) struct Backlog {
+    pub(crate) flows: RefCell<VecDeque<DirectFlow>>,
+    pub(crate) ready: Notify,
 }
 
 pub(crate) struct State {
     pub(crate) iface: Interface,
     pub(crate) sockets: SocketSet<'static>,
     pub(crate) queues: Queues,
-    pub(crate) udp_listeners: BTreeMap<u16, UdpCallback>,
-    pub(crate) tcp_listeners: BTreeMap<u16, TcpCallback<DirectFlow>>,
+    /// Bound TCP ports' backlogs.
+    pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
+    /// UDP ports bound with `bind_udpv4`.
+    pub(crate) udp_bound: BTreeSet<u16>,
     /// Listening sockets by port.
     pub(crate) pools: BTreeMap<u16, Vec<SocketHandle>>,
     /// UDP sockets by local port.
@@ -80,8 +109,8 @@ impl State {
             iface,
             sockets: SocketSet::new(Vec::new()),
             queues,
-            udp_listeners: BTreeMap::new(),
-            tcp_listeners: BTreeMap::new(),
+            backlogs: BTreeMap::new(),
+            udp_bound: BTreeSet::new(),
             pools: BTreeMap::new(),
             udp_sockets: BTreeMap::new(),
             ephemeral_udp: None,
@@ -183,14 +212,57 @@ impl State {
         handle
     }
 
-    pub(crate) fn listen_udp(&mut self, port: u16, callback: UdpCallback) {
-        self.udp_listeners.insert(port, callback);
-        self.udp_socket(port);
+    /// Binds TCP `port` (0: an ephemeral one): a listening pool and a backlog.
+    pub(crate) fn bind_tcp(&mut self, port: u16) -> Result<(u16, Rc<Backlog>), StackError> {
+        let port = if port == 0 { self.ephemeral_port() } else { port };
+        if self.pools.contains_key(&port) {
+            return Err(StackError::Bind {
+                protocol: "TCP",
+                port,
+                reason: "the port is already bound on this stack".into(),
+            });
+        }
+        let backlog = Rc::new(Backlog::default());
+        self.backlogs.insert(port, backlog.clone());
+        self.replenish(port);
+        Ok((port, backlog))
     }
 
-    pub(crate) fn listen_tcp(&mut self, port: u16, callback: TcpCallback<DirectFlow>) {
-        self.tcp_listeners.insert(port, callback);
-        self.replenish(port);
+    /// Closes TCP `port`: its listening sockets go, handshakes in progress are reset.
+    pub(crate) fn unbind_tcp(&mut self, port: u16) {
+        self.backlogs.remove(&port);
+        for handle in self.pools.remove(&port).unwrap_or_default() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+            if socket.state() == tcp::State::Listen {
+                self.sockets.remove(handle);
+            } else {
+                socket.abort();
+                self.orphans.push(handle);
+            }
+        }
+    }
+
+    /// Binds UDP `port` (0: an ephemeral one).
+    pub(crate) fn bind_udp(&mut self, port: u16) -> Result<(u16, SocketHandle), StackError> {
+        let port = if port == 0 { self.ephemeral_port() } else { port };
+        if !self.udp_bound.insert(port) {
+            return Err(StackError::Bind {
+                protocol: "UDP",
+                port,
+                reason: "the port is already bound on this stack".into(),
+            });
+        }
+        Ok((port, self.udp_socket(port)))
+    }
+
+    /// Closes UDP `port`, freeing its socket (unless it is the port of unnamed writes).
+    pub(crate) fn unbind_udp(&mut self, port: u16) {
+        self.udp_bound.remove(&port);
+        if self.ephemeral_udp != Some(port)
+            && let Some(handle) = self.udp_sockets.remove(&port)
+        {
+            self.sockets.remove(handle);
+        }
     }
 
     /// Tops up the pool on `port` so that `LISTEN_POOL` sockets wait in `Listen` (those in

@@ -68,7 +68,7 @@ pub(crate) fn tcp_error(error: io::Error) -> TcpError {
         | io::ErrorKind::ConnectionAborted => TcpError::Reset,
         io::ErrorKind::ConnectionRefused => TcpError::Refused,
         io::ErrorKind::TimedOut => TcpError::Timeout,
-        _ => TcpError::Unknown(error.to_string()),
+        _ => TcpError::Io(error.into()),
     }
 }
 

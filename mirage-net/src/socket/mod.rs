@@ -3,18 +3,22 @@
 
 mod flow;
 mod ipv4;
-mod serve;
+mod listener;
 mod tcp;
 mod udp;
 
 pub use flow::SocketFlow;
 pub use ipv4::SocketIpv4;
+pub use listener::{SocketTcpListener, SocketUdpListener};
 pub use tcp::SocketTcp;
 pub use udp::SocketUdp;
 
-use mirage_types::{Device, StackError, StackFlow, StackV4, TcpCallback, UdpCallback, async_trait};
+use mirage_types::{
+    CallbackRegistry, Device, StackError, StackFlow, StackV4, TcpCallback, UdpCallback,
+    async_trait, serve_callbacks,
+};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -42,12 +46,30 @@ impl Default for StackConfig {
 
 /// `StackV4` over the host's sockets.
 ///
-/// `listen_udpv4`/`listen_tcpv4` register callbacks (a later registration on a port replaces
-/// the earlier one at once); [`StackV4::listen`] binds every registered port on every
-/// interface, picks up later registrations, and serves until [`Device::disconnect`]. Each
-/// datagram and each accepted connection is handed to its callback as a task of its own
-/// (`spawn_local`), so `listen` must run inside a `LocalSet`, as `mirage_unix::run`
-/// provides.
+/// The pull form binds at once: [`StackV4::bind_tcpv4`] gives a [`SocketTcpListener`] (the
+/// kernel completes handshakes into its backlog from then on), [`StackV4::bind_udpv4`] a
+/// [`SocketUdpListener`] (the kernel's socket buffer is its bounded queue). Port 0 takes a free
+/// port. V1's callback form records callbacks with `listen_udpv4`/`listen_tcpv4` (a later
+/// registration on a port replaces the earlier one at once), and [`StackV4::listen`] binds
+/// those ports and runs the callbacks until [`Device::disconnect`]. Nothing is spawned: the
+/// stack works under any single-threaded executor (`mirage_unix::run`, a plain
+/// `#[tokio::main]`, a `LocalSet`).
+///
+/// ```no_run
+/// use mirage_net::SocketStack;
+/// use mirage_types::{Flow, Read, StackV4, TcpListener};
+///
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// let stack = SocketStack::new();
+/// let listener = stack.bind_tcpv4(0).await?;
+/// println!("echoing on {}", listener.local_addr());
+/// let flow = listener.accept().await?;
+/// while let Read::Data(bytes) = flow.read().await? {
+///     flow.write(&bytes).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// A handle: clones, and the `udpv4`/`tcpv4`/`ipv4` views, share one stack.
 #[derive(Clone)]
@@ -57,12 +79,11 @@ pub struct SocketStack {
 
 pub(crate) struct Inner {
     pub(crate) config: StackConfig,
-    pub(crate) udp_listeners: RefCell<BTreeMap<u16, UdpCallback>>,
-    pub(crate) tcp_listeners: RefCell<BTreeMap<u16, TcpCallback<SocketFlow>>>,
+    pub(crate) callbacks: CallbackRegistry<SocketFlow>,
     /// UDP sockets by local port: those `listen` bound, and those `write` bound for a given
     /// source port (port 0 is the shared ephemeral one).
     pub(crate) udp_sockets: RefCell<HashMap<u16, Rc<tokio::net::UdpSocket>>>,
-    pub(crate) changed: Notify,
+    pub(crate) stopped: Notify,
     pub(crate) disconnected: Cell<bool>,
 }
 
@@ -73,6 +94,19 @@ impl Inner {
             .first()
             .copied()
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// Resolves once the stack is disconnected.
+    pub(crate) async fn disconnected(&self) {
+        loop {
+            let stopped = self.stopped.notified();
+            let mut stopped = std::pin::pin!(stopped);
+            stopped.as_mut().enable();
+            if self.disconnected.get() {
+                return;
+            }
+            stopped.await;
+        }
     }
 }
 
@@ -90,10 +124,9 @@ impl SocketStack {
         SocketStack {
             inner: Rc::new(Inner {
                 config,
-                udp_listeners: RefCell::default(),
-                tcp_listeners: RefCell::default(),
+                callbacks: CallbackRegistry::default(),
                 udp_sockets: RefCell::default(),
-                changed: Notify::new(),
+                stopped: Notify::new(),
                 disconnected: Cell::new(false),
             }),
         }
@@ -115,14 +148,8 @@ impl std::fmt::Debug for SocketStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketStack")
             .field("config", &self.inner.config)
-            .field(
-                "udp_ports",
-                &self.inner.udp_listeners.borrow().keys().collect::<Vec<_>>(),
-            )
-            .field(
-                "tcp_ports",
-                &self.inner.tcp_listeners.borrow().keys().collect::<Vec<_>>(),
-            )
+            .field("udp_callback_ports", &self.inner.callbacks.udp_ports())
+            .field("tcp_callback_ports", &self.inner.callbacks.tcp_ports())
             .finish()
     }
 }
@@ -134,7 +161,7 @@ impl Device for SocketStack {
     async fn disconnect(&self) {
         self.inner.disconnected.set(true);
         self.inner.udp_sockets.borrow_mut().clear();
-        self.inner.changed.notify_one();
+        self.inner.stopped.notify_waiters();
     }
 }
 
@@ -143,6 +170,8 @@ impl StackV4 for SocketStack {
     type Udp = SocketUdp;
     type Tcp = SocketTcp;
     type Ip = SocketIpv4;
+    type TcpListener = SocketTcpListener;
+    type UdpListener = SocketUdpListener;
 
     fn udpv4(&self) -> SocketUdp {
         SocketUdp::new(self.inner.clone())
@@ -156,17 +185,25 @@ impl StackV4 for SocketStack {
         SocketIpv4::new(self.inner.clone())
     }
 
+    /// Binds `port` on every interface (port 0: the port the kernel picks on the first).
+    async fn bind_tcpv4(&self, port: u16) -> Result<SocketTcpListener, StackError> {
+        listener::bind_tcp(&self.inner, port)
+    }
+
+    /// Binds `port` on every interface; the kernel's socket buffer is the queue.
+    async fn bind_udpv4(&self, port: u16) -> Result<SocketUdpListener, StackError> {
+        listener::bind_udp(&self.inner, port)
+    }
+
     fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {
-        self.inner.udp_listeners.borrow_mut().insert(port, callback);
-        self.inner.changed.notify_one();
+        self.inner.callbacks.set_udp(port, callback);
     }
 
     fn listen_tcpv4_with(&self, port: u16, callback: TcpCallback<StackFlow<Self>>) {
-        self.inner.tcp_listeners.borrow_mut().insert(port, callback);
-        self.inner.changed.notify_one();
+        self.inner.callbacks.set_tcp(port, callback);
     }
 
     async fn listen(&self) -> Result<(), StackError> {
-        serve::serve(&self.inner).await
+        serve_callbacks(self, &self.inner.callbacks, self.inner.disconnected()).await
     }
 }

@@ -1,7 +1,7 @@
 //! The socket stack's UDP view: sending datagrams.
 
 use super::Inner;
-use mirage_types::{Device, UdpError, Udpv4, async_trait};
+use mirage_types::{Device, IoError, UdpError, Udpv4, async_trait};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use tokio::net::UdpSocket;
@@ -30,7 +30,7 @@ impl SocketUdp {
                 UdpSocket::from_std(socket)
             })
             .map(Rc::new)
-            .map_err(|e| UdpError::Unknown(format!("cannot bind UDP port {port}: {e}")))?;
+            .map_err(|e| UdpError::Io(IoError::new(format!("binding UDP port {port}"), e)))?;
         self.inner
             .udp_sockets
             .borrow_mut()
@@ -67,6 +67,6 @@ impl Udpv4 for SocketUdp {
             .send_to(data, (dst, dst_port))
             .await
             .map(|_| ())
-            .map_err(|e| UdpError::Unknown(format!("sending to {dst}:{dst_port}: {e}")))
+            .map_err(|e| UdpError::Io(IoError::new(format!("sending to {dst}:{dst_port}"), e)))
     }
 }
