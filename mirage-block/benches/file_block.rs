@@ -113,10 +113,7 @@ fn bench(c: &mut Criterion, path: &Path) {
     let offloaded = rt
         .block_on(FileBlock::connect_with(
             path,
-            FileBlockOptions {
-                always_offload: true,
-                ..Default::default()
-            },
+            FileBlockOptions::default().always_offload(true),
         ))
         .unwrap();
     for case in &CASES {

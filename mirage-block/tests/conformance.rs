@@ -38,10 +38,7 @@ fn file_block_conforms() {
         );
         conformance::run_all(&disk, 3).await.unwrap();
         conformance::model_checks(&disk, 4, 5_000).await.unwrap();
-        let options = FileBlockOptions {
-            read_only: true,
-            ..Default::default()
-        };
+        let options = FileBlockOptions::default().read_only(true);
         let read_only = FileBlock::connect_with(image.path(), options)
             .await
             .unwrap();
@@ -56,10 +53,7 @@ fn file_block_conforms_when_every_transfer_is_offloaded() {
     let image = tempfile::NamedTempFile::new().unwrap();
     image.as_file().set_len(300 * 512).unwrap();
     run(async {
-        let options = FileBlockOptions {
-            always_offload: true,
-            ..Default::default()
-        };
+        let options = FileBlockOptions::default().always_offload(true);
         let disk = FileBlock::connect_with(image.path(), options)
             .await
             .unwrap();

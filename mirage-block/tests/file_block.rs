@@ -63,10 +63,7 @@ fn writes_reach_the_file_and_read_only_writes_move_nothing() {
         assert_eq!(&on_disk[5 * 512..6 * 512], &a[..]);
         assert_eq!(&on_disk[6 * 512..8 * 512], &b[..]);
 
-        let options = FileBlockOptions {
-            read_only: true,
-            ..Default::default()
-        };
+        let options = FileBlockOptions::default().read_only(true);
         let read_only = FileBlock::connect_with(image.path(), options)
             .await
             .unwrap();
@@ -153,10 +150,7 @@ fn direct_io_checks_alignment() {
     let path = dir.path().join("direct.img");
     std::fs::write(&path, vec![3u8; 64 * 512]).unwrap();
     run(async {
-        let options = FileBlockOptions {
-            direct: true,
-            ..Default::default()
-        };
+        let options = FileBlockOptions::default().direct(true);
         let disk = match FileBlock::connect_with(&path, options).await {
             Ok(disk) => disk,
             Err(error) => {

@@ -56,7 +56,10 @@ fn make_image(rt: &Runtime, path: &Path) {
 fn fat_read(rt: &Runtime, fs: &FatFs<FileBlock>, chunk: usize) {
     rt.block_on(async {
         for offset in (0..FILE).step_by(chunk) {
-            let data = fs.read("big.bin", offset as u64, chunk as u64).await.unwrap();
+            let data = fs
+                .read("big.bin", offset as u64, chunk as u64)
+                .await
+                .unwrap();
             assert_eq!(data.len(), chunk);
         }
     });

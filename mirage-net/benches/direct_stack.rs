@@ -25,16 +25,17 @@ const BUFFER: usize = 256 * 1024;
 fn direct_stacks() -> f64 {
     mirage_unix::run(async {
         let (a, b) = MemLink::pair();
-        let config = |last| {
-            Addressing::Static(Ipv4Config {
-                address: Ipv4Addr::new(10, 0, 0, last),
-                ..Ipv4Config::default()
-            })
-        };
+        let config =
+            |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
         let a = DirectStack::connect(a, config(2)).await.unwrap();
         let b = DirectStack::connect(b, config(3)).await.unwrap();
         let (done, finished) = tokio::sync::oneshot::channel();
         let done = std::cell::RefCell::new(Some(done));
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = b.clone();
+            async move { stack.listen().await }
+        });
         b.listen_tcpv4(5001, move |flow| {
             let done = done.borrow_mut().take();
             async move {
@@ -155,6 +156,11 @@ fn idle_cpu(wall: Duration) -> f64 {
         let stack = DirectStack::connect(a, Addressing::default())
             .await
             .unwrap();
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = stack.clone();
+            async move { stack.listen().await }
+        });
         stack.listen_tcpv4(8080, |_flow| async {});
         tokio::time::sleep(Duration::from_millis(100)).await;
         let before = cpu_seconds();
@@ -199,6 +205,11 @@ fn tap_against_kernel() -> Option<(f64, f64)> {
                 .unwrap();
             let (done, finished) = tokio::sync::oneshot::channel();
             let done = std::cell::RefCell::new(Some(done));
+            // Callbacks run while `listen` does.
+            tokio::task::spawn_local({
+                let stack = stack.clone();
+                async move { stack.listen().await }
+            });
             stack.listen_tcpv4(5001, move |flow| {
                 let done = done.borrow_mut().take();
                 async move {

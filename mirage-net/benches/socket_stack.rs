@@ -72,10 +72,8 @@ async fn echo_tokio(mut stream: TcpStream) {
 /// Sets up a stack server and a tokio server on loopback, with `bulk` or echo behaviour,
 /// and connects one client to each.
 async fn connect(bulk: bool) -> Pair {
-    let stack = SocketStack::with_config(StackConfig {
-        interfaces: vec![Ipv4Addr::LOCALHOST],
-        ..Default::default()
-    });
+    let stack =
+        SocketStack::with_config(StackConfig::default().interfaces(vec![Ipv4Addr::LOCALHOST]));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

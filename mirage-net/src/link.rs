@@ -11,8 +11,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use tokio::sync::mpsc;
 
-/// What the wire does to frames.
+/// What the wire does to frames: [`LinkFaults::default`] (a perfect wire) and its setters.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct LinkFaults {
     /// The probability that a frame is lost.
     pub loss: f64,
@@ -20,6 +21,26 @@ pub struct LinkFaults {
     pub corruption: f64,
     /// Seed of the faults' random choices, for reproducible runs.
     pub seed: u64,
+}
+
+impl LinkFaults {
+    /// Sets `loss`: the probability that a frame is lost.
+    pub fn loss(mut self, loss: f64) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Sets `corruption`: the probability that one byte of a frame is changed.
+    pub fn corruption(mut self, corruption: f64) -> Self {
+        self.corruption = corruption;
+        self
+    }
+
+    /// Sets `seed`: the seed of the random choices.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
 }
 
 impl Default for LinkFaults {

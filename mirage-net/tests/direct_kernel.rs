@@ -67,6 +67,11 @@ fn a_hundred_mebibytes_each_way_with_the_kernel() {
         // The kernel's client sends to our server.
         let (sender, received) = tokio::sync::oneshot::channel();
         let sender = std::cell::RefCell::new(Some(sender));
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = stack.clone();
+            async move { stack.listen().await }
+        });
         stack.listen_tcpv4(9000, move |flow| {
             let sender = sender.borrow_mut().take();
             async move {

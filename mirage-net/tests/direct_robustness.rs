@@ -21,10 +21,7 @@ fn run<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn addressing(address: Ipv4Addr) -> Addressing {
-    Addressing::Static(Ipv4Config {
-        address,
-        ..Ipv4Config::default()
-    })
+    Addressing::Static(Ipv4Config::default().address(address))
 }
 
 async fn pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
@@ -37,6 +34,11 @@ async fn pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
 
 /// An echo server on `stack`, port 7.
 fn echo(stack: &DirectStack<MemLink>) {
+    // Callbacks run while `listen` does.
+    tokio::task::spawn_local({
+        let stack = stack.clone();
+        async move { stack.listen().await }
+    });
     stack.listen_tcpv4(7, |flow| async move {
         while let Ok(Read::Data(data)) = flow.read().await {
             if flow.write(&data).await.is_err() {
@@ -173,6 +175,11 @@ fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
     run(async {
         let (a, b) = pair().await;
         a.set_tcp_timeout(Duration::from_secs(2));
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = b.clone();
+            async move { stack.listen().await }
+        });
         b.listen_tcpv4(9, |flow| async move {
             // Accept, then hold the connection without reading.
             tokio::time::sleep(Duration::from_secs(3600)).await;

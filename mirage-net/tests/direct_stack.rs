@@ -14,11 +14,11 @@ fn run<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn config(last: u8) -> Addressing {
-    Addressing::Static(Ipv4Config {
-        address: Ipv4Addr::new(10, 0, 0, last),
-        netmask: Ipv4Addr::new(255, 255, 255, 0),
-        gateways: vec![Ipv4Addr::new(10, 0, 0, 1)],
-    })
+    Addressing::Static(Ipv4Config::new(
+        Ipv4Addr::new(10, 0, 0, last),
+        Ipv4Addr::new(255, 255, 255, 0),
+        vec![Ipv4Addr::new(10, 0, 0, 1)],
+    ))
 }
 
 async fn pair(faults: LinkFaults) -> (DirectStack<MemLink>, DirectStack<MemLink>) {
@@ -46,6 +46,11 @@ fn udp_both_ways_and_the_ipv4_view() {
         let seen: Rc<RefCell<Vec<UdpDatagram>>> = Rc::default();
         let record = seen.clone();
         let udp = b.udpv4();
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = b.clone();
+            async move { stack.listen().await }
+        });
         b.listen_udpv4(53, move |datagram| {
             let (record, udp) = (record.clone(), udp.clone());
             async move {
@@ -57,6 +62,11 @@ fn udp_both_ways_and_the_ipv4_view() {
         });
         let answers: Rc<RefCell<Vec<UdpDatagram>>> = Rc::default();
         let record = answers.clone();
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = a.clone();
+            async move { stack.listen().await }
+        });
         a.listen_udpv4(5353, move |datagram| {
             record.borrow_mut().push(datagram);
             async {}
@@ -95,6 +105,11 @@ fn udp_both_ways_and_the_ipv4_view() {
 fn tcp_connections_refusals_and_many_at_once() {
     run(async {
         let (a, b) = pair(LinkFaults::default()).await;
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = b.clone();
+            async move { stack.listen().await }
+        });
         b.listen_tcpv4(8080, |flow| async move {
             let mut got = Vec::new();
             while let Ok(Read::Data(data)) = flow.read().await {
@@ -150,6 +165,11 @@ async fn transfer(a: &DirectStack<MemLink>, b: &DirectStack<MemLink>, bytes: usi
     let sink = received.clone();
     let done = Rc::new(tokio::sync::Notify::new());
     let signal = done.clone();
+    // Callbacks run while `listen` does.
+    tokio::task::spawn_local({
+        let stack = b.clone();
+        async move { stack.listen().await }
+    });
     b.listen_tcpv4(7000, move |flow| {
         let (sink, signal) = (sink.clone(), signal.clone());
         async move {
@@ -178,11 +198,7 @@ async fn transfer(a: &DirectStack<MemLink>, b: &DirectStack<MemLink>, bytes: usi
 #[test]
 fn ten_mib_intact_over_a_lossy_link() {
     run(async {
-        let faults = LinkFaults {
-            loss: 0.01,
-            corruption: 0.0,
-            seed: 7,
-        };
+        let faults = LinkFaults::default().loss(0.01).corruption(0.0).seed(7);
         let (a, b) = pair(faults).await;
         transfer(&a, &b, 10 << 20).await;
         assert!(a.network().get_stats_counters().tx_pkts > 1000);

@@ -31,10 +31,9 @@ type Chosen = Either<SocketStack, DirectStack<MemLink>>;
 fn either_side_serves_through_the_same_code() {
     mirage_unix::run(async {
         // The socket stack, on loopback.
-        let socket: Chosen = Either::Left(SocketStack::with_config(StackConfig {
-            interfaces: vec![Ipv4Addr::LOCALHOST],
-            ..Default::default()
-        }));
+        let socket: Chosen = Either::Left(SocketStack::with_config(
+            StackConfig::default().interfaces(vec![Ipv4Addr::LOCALHOST]),
+        ));
         assert_eq!(socket.ipv4().get_ip(), [Ipv4Addr::LOCALHOST]);
         let server = socket.clone();
         tokio::task::spawn_local(async move { server.listen().await });
@@ -47,12 +46,8 @@ fn either_side_serves_through_the_same_code() {
 
         // Two direct stacks over an in-memory link.
         let (a, b) = MemLink::pair();
-        let config = |last| {
-            Addressing::Static(Ipv4Config {
-                address: Ipv4Addr::new(10, 0, 0, last),
-                ..Ipv4Config::default()
-            })
-        };
+        let config =
+            |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
         let a: Chosen = Either::Right(DirectStack::connect(a, config(2)).await.unwrap());
         let b: Chosen = Either::Right(DirectStack::connect(b, config(3)).await.unwrap());
         assert_eq!(b.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 3)]);

@@ -29,10 +29,7 @@ fn raise_descriptor_limit() {
 }
 
 fn stack() -> SocketStack {
-    SocketStack::with_config(StackConfig {
-        interfaces: vec![LOCALHOST],
-        ..Default::default()
-    })
+    SocketStack::with_config(StackConfig::default().interfaces(vec![LOCALHOST]))
 }
 
 /// A single test, so that no other test opens descriptors while these are counted.

@@ -13,14 +13,20 @@ fn both_directions_are_recorded() {
         let (a, b) = MemLink::pair();
         let recorded = Recorded::new(a, &path).unwrap();
         let config = |last| {
-            Addressing::Static(Ipv4Config {
-                address: Ipv4Addr::new(10, 0, 0, last),
-                ..Ipv4Config::default()
-            })
+            Addressing::Static(Ipv4Config::new(
+                Ipv4Addr::new(10, 0, 0, last),
+                Ipv4Config::default().netmask,
+                Ipv4Config::default().gateways,
+            ))
         };
         let a = DirectStack::connect(recorded, config(2)).await.unwrap();
         let b = DirectStack::connect(b, config(3)).await.unwrap();
         let udp = b.udpv4();
+        // Callbacks run while `listen` does.
+        tokio::task::spawn_local({
+            let stack = b.clone();
+            async move { stack.listen().await }
+        });
         b.listen_udpv4(53, move |d| {
             let udp = udp.clone();
             async move {

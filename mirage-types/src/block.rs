@@ -18,7 +18,8 @@ pub struct BlockInfo {
 impl BlockInfo {
     /// The device's size in bytes (`sector_size * size_sectors`, saturating).
     pub fn size_bytes(&self) -> u64 {
-        self.size_sectors.saturating_mul(u64::from(self.sector_size))
+        self.size_sectors
+            .saturating_mul(u64::from(self.sector_size))
     }
 }
 

@@ -176,7 +176,10 @@ mod tests {
 
     #[test]
     fn keeps_the_kind_and_the_source() {
-        let error = IoError::new("opening disk.img", io::Error::from_raw_os_error(libc_enoent()));
+        let error = IoError::new(
+            "opening disk.img",
+            io::Error::from_raw_os_error(libc_enoent()),
+        );
         assert_eq!(error.io_kind(), io::ErrorKind::NotFound);
         assert_eq!(error.kind(), ErrorKind::NotFound);
         assert!(error.to_string().starts_with("opening disk.img: "));

@@ -45,7 +45,10 @@ impl IpError {
 }
 
 /// A static IPv4 configuration: V1's `` `IPv4 (address, netmask, gateways) ``.
+///
+/// Made with [`Ipv4Config::new`] or from [`Ipv4Config::default`] (new fields may be added).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Ipv4Config {
     /// The host's address.
     pub address: Ipv4Addr,
@@ -67,6 +70,33 @@ impl Default for Ipv4Config {
 }
 
 impl Ipv4Config {
+    /// An address, its netmask and the gateways (the first preferred).
+    pub fn new(address: Ipv4Addr, netmask: Ipv4Addr, gateways: Vec<Ipv4Addr>) -> Self {
+        Ipv4Config {
+            address,
+            netmask,
+            gateways,
+        }
+    }
+
+    /// Sets the host's address.
+    pub fn address(mut self, address: Ipv4Addr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Sets the subnet mask.
+    pub fn netmask(mut self, netmask: Ipv4Addr) -> Self {
+        self.netmask = netmask;
+        self
+    }
+
+    /// Sets the gateways, the first preferred.
+    pub fn gateways(mut self, gateways: Vec<Ipv4Addr>) -> Self {
+        self.gateways = gateways;
+        self
+    }
+
     /// The netmask as a prefix length, or `None` if its one bits are not contiguous.
     pub fn prefix_len(&self) -> Option<u8> {
         netmask_prefix_len(self.netmask)

@@ -35,9 +35,7 @@ impl KvError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             KvError::UnknownKey(_) => ErrorKind::NotFound,
-            KvError::ValueExpected(_) | KvError::DictionaryExpected(_) => {
-                ErrorKind::WrongEntryKind
-            }
+            KvError::ValueExpected(_) | KvError::DictionaryExpected(_) => ErrorKind::WrongEntryKind,
             KvError::Failure(_) => ErrorKind::Other,
             KvError::Io(error) => error.kind(),
             KvError::Disconnected => ErrorKind::Disconnected,

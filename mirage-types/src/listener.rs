@@ -59,4 +59,3 @@ impl<L: UdpListener + ?Sized> UdpListener for Box<L> {
         (**self).local_addr()
     }
 }
-

@@ -10,7 +10,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 
 fn version(text: &str) -> Vec<u64> {
-    text.split('.').map(|part| part.parse().unwrap_or(0)).collect()
+    text.split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
 }
 
 #[test]
@@ -20,7 +22,11 @@ fn declared_rust_version_covers_every_dependency() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let metadata: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
 
     let packages: HashMap<&str, &Value> = metadata["packages"]
@@ -76,7 +82,10 @@ fn declared_rust_version_covers_every_dependency() {
             }
         }
     }
-    assert!(seen.len() > 10, "the dependency walk found too little: {seen:?}");
+    assert!(
+        seen.len() > 10,
+        "the dependency walk found too little: {seen:?}"
+    );
 
     let mut too_new = Vec::new();
     for id in seen {
@@ -84,7 +93,10 @@ fn declared_rust_version_covers_every_dependency() {
         if let Some(needed) = package["rust_version"].as_str()
             && version(needed) > version(ours)
         {
-            too_new.push(format!("{} {} needs {needed}", package["name"], package["version"]));
+            too_new.push(format!(
+                "{} {} needs {needed}",
+                package["name"], package["version"]
+            ));
         }
     }
     assert!(

@@ -2,9 +2,8 @@
 
 use bytes::Bytes;
 use mirage_types::{
-    IoError,
-    Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
-    async_trait,
+    Device, ETHERNET_HEADER_LEN, FrameHandler, IoError, MacAddr, NetError, Network, Stats,
+    StatsCounter, async_trait,
 };
 use rand::Rng;
 use std::cell::Cell;
@@ -102,7 +101,12 @@ impl Tap {
         // SAFETY: an OwnedFd is a valid descriptor, open and unchanged for as long as it lives.
         let fd =
             unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE | Interest::WRITABLE) }
-                .map_err(|e| NetError::Io(IoError::new(format!("tap device {name}"), std::io::Error::from(e))))?;
+                .map_err(|e| {
+                    NetError::Io(IoError::new(
+                        format!("tap device {name}"),
+                        std::io::Error::from(e),
+                    ))
+                })?;
         let mut mac = [0u8; 6];
         rand::rng().fill(&mut mac);
         mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered

@@ -63,11 +63,7 @@ impl Keys {
 
     /// The static configuration of the direct stack.
     pub fn ipv4_config(&self) -> Ipv4Config {
-        Ipv4Config {
-            address: self.ip,
-            netmask: self.netmask,
-            gateways: self.gateways.clone(),
-        }
+        Ipv4Config::new(self.ip, self.netmask, self.gateways.clone())
     }
 }
 

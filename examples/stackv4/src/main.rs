@@ -21,10 +21,9 @@ fn main() -> ExitCode {
         let console = UnixConsole::new();
         match keys.stack() {
             Net::Socket => {
-                let stack = SocketStack::with_config(StackConfig {
-                    interfaces: keys.interfaces.clone(),
-                    ..Default::default()
-                });
+                let stack = SocketStack::with_config(
+                    StackConfig::default().interfaces(keys.interfaces.clone()),
+                );
                 serve(console, stack, &keys).await
             }
             Net::Direct => match direct(&console, &keys).await {

@@ -15,6 +15,7 @@ use vectored::NoWait;
 
 /// How to open a [`FileBlock`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileBlockOptions {
     /// Open read-only even where writing is permitted.
     pub read_only: bool,
@@ -26,6 +27,26 @@ pub struct FileBlockOptions {
     /// data in the page cache; for measurement and for filesystems where even cached I/O
     /// may stall.
     pub always_offload: bool,
+}
+
+impl FileBlockOptions {
+    /// Sets `read_only`: open read-only even where writing is permitted.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Sets `direct`: bypass the page cache (`O_DIRECT`).
+    pub fn direct(mut self, direct: bool) -> Self {
+        self.direct = direct;
+        self
+    }
+
+    /// Sets `always_offload`: run every transfer on the blocking pool.
+    pub fn always_offload(mut self, always_offload: bool) -> Self {
+        self.always_offload = always_offload;
+        self
+    }
 }
 
 /// How many requests ran on the runtime thread and how many on the blocking pool.

@@ -26,6 +26,7 @@ use tokio::sync::Notify;
 
 /// How the direct stack gets its address.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Addressing {
     /// A fixed address, netmask and gateways (V1's `` `IPv4 ``; the default is Mirage's
     /// 10.0.0.2 / 255.255.255.0 / 10.0.0.1).
@@ -35,6 +36,13 @@ pub enum Addressing {
         /// How long `connect` waits for the first lease.
         timeout: Duration,
     },
+}
+
+impl Addressing {
+    /// A lease from a DHCP server, waiting at most `timeout` for the first.
+    pub fn dhcp(timeout: Duration) -> Self {
+        Addressing::Dhcp { timeout }
+    }
 }
 
 impl Default for Addressing {

@@ -11,8 +11,8 @@ use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::rc::Rc;
 use std::net::Ipv4Addr;
+use std::rc::Rc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -214,7 +214,11 @@ impl State {
 
     /// Binds TCP `port` (0: an ephemeral one): a listening pool and a backlog.
     pub(crate) fn bind_tcp(&mut self, port: u16) -> Result<(u16, Rc<Backlog>), StackError> {
-        let port = if port == 0 { self.ephemeral_port() } else { port };
+        let port = if port == 0 {
+            self.ephemeral_port()
+        } else {
+            port
+        };
         if self.pools.contains_key(&port) {
             return Err(StackError::Bind {
                 protocol: "TCP",
@@ -244,7 +248,11 @@ impl State {
 
     /// Binds UDP `port` (0: an ephemeral one).
     pub(crate) fn bind_udp(&mut self, port: u16) -> Result<(u16, SocketHandle), StackError> {
-        let port = if port == 0 { self.ephemeral_port() } else { port };
+        let port = if port == 0 {
+            self.ephemeral_port()
+        } else {
+            port
+        };
         if !self.udp_bound.insert(port) {
             return Err(StackError::Bind {
                 protocol: "UDP",
@@ -313,11 +321,11 @@ impl State {
         } else {
             u32::MAX << (32 - prefix)
         });
-        Ipv4Config {
-            address: config.address.address(),
+        Ipv4Config::new(
+            config.address.address(),
             netmask,
-            gateways: config.router.into_iter().collect(),
-        }
+            config.router.into_iter().collect(),
+        )
     }
 }
 

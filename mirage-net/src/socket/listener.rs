@@ -196,7 +196,8 @@ impl SocketUdpListener {
 impl Drop for SocketUdpListener {
     fn drop(&mut self) {
         let mut sockets = self.inner.udp_sockets.borrow_mut();
-        if let (Some(kept), Some((_, ours))) = (sockets.get(&self.local.port()), self.sockets.first())
+        if let (Some(kept), Some((_, ours))) =
+            (sockets.get(&self.local.port()), self.sockets.first())
             && Rc::ptr_eq(kept, ours)
         {
             sockets.remove(&self.local.port());

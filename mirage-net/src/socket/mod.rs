@@ -24,14 +24,35 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// How a [`SocketStack`] binds and connects.
+/// How a [`SocketStack`] binds and connects: [`StackConfig::new`] (the defaults) and its
+/// setters, so that new fields can be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StackConfig {
     /// The addresses to listen on (Mirage's `--interfaces`); `0.0.0.0` means all. The first
     /// is also the source address of outgoing connections and datagrams.
     pub interfaces: Vec<Ipv4Addr>,
     /// How long `create_connection` waits before failing with `TcpError::Timeout`.
     pub connect_timeout: Duration,
+}
+
+impl StackConfig {
+    /// The defaults: all interfaces, a ten-second connection timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `interfaces`: the addresses to listen on (`0.0.0.0`: all).
+    pub fn interfaces(mut self, interfaces: Vec<Ipv4Addr>) -> Self {
+        self.interfaces = interfaces;
+        self
+    }
+
+    /// Sets `connect_timeout`: how long `create_connection` waits.
+    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
 }
 
 impl Default for StackConfig {
