@@ -11,10 +11,27 @@ use std::rc::Rc;
 
 /// A read-only store over a directory embedded in the binary (Mirage's `crunch`).
 ///
-/// Declare the directory with `#[derive(RustEmbed)] #[folder = "t/"] struct Files;` and open it
-/// with `Crunch::<Files>::new()`. Values are `Bytes` views of the embedded data: no copy, in
-/// debug builds as in release (this crate turns on `rust-embed`'s `debug-embed`, so both embed
-/// the same data). Keys `a` and `/a` are the same.
+/// Declare the directory with rust-embed's derive, through this crate's re-export (so that
+/// your `Cargo.toml` needs no `rust-embed` of its own, the `crate_path` attribute names it),
+/// then open it with `Crunch::<Files>::new()`. Values are `Bytes` views of the embedded data:
+/// no copy, in debug builds as in release (this crate turns on `rust-embed`'s `debug-embed`,
+/// so both embed the same data). Keys `a` and `/a` are the same. The folder is relative to
+/// the crate's `Cargo.toml`.
+///
+/// ```
+/// use mirage_kv::{Crunch, RustEmbed};
+/// use mirage_types::KvRo;
+///
+/// #[derive(RustEmbed)]
+/// #[folder = "tests/data/t/"]
+/// #[crate_path = "mirage_kv::rust_embed"]
+/// struct Files;
+///
+/// let store = Crunch::<Files>::new();
+/// mirage_unix::run(async {
+///     assert_eq!(store.get("a").await.unwrap(), "foo\n");
+/// });
+/// ```
 pub struct Crunch<E: RustEmbed> {
     /// Every key and every directory above one, normalised.
     entries: Rc<BTreeMap<String, Entry>>,

@@ -17,6 +17,26 @@ type Pending<T> = Option<LocalBoxFuture<'static, io::Result<T>>>;
 /// Writes are buffered one at a time: `poll_write` accepts the caller's bytes and starts
 /// sending them, the next write (or `poll_flush`) waits for that send to finish.
 /// `poll_shutdown` flushes and then closes the flow (a half-close for TCP).
+///
+/// Anything written for tokio's I/O traits runs over a stack's flows this way: hyper,
+/// tokio-rustls, tokio-util codecs.
+///
+/// ```
+/// use mirage_net::FlowStream;
+/// use mirage_types::{StackV4, TcpListener};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// /// Reads one request of at most 4 KiB and answers it, over any stack.
+/// async fn answer_once<S: StackV4>(stack: &S) -> std::io::Result<()> {
+///     let listener = stack.bind_tcpv4(7070).await.map_err(std::io::Error::other)?;
+///     let flow = listener.accept().await.map_err(std::io::Error::other)?;
+///     let mut stream = FlowStream::new(flow);
+///     let mut request = vec![0; 4096];
+///     let len = stream.read(&mut request).await?;
+///     stream.write_all(format!("got {len} bytes\n").as_bytes()).await?;
+///     stream.shutdown().await
+/// }
+/// ```
 pub struct FlowStream<F: Flow + 'static> {
     flow: Rc<F>,
     leftover: Bytes,

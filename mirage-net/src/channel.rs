@@ -8,6 +8,22 @@ use std::cell::{Cell, RefCell};
 ///
 /// Reads are served from the last chunk the flow returned, without copying when a result
 /// lies inside one chunk; writes collect in an output buffer until [`Channel::flush`].
+///
+/// ```
+/// use mirage_net::FlowChannel;
+/// use mirage_types::{Channel, Flow};
+///
+/// /// Echoes lines back, reversed, until the peer closes.
+/// async fn reverse_lines<F: Flow>(flow: F) -> Result<(), F::Error> {
+///     let channel = FlowChannel::new(flow);
+///     while let Some(line) = channel.read_line().await? {
+///         let reversed: Vec<u8> = line.iter().rev().copied().collect();
+///         channel.write_line(&reversed);
+///         channel.flush().await?;
+///     }
+///     channel.close().await
+/// }
+/// ```
 pub struct FlowChannel<F: Flow> {
     flow: F,
     input: RefCell<Bytes>,

@@ -51,6 +51,8 @@ fn either_side_serves_through_the_same_code() {
         let a: Chosen = Either::Right(DirectStack::connect(a, config(2)).await.unwrap());
         let b: Chosen = Either::Right(DirectStack::connect(b, config(3)).await.unwrap());
         assert_eq!(b.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 3)]);
+        let server = b.clone();
+        tokio::task::spawn_local(async move { server.listen().await });
         echo_round_trip(&b, &a, Ipv4Addr::new(10, 0, 0, 3), 7).await;
     });
 }

@@ -101,6 +101,29 @@ impl From<IoError> for BlockError {
 ///
 /// A request names a start sector and a list of buffers, each a whole number of sectors,
 /// transferred back to back. Backends validate the whole request before moving any byte.
+///
+/// ```
+/// use mirage_types::{Block, BlockError};
+///
+/// /// Copies every sector of `source` to `destination`, a megabyte at a time.
+/// async fn copy<S: Block, D: Block>(source: &S, destination: &D) -> Result<(), BlockError> {
+///     let info = source.get_info().await;
+///     if destination.get_info().await.size_bytes() < info.size_bytes() {
+///         return Err(BlockError::Unknown("the destination is smaller".into()));
+///     }
+///     let per_chunk = (1 << 20) / u64::from(info.sector_size);
+///     let mut buffer = vec![0; (per_chunk * u64::from(info.sector_size)) as usize];
+///     let mut sector = 0;
+///     while sector < info.size_sectors {
+///         let count = per_chunk.min(info.size_sectors - sector);
+///         let chunk = &mut buffer[..(count * u64::from(info.sector_size)) as usize];
+///         source.read_at(sector, chunk).await?;
+///         destination.write_at(sector, chunk).await?;
+///         sector += count;
+///     }
+///     destination.flush().await
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait Block: Device {
     /// V1 `get_info`: sector size, size and writability. Cannot fail.

@@ -74,6 +74,19 @@ pub struct Stat {
 }
 
 /// V1 `FS`: files and directories addressed by `/`-separated paths.
+///
+/// ```
+/// use mirage_types::{Fs, FsError};
+///
+/// /// Appends a line to a log file, creating it (and its directory) the first time.
+/// async fn append<F: Fs>(fs: &F, line: &str) -> Result<(), FsError> {
+///     let size = match fs.size("logs/app.log").await {
+///         Ok(size) => size,
+///         Err(_) => 0,
+///     };
+///     fs.write("logs/app.log", size, format!("{line}\n").as_bytes()).await
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait Fs: Device {
     /// V1 `read path offset length`: at most `length` bytes from `offset`; fewer means the

@@ -53,6 +53,19 @@ pub enum Entry {
 }
 
 /// V1 `KV_RO`: values named by `/`-separated keys (`a` and `/a` are the same key).
+///
+/// ```
+/// use mirage_types::{ErrorKind, KvRo};
+///
+/// /// A page and its ETag, or `None` when the store has no such key.
+/// async fn page<K: KvRo>(store: &K, key: &str) -> Result<Option<(bytes::Bytes, String)>, mirage_types::KvError> {
+///     match store.get(key).await {
+///         Ok(body) => Ok(Some((body, store.digest(key).await?))),
+///         Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+///         Err(error) => Err(error),
+///     }
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait KvRo: Device {
     /// V1 `read key offset length`: at most `length` bytes of the value from `offset`; a

@@ -13,6 +13,7 @@ mod error_kind;
 mod ethif;
 mod flow;
 mod fs;
+pub mod guide;
 mod icmpv4;
 mod ipv4;
 mod kv;

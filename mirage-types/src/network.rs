@@ -105,6 +105,29 @@ where
 }
 
 /// V1 `NETWORK`: raw Ethernet frames in and out.
+///
+/// ```
+/// use mirage_types::{Network, frame_handler};
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// /// Counts the broadcast frames a device receives until it is disconnected.
+/// async fn count_broadcasts<N: Network>(net: &N) -> u64 {
+///     let seen = Rc::new(Cell::new(0));
+///     let count = seen.clone();
+///     let _ = net
+///         .listen(frame_handler(move |frame| {
+///             let count = count.clone();
+///             async move {
+///                 if frame.starts_with(&[0xff; 6]) {
+///                     count.set(count.get() + 1);
+///                 }
+///             }
+///         }))
+///         .await;
+///     seen.get()
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait Network: Device {
     /// V1 `write`: sends one frame (destination MAC first).

@@ -51,7 +51,29 @@ pub type StackFlow<S> = <<S as StackV4>::Tcp as Tcpv4>::Flow;
 
 /// V1 `STACKV4`: UDP, TCP and IPv4 views of one stack, and the listeners that serve them.
 ///
-/// The views are cheap handles onto the same stack (V1's `udpv4`, `tcpv4`, `ipv4`).
+/// The views are cheap handles onto the same stack (V1's `udpv4`, `tcpv4`, `ipv4`). Ports are
+/// served two ways: the pull form ([`StackV4::bind_tcpv4`], [`StackV4::bind_udpv4`]) and V1's
+/// callbacks ([`StackV4::listen_tcpv4`], [`StackV4::listen_udpv4`], run while
+/// [`StackV4::listen`] is awaited).
+///
+/// ```
+/// use mirage_types::{Flow, StackV4, Udpv4};
+///
+/// /// The tutorial's stackv4, on any stack: answer UDP on 53, greet TCP on 8080.
+/// async fn serve<S: StackV4>(stack: &S) -> Result<(), mirage_types::StackError> {
+///     let udp = stack.udpv4();
+///     stack.listen_udpv4(53, move |datagram| {
+///         let udp = udp.clone();
+///         async move {
+///             let _ = udp.write(Some(53), datagram.src, datagram.src_port, &datagram.data).await;
+///         }
+///     });
+///     stack.listen_tcpv4(8080, |flow| async move {
+///         let _ = flow.write(b"hello\n").await;
+///     });
+///     stack.listen().await
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait StackV4: Device {
     /// V1 `UDPV4`.

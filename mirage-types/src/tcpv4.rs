@@ -68,7 +68,24 @@ pub trait TcpFlow: Flow<Error = TcpError> {
     }
 }
 
-/// V1 `TCPV4`: opening connections (accepting is [`crate::StackV4::listen_tcpv4`]).
+/// V1 `TCPV4`: opening connections (accepting is [`crate::StackV4::bind_tcpv4`] or
+/// [`crate::StackV4::listen_tcpv4`]).
+///
+/// ```
+/// use mirage_types::{Flow, Read, TcpError, Tcpv4};
+/// use std::net::SocketAddrV4;
+///
+/// /// Sends a request and reads the whole answer.
+/// async fn fetch<T: Tcpv4>(tcp: &T, server: SocketAddrV4) -> Result<Vec<u8>, TcpError> {
+///     let flow = tcp.create_connection(server).await?;
+///     flow.write(b"GET / HTTP/1.0\r\n\r\n").await?;
+///     let mut answer = Vec::new();
+///     while let Read::Data(bytes) = flow.read().await? {
+///         answer.extend_from_slice(&bytes);
+///     }
+///     Ok(answer)
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait Tcpv4: Device {
     /// The connections this TCP opens and accepts (V1's `flow`).

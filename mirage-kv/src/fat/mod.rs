@@ -36,6 +36,20 @@ const CACHE_SECTORS: usize = 16 * 1024;
 /// A corrupted or truncated image gives [`FsError::FormatNotRecognised`] (or a block error),
 /// never a panic: a panic inside `fatfs` is caught and reported so, and a cyclic cluster
 /// chain is cut off by a read budget.
+///
+/// ```
+/// use mirage_block::MemBlock;
+/// use mirage_kv::FatFs;
+/// use mirage_types::Fs;
+///
+/// mirage_unix::run(async {
+///     let disk = MemBlock::new(512, 8192).unwrap(); // 4 MiB
+///     let fs = FatFs::format_device(disk).await.unwrap();
+///     fs.write("site/index.html", 0, b"<h1>hello</h1>").await.unwrap();
+///     assert_eq!(fs.listdir("site").await.unwrap(), ["index.html"]);
+///     assert_eq!(fs.read("site/index.html", 4, 5).await.unwrap(), "hello");
+/// });
+/// ```
 pub struct FatFs<B: Block> {
     block: B,
     info: BlockInfo,

@@ -59,6 +59,30 @@ impl Default for Addressing {
 /// otherwise (an idle stack uses no CPU). ICMP echo requests are answered. Listening TCP
 /// ports keep a pool of listening sockets ready, so that many simultaneous connections all
 /// succeed although smoltcp sockets have no backlog.
+///
+/// Two stacks over an in-memory Ethernet link, one serving and one connecting:
+///
+/// ```
+/// use mirage_net::{Addressing, DirectStack, MemLink};
+/// use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
+/// use std::net::Ipv4Addr;
+///
+/// let address = |last| {
+///     Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)))
+/// };
+/// mirage_unix::run(async {
+///     let (a, b) = MemLink::pair();
+///     let server = DirectStack::connect(a, address(2)).await.unwrap();
+///     let client = DirectStack::connect(b, address(3)).await.unwrap();
+///     let listener = server.bind_tcpv4(80).await.unwrap();
+///     let tcp = client.tcpv4();
+///     let (accepted, connected) =
+///         futures::join!(listener.accept(), tcp.create_connection(listener.local_addr()));
+///     connected.unwrap().write(b"over smoltcp").await.unwrap();
+///     let read = accepted.unwrap().read().await.unwrap();
+///     assert_eq!(read, Read::Data("over smoltcp".into()));
+/// });
+/// ```
 pub struct DirectStack<N: Network + 'static> {
     shared: Rc<Shared>,
     net: Rc<N>,

@@ -14,6 +14,15 @@ use async_trait::async_trait;
 use std::time::Duration;
 
 /// One of two implementations of the same device traits.
+///
+/// ```
+/// use mirage_types::{Block, Either};
+///
+/// /// `main.rs` picks a backend from a flag; the application sees one `Block`.
+/// fn choose<A: Block, B: Block>(use_file: bool, file: A, memory: B) -> impl Block {
+///     if use_file { Either::Left(file) } else { Either::Right(memory) }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Either<A, B> {
     /// The first choice.
