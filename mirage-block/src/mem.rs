@@ -29,7 +29,7 @@ impl MemBlock {
     /// A device holding `data`, which must be a whole number of sectors.
     pub fn from_bytes(sector_size: u32, data: Vec<u8>) -> Result<Self, BlockError> {
         checked_len(sector_size, 0)?;
-        if data.len() % sector_size as usize != 0 {
+        if !data.len().is_multiple_of(sector_size as usize) {
             return Err(BlockError::BadBufferLength {
                 index: 0,
                 len: data.len(),

@@ -160,7 +160,7 @@ fn direct_io_checks_alignment() {
         };
         let mut storage = vec![0u8; 3 * 512];
         let misaligned_at = (1..512)
-            .find(|i| (storage.as_ptr() as usize + i) % 512 != 0)
+            .find(|i| !(storage.as_ptr() as usize + i).is_multiple_of(512))
             .unwrap();
         let misaligned = &mut storage[misaligned_at..misaligned_at + 512];
         assert!(matches!(

@@ -208,10 +208,10 @@ impl KvRo for DirectKv {
                     format!("{prefix}/{name}")
                 };
                 // Entries that lead outside (a symbolic link to /etc, say) are not listed.
-                if let Ok(file) = open_beneath(&root, &child, libc::O_PATH) {
-                    if let Some(entry) = kind(&file)? {
-                        entries.push((name, entry));
-                    }
+                if let Ok(file) = open_beneath(&root, &child, libc::O_PATH)
+                    && let Some(entry) = kind(&file)?
+                {
+                    entries.push((name, entry));
                 }
             }
             entries.sort_by(|a, b| a.0.cmp(&b.0));

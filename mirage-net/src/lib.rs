@@ -15,9 +15,12 @@ pub use channel::FlowChannel;
 #[cfg(feature = "direct")]
 pub use direct::{
     Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack,
-    DirectTcp, DirectUdp,
+    DirectTcp, DirectTcpListener, DirectUdp, DirectUdpListener,
 };
 pub use link::{LinkFaults, MemLink};
 pub use pcap::Recorded;
 #[cfg(feature = "socket")]
-pub use socket::{SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketUdp, StackConfig};
+pub use socket::{
+    SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketTcpListener, SocketUdp,
+    SocketUdpListener, StackConfig,
+};

@@ -174,7 +174,7 @@ impl FileBlock {
             let alignment = self.inner.info.sector_size as usize;
             if let Some(index) = buffers
                 .clone()
-                .position(|b| b.as_ptr() as usize % alignment != 0)
+                .position(|b| !(b.as_ptr() as usize).is_multiple_of(alignment))
             {
                 return Err(BlockError::Misaligned { index, alignment });
             }

@@ -112,15 +112,15 @@ impl<'c> Attempt<'c> {
     }
 
     fn sector(&mut self, sector: u64) -> Option<&[u8]> {
-        if !self.written.is_empty() {
-            if let Some(data) = self.written.get(&sector) {
-                return Some(data);
-            }
+        if !self.written.is_empty()
+            && let Some(data) = self.written.get(&sector)
+        {
+            return Some(data);
         }
-        if let Some((number, data)) = self.last {
-            if number == sector {
-                return Some(data);
-            }
+        if let Some((number, data)) = self.last
+            && number == sector
+        {
+            return Some(data);
         }
         let data = self.cache.get(sector)?;
         self.last = Some((sector, data));
@@ -133,8 +133,8 @@ impl<'c> Attempt<'c> {
         let size = self.sector_size as u64;
         self.output.contains(&start)
             && start + len <= self.output.end
-            && self.position % size == 0
-            && len as u64 % size == 0
+            && self.position.is_multiple_of(size)
+            && (len as u64).is_multiple_of(size)
             && (self.position / size..(self.position + len as u64) / size)
                 .all(|s| !self.written.contains_key(&s) && !self.cache.contains(s))
     }
