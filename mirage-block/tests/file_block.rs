@@ -39,6 +39,14 @@ fn missing_files_and_directories_are_clear_errors() {
             error.to_string().contains("/nonexistent/disk.img"),
             "{error}"
         );
+        // The operating system's error survives: its kind, and itself as the source.
+        assert_eq!(error.kind(), mirage_types::ErrorKind::NotFound);
+        let source = std::error::Error::source(&error).expect("a source");
+        let io = source
+            .downcast_ref::<mirage_types::IoError>()
+            .map(|e| e.io_kind())
+            .or_else(|| source.downcast_ref::<std::io::Error>().map(|e| e.kind()));
+        assert_eq!(io, Some(std::io::ErrorKind::NotFound));
         let dir = tempfile::tempdir().unwrap();
         let error = FileBlock::connect(dir.path()).await.unwrap_err();
         assert!(error.to_string().contains("Is a directory"), "{error}");

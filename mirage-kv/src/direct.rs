@@ -2,7 +2,7 @@
 
 use crate::key;
 use bytes::Bytes;
-use mirage_types::{Device, Entry, KvError, KvRo, async_trait};
+use mirage_types::{Device, Entry, IoError, KvError, KvRo, async_trait};
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
@@ -59,7 +59,7 @@ impl DirectKv {
             Ok(unsafe { OwnedFd::from_raw_fd(fd) })
         })
         .await
-        .map_err(|e| KvError::Failure(format!("{}: {e}", path.display())))?;
+        .map_err(|e| KvError::Io(IoError::new(format!("opening {}", path.display()), e)))?;
         Ok(DirectKv {
             root: Arc::new(root),
             path,
@@ -120,7 +120,7 @@ fn classify(key: &str, error: io::Error) -> KvError {
             libc::ENOENT | libc::EXDEV | libc::ELOOP | libc::ENOTDIR | libc::EACCES | libc::EPERM,
         ) => KvError::UnknownKey(key.to_owned()),
         Some(libc::EISDIR) => KvError::ValueExpected(key.to_owned()),
-        _ => KvError::Failure(format!("{key}: {error}")),
+        _ => KvError::Io(IoError::new(format!("reading key {key}"), error)),
     }
 }
 

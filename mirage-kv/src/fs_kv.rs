@@ -46,7 +46,7 @@ impl<F: Fs> FsKv<F> {
                 .map_err(|error| match error {
                     FsError::NoDirectoryEntry { .. } => KvError::UnknownKey(key.to_owned()),
                     FsError::NotADirectory(_) => KvError::DictionaryExpected(key.to_owned()),
-                    other => KvError::Failure(other.to_string()),
+                    other => KvError::Filesystem(other),
                 })?;
         let index: Rc<DirIndex> = Rc::new(
             stats
@@ -108,7 +108,7 @@ impl<F: Fs> KvRo for FsKv<F> {
         self.fs
             .read(&path, offset, length)
             .await
-            .map_err(|error| KvError::Failure(error.to_string()))
+            .map_err(KvError::Filesystem)
     }
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {

@@ -1,6 +1,6 @@
 //! V1 `KV_RO`: a read-only key/value store, with the modern conveniences.
 
-use crate::{Device, ErrorKind, IoError};
+use crate::{Device, ErrorKind, FsError, IoError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -25,6 +25,9 @@ pub enum KvError {
     /// The operating system reported an error (the error is kept as `source()`).
     #[error("key/value store I/O failed: {0}")]
     Io(#[source] IoError),
+    /// The filesystem underneath failed (a store over an [`crate::Fs`]), kept as `source()`.
+    #[error("key/value store's filesystem failed: {0}")]
+    Filesystem(#[source] FsError),
     /// The store was disconnected.
     #[error("key/value store is disconnected")]
     Disconnected,
@@ -38,6 +41,7 @@ impl KvError {
             KvError::ValueExpected(_) | KvError::DictionaryExpected(_) => ErrorKind::WrongEntryKind,
             KvError::Failure(_) => ErrorKind::Other,
             KvError::Io(error) => error.kind(),
+            KvError::Filesystem(error) => error.kind(),
             KvError::Disconnected => ErrorKind::Disconnected,
         }
     }
