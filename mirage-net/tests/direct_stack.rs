@@ -244,3 +244,35 @@ fn arp_resolves_over_the_wire_and_times_out_and_ethif_writes_frames() {
         assert_eq!(b.network().get_stats_counters().rx_pkts, before + 1);
     });
 }
+
+#[test]
+fn addresses_no_host_can_have_are_refused_not_panicked_on() {
+    run(async {
+        for bad in ["224.0.0.1", "255.255.255.255", "0.0.0.0"] {
+            let (link, _) = MemLink::pair();
+            let config = Ipv4Config::default().address(bad.parse().unwrap());
+            let error = DirectStack::connect(link, Addressing::Static(config))
+                .await
+                .err()
+                .expect("refused");
+            assert_eq!(
+                error.kind(),
+                mirage_types::ErrorKind::InvalidInput,
+                "{bad}: {error}"
+            );
+        }
+        let (a, _b) = pair(LinkFaults::default()).await;
+        for bad in ["224.0.0.1", "255.255.255.255"] {
+            let error = a.ipv4().set_ip(bad.parse().unwrap()).await.unwrap_err();
+            assert!(error.to_string().contains(bad), "{error}");
+        }
+        let error = a
+            .ipv4()
+            .set_ip_netmask(Ipv4Addr::new(255, 0, 255, 0))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("netmask"), "{error}");
+        // Still the old address, still working.
+        assert_eq!(a.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 2)]);
+    });
+}

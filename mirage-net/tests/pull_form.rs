@@ -148,8 +148,8 @@ fn address(last: u8) -> Addressing {
 fn direct_stack_pull_form_with_its_driver_on_a_plain_runtime() {
     plain_runtime().block_on(async {
         let (a, b) = MemLink::pair();
-        let (server, server_driver) = DirectStack::with_driver(a, address(2));
-        let (client, client_driver) = DirectStack::with_driver(b, address(3));
+        let (server, server_driver) = DirectStack::with_driver(a, address(2)).unwrap();
+        let (client, client_driver) = DirectStack::with_driver(b, address(3)).unwrap();
         let application = async {
             let listener = server.bind_tcpv4(0).await.unwrap();
             let local = listener.local_addr();

@@ -236,6 +236,22 @@ fn ipv4_view_reports_the_interfaces() {
     });
 }
 
+#[test]
+fn an_interface_named_twice_is_bound_once() {
+    run(async {
+        let twice =
+            SocketStack::with_config(StackConfig::default().interfaces(vec![LOCALHOST, LOCALHOST]));
+        assert_eq!(twice.ipv4().get_ip(), [LOCALHOST]);
+        // Before, the second bind failed as if another program held the port.
+        twice.bind_tcpv4(0).await.unwrap();
+        let all = SocketStack::with_config(
+            StackConfig::default().interfaces(vec![LOCALHOST, Ipv4Addr::UNSPECIFIED]),
+        );
+        assert_eq!(all.ipv4().get_ip(), [Ipv4Addr::UNSPECIFIED]);
+        all.bind_udpv4(0).await.unwrap();
+    });
+}
+
 /// HTTP/1.1 with hyper, server and client both on stack flows through `FlowStream`.
 #[test]
 fn hyper_serves_and_fetches_over_stack_flows() {

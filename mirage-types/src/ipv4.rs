@@ -29,6 +29,9 @@ pub enum IpError {
     /// The stack was disconnected.
     #[error("IP layer is disconnected")]
     Disconnected,
+    /// An address, netmask or gateway that cannot be a host's: named, with why.
+    #[error("invalid IPv4 configuration: {0}")]
+    InvalidConfig(String),
 }
 
 impl IpError {
@@ -40,6 +43,7 @@ impl IpError {
             IpError::NoRoute(_) => ErrorKind::NotFound,
             IpError::TooLong { .. } => ErrorKind::InvalidInput,
             IpError::Disconnected => ErrorKind::Disconnected,
+            IpError::InvalidConfig(_) => ErrorKind::InvalidInput,
         }
     }
 }
@@ -97,10 +101,45 @@ impl Ipv4Config {
         self
     }
 
+    /// Checks that this can be a host's configuration: the address and gateways unicast
+    /// (not `0.0.0.0`, broadcast, multicast or reserved), the netmask contiguous ones.
+    pub fn check(&self) -> Result<(), IpError> {
+        check_host_address("address", self.address)?;
+        if self.prefix_len().is_none() {
+            return Err(IpError::InvalidConfig(format!(
+                "netmask {} is not a run of ones followed by zeros",
+                self.netmask
+            )));
+        }
+        for gateway in &self.gateways {
+            check_host_address("gateway", *gateway)?;
+        }
+        Ok(())
+    }
+
     /// The netmask as a prefix length, or `None` if its one bits are not contiguous.
     pub fn prefix_len(&self) -> Option<u8> {
         netmask_prefix_len(self.netmask)
     }
+}
+
+/// Refuses an address a host cannot have: unspecified, broadcast, multicast, or in the
+/// reserved 240.0.0.0/4. `what` names it in the error ("address", "gateway").
+pub fn check_host_address(what: &str, address: Ipv4Addr) -> Result<(), IpError> {
+    let why = if address.is_unspecified() {
+        "unspecified"
+    } else if address.is_broadcast() {
+        "the broadcast address"
+    } else if address.is_multicast() {
+        "a multicast address"
+    } else if address.octets()[0] >= 240 {
+        "reserved (240.0.0.0/4)"
+    } else {
+        return Ok(());
+    };
+    Err(IpError::InvalidConfig(format!(
+        "{what} {address} is {why}, not a host's unicast address"
+    )))
 }
 
 /// The prefix length of a netmask such as `255.255.255.0` (24), or `None` if the mask is not
@@ -154,6 +193,22 @@ mod tests {
         assert_eq!(config.netmask.to_string(), "255.255.255.0");
         assert_eq!(config.gateways, vec![Ipv4Addr::new(10, 0, 0, 1)]);
         assert_eq!(config.prefix_len(), Some(24));
+    }
+
+    #[test]
+    fn host_configurations_are_checked() {
+        assert_eq!(Ipv4Config::default().check(), Ok(()));
+        for bad in ["224.0.0.1", "255.255.255.255", "0.0.0.0", "240.0.0.1"] {
+            let config = Ipv4Config::default().address(bad.parse().unwrap());
+            assert!(
+                matches!(config.check(), Err(IpError::InvalidConfig(_))),
+                "{bad}"
+            );
+        }
+        let mask = Ipv4Config::default().netmask(Ipv4Addr::new(255, 0, 255, 0));
+        assert!(mask.check().is_err());
+        let gateway = Ipv4Config::default().gateways(vec![Ipv4Addr::new(239, 1, 1, 1)]);
+        assert!(gateway.check().is_err());
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use ethif::{
 pub use flow::{Flow, Read};
 pub use fs::{Fs, FsError, Stat};
 pub use icmpv4::{IcmpError, Icmpv4};
-pub use ipv4::{IpError, Ipv4, Ipv4Config, netmask_prefix_len};
+pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len};
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
 pub use listener::{TcpListener, UdpListener};
 pub use mac::{MacAddr, ParseMacError};

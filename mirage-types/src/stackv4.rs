@@ -1,8 +1,8 @@
 //! V1 `STACKV4`: a whole TCP/IPv4 stack.
 
 use crate::{
-    Device, ErrorKind, IoError, Ipv4, TcpCallback, TcpListener, Tcpv4, UdpCallback, UdpDatagram,
-    UdpListener, Udpv4,
+    Device, ErrorKind, IoError, IpError, Ipv4, TcpCallback, TcpListener, Tcpv4, UdpCallback,
+    UdpDatagram, UdpListener, Udpv4,
 };
 use async_trait::async_trait;
 use std::future::Future;
@@ -29,6 +29,9 @@ pub enum StackError {
     /// The stack was disconnected.
     #[error("stack is disconnected")]
     Disconnected,
+    /// The IP configuration was refused (an address no host can have, ...).
+    #[error("stack configuration refused: {0}")]
+    Ip(#[from] IpError),
     /// The operating system reported an error (binding a port, ...), kept as `source()`.
     #[error("stack I/O failed: {0}")]
     Io(#[source] IoError),
@@ -41,6 +44,7 @@ impl StackError {
             StackError::Unknown(_) => ErrorKind::Other,
             StackError::Bind { .. } => ErrorKind::AddressInUse,
             StackError::Disconnected => ErrorKind::Disconnected,
+            StackError::Ip(error) => error.kind(),
             StackError::Io(error) => error.kind(),
         }
     }

@@ -19,7 +19,11 @@ struct Keys {
 
 fn main() -> ExitCode {
     let keys = Keys::parse();
-    if !keys.disk.exists() {
+    // Only a missing file gets the hint: anything else (a directory that cannot be entered,
+    // say) is reported as it is by `connect` below.
+    if let Err(error) = std::fs::metadata(&keys.disk)
+        && error.kind() == std::io::ErrorKind::NotFound
+    {
         eprintln!(
             "mir-block_test: {} not found. Make one with ./generate_disk_img.sh \
              (dd if=/dev/zero of=disk.img count=100000), or name another with --disk PATH.",

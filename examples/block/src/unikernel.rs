@@ -103,10 +103,14 @@ impl<C: Console, B: Block> Main<C, B> {
             };
             match (result, check.must_succeed) {
                 (Ok(()), true) => {
-                    if back != data {
+                    // Mirage's example printed this and still counted a pass; data read back
+                    // wrong is a failed check here.
+                    if back == data {
+                        totals.passed += 1;
+                    } else {
                         self.print("Buffers are not equal:\n").await?;
+                        totals.failed += 1;
                     }
-                    totals.passed += 1;
                 }
                 (Err(error), true) => {
                     return Err(Abort::Block {

@@ -25,14 +25,14 @@ pub struct Keys {
     /// Configure the direct stack by DHCP.
     #[arg(long, action = ArgAction::Set, default_value_t = false, value_name = "BOOL")]
     pub dhcp: bool,
-    /// The direct stack's address.
-    #[arg(long, default_value_t = Ipv4Config::default().address)]
+    /// The direct stack's address (a host's unicast address).
+    #[arg(long, default_value_t = Ipv4Config::default().address, value_parser = host_address)]
     pub ip: Ipv4Addr,
-    /// The direct stack's netmask.
-    #[arg(long, default_value_t = Ipv4Config::default().netmask)]
+    /// The direct stack's netmask (contiguous ones, such as 255.255.255.0).
+    #[arg(long, default_value_t = Ipv4Config::default().netmask, value_parser = netmask)]
     pub netmask: Ipv4Addr,
     /// The direct stack's gateways, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10.0.0.1")]
+    #[arg(long, value_delimiter = ',', default_value = "10.0.0.1", value_parser = host_address)]
     pub gateways: Vec<Ipv4Addr>,
     /// The tap device of the direct stack.
     #[arg(long, default_value = "tap0")]
@@ -52,6 +52,24 @@ pub struct Keys {
     /// Colour the output: `auto` (on a terminal, unless `NO_COLOR` is set), `always`, `never`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// Parses an address a host can have (not multicast, broadcast, `0.0.0.0` or reserved).
+fn host_address(text: &str) -> Result<Ipv4Addr, String> {
+    let address: Ipv4Addr = text.parse().map_err(|e| format!("{e}"))?;
+    mirage_types::check_host_address("address", address).map_err(|e| e.to_string())?;
+    Ok(address)
+}
+
+/// Parses a netmask: a run of ones followed by zeros.
+fn netmask(text: &str) -> Result<Ipv4Addr, String> {
+    let mask: Ipv4Addr = text.parse().map_err(|e| format!("{e}"))?;
+    match mirage_types::netmask_prefix_len(mask) {
+        Some(_) => Ok(mask),
+        None => Err(format!(
+            "{mask} is not a netmask (its ones must be contiguous, as in 255.255.255.0)"
+        )),
+    }
 }
 
 impl Keys {
@@ -91,5 +109,19 @@ mod tests {
         assert_eq!(keys.stack(), Net::Direct);
         assert_eq!(keys.ipv4_config().gateways.len(), 2);
         assert!(Keys::try_parse_from(["mir-stackv4", "--ip", "10.0.0.256"]).is_err());
+    }
+
+    #[test]
+    fn addresses_no_host_can_have_are_refused() {
+        for (key, value, says) in [
+            ("--netmask", "255.0.255.0", "not a netmask"),
+            ("--ip", "224.0.0.1", "multicast"),
+            ("--ip", "255.255.255.255", "broadcast"),
+            ("--ip", "0.0.0.0", "unspecified"),
+            ("--gateways", "10.0.0.1,239.0.0.1", "multicast"),
+        ] {
+            let error = Keys::try_parse_from(["mir-stackv4", key, value]).unwrap_err();
+            assert!(error.to_string().contains(says), "{key} {value}: {error}");
+        }
     }
 }

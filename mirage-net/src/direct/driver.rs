@@ -87,14 +87,19 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
 /// sockets until `recv` takes them.
 fn events(shared: &Rc<Shared>, state: &mut State) {
     if let Some(handle) = state.dhcp {
-        let event = state.sockets.get_mut::<dhcpv4::Socket>(handle).poll();
+        let event = match state.sockets.get_mut::<dhcpv4::Socket>(handle).poll() {
+            Some(dhcpv4::Event::Configured(config)) => Some(Some(State::from_dhcp(&config))),
+            Some(dhcpv4::Event::Deconfigured) => Some(None),
+            None => None,
+        };
         match event {
-            Some(dhcpv4::Event::Configured(config)) => {
-                let config = State::from_dhcp(&config);
-                state.configure(config);
-                shared.configured.notify_waiters();
+            // A lease that cannot be a host's (a hostile server) is not taken.
+            Some(Some(config)) => {
+                if state.configure(config).is_ok() {
+                    shared.configured.notify_waiters();
+                }
             }
-            Some(dhcpv4::Event::Deconfigured) => state.deconfigure(),
+            Some(None) => state.deconfigure(),
             None => {}
         }
     }

@@ -70,17 +70,20 @@ impl<N: Network> DirectArp<N> {
             .map_err(|e| ArpError::Unknown(e.to_string()))
     }
 
-    fn set_address(&self, ip: Option<Ipv4Addr>) {
+    fn set_address(&self, ip: Option<Ipv4Addr>) -> Result<(), ArpError> {
         let mut state = self.shared.state.borrow_mut();
         match ip {
             Some(ip) => {
                 let mut config = state.config.clone().unwrap_or_default();
                 config.address = ip;
-                state.configure(config);
+                state
+                    .configure(config)
+                    .map_err(|e| ArpError::Unknown(e.to_string()))?;
             }
             None => state.deconfigure(),
         }
         self.shared.wake.notify_one();
+        Ok(())
     }
 }
 
@@ -108,12 +111,9 @@ impl<N: Network> Arp for DirectArp<N> {
     /// The direct stack holds one address: `ips` may name one (or none, to remove it).
     async fn set_ips(&self, ips: Vec<Ipv4Addr>) -> Result<(), ArpError> {
         match ips.as_slice() {
-            [] => {
-                self.set_address(None);
-                Ok(())
-            }
+            [] => self.set_address(None),
             [ip] => {
-                self.set_address(Some(*ip));
+                self.set_address(Some(*ip))?;
                 self.announce(*ip).await
             }
             _ => Err(ArpError::Unknown(
@@ -134,7 +134,7 @@ impl<N: Network> Arp for DirectArp<N> {
 
     async fn remove_ip(&self, ip: Ipv4Addr) -> Result<(), ArpError> {
         if self.address() == Some(ip) {
-            self.set_address(None);
+            self.set_address(None)?;
         }
         Ok(())
     }

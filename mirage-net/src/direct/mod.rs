@@ -107,7 +107,7 @@ impl<N: Network + 'static> DirectStack<N> {
             Addressing::Dhcp { timeout } => Some(*timeout),
             Addressing::Static(_) => None,
         };
-        let (stack, driver) = Self::with_driver(net, addressing);
+        let (stack, driver) = Self::with_driver(net, addressing)?;
         tokio::task::spawn_local(driver);
         if let Some(timeout) = dhcp {
             let leased = tokio::time::timeout(timeout, async {
@@ -126,11 +126,16 @@ impl<N: Network + 'static> DirectStack<N> {
     /// A stack on `net` and the future that drives it, for executors other than a tokio
     /// `LocalSet`: run the driver beside the application (`tokio::join!`, `select!`, ...).
     /// Nothing happens on the network until it runs; it returns once the stack is
-    /// disconnected.
-    pub fn with_driver(net: N, addressing: Addressing) -> (Self, LocalBoxFuture<'static, ()>) {
+    /// disconnected. A static address no host can have (multicast, broadcast, ...) or a
+    /// netmask that is not contiguous is refused here.
+    pub fn with_driver(
+        net: N,
+        addressing: Addressing,
+    ) -> Result<(Self, LocalBoxFuture<'static, ()>), StackError> {
         let mac = net.mac();
+        let state = State::new(mac, net.mtu(), &addressing)?;
         let shared = Rc::new(Shared {
-            state: std::cell::RefCell::new(State::new(mac, net.mtu(), &addressing)),
+            state: std::cell::RefCell::new(state),
             wake: Notify::new(),
             configured: Notify::new(),
             stopped: Notify::new(),
@@ -153,7 +158,7 @@ impl<N: Network + 'static> DirectStack<N> {
             shared.disconnected.set(true);
             shared.stopped.notify_waiters();
         });
-        (stack, driver)
+        Ok((stack, driver))
     }
 
     /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.

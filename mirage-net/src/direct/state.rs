@@ -3,7 +3,9 @@
 use super::Addressing;
 use super::device::Queues;
 use super::flow::DirectFlow;
-use mirage_types::{CallbackRegistry, Ipv4Config, MacAddr, StackError, netmask_prefix_len};
+use mirage_types::{
+    CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, netmask_prefix_len,
+};
 use rand::Rng;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, udp};
@@ -100,7 +102,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(mac: MacAddr, mtu: usize, addressing: &Addressing) -> Self {
+    /// A stack's state; a static configuration that cannot be a host's is refused.
+    pub(crate) fn new(mac: MacAddr, mtu: usize, addressing: &Addressing) -> Result<Self, IpError> {
         let mut queues = Queues::new(mtu);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
         config.random_seed = rand::rng().random();
@@ -121,17 +124,19 @@ impl State {
             orphans: Vec::new(),
         };
         match addressing {
-            Addressing::Static(config) => state.configure(config.clone()),
+            Addressing::Static(config) => state.configure(config.clone())?,
             Addressing::Dhcp { .. } => {
                 state.dhcp = Some(state.sockets.add(dhcpv4::Socket::new()));
             }
         }
-        state
+        Ok(state)
     }
 
     /// Puts `config` in force: the address with its prefix, and the first gateway as the
-    /// default route.
-    pub(crate) fn configure(&mut self, config: Ipv4Config) {
+    /// default route. A configuration no host can have (smoltcp would panic on it) is
+    /// refused.
+    pub(crate) fn configure(&mut self, config: Ipv4Config) -> Result<(), IpError> {
+        config.check()?;
         let prefix = netmask_prefix_len(config.netmask).unwrap_or(32);
         self.iface.update_ip_addrs(|addrs| {
             addrs.clear();
@@ -142,6 +147,7 @@ impl State {
             let _ = self.iface.routes_mut().add_default_ipv4_route(*gateway);
         }
         self.config = Some(config);
+        Ok(())
     }
 
     /// Forgets the address (a DHCP lease ran out).

@@ -174,9 +174,6 @@ impl Ipv4 for DirectIpv4 {
     }
 
     async fn set_ip_netmask(&self, netmask: Ipv4Addr) -> Result<(), IpError> {
-        if mirage_types::netmask_prefix_len(netmask).is_none() {
-            return Err(IpError::Unknown(format!("{netmask} is not a netmask")));
-        }
         self.change(|config| config.netmask = netmask)
     }
 
@@ -218,7 +215,7 @@ impl DirectIpv4 {
         let mut state = self.shared.state.borrow_mut();
         let mut config = state.config.clone().unwrap_or_default();
         edit(&mut config);
-        state.configure(config);
+        state.configure(config)?;
         self.shared.wake.notify_one();
         Ok(())
     }

@@ -138,9 +138,12 @@ impl SocketStack {
     }
 
     /// A stack with `config`. An empty interface list means all interfaces.
+    /// Interfaces named twice are bound once, and `0.0.0.0` (all of them) takes in any other.
     pub fn with_config(mut config: StackConfig) -> Self {
-        if config.interfaces.is_empty() {
-            config.interfaces.push(Ipv4Addr::UNSPECIFIED);
+        let mut seen = std::collections::HashSet::new();
+        config.interfaces.retain(|address| seen.insert(*address));
+        if config.interfaces.is_empty() || seen.contains(&Ipv4Addr::UNSPECIFIED) {
+            config.interfaces = vec![Ipv4Addr::UNSPECIFIED];
         }
         SocketStack {
             inner: Rc::new(Inner {
