@@ -2,7 +2,7 @@
 
 use mirage_net::{Addressing, DirectStack, LinkFaults, MemLink};
 use mirage_types::{
-    Device, Flow, Ipv4, Ipv4Config, Network, Read, StackV4, TcpError, Tcpv4, UdpDatagram, Udpv4,
+    Device, Flow, TcpListener, Ipv4, Ipv4Config, Network, Read, StackV4, TcpError, Tcpv4, UdpDatagram, Udpv4,
 };
 use std::cell::RefCell;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -274,5 +274,46 @@ fn addresses_no_host_can_have_are_refused_not_panicked_on() {
         assert!(error.to_string().contains("netmask"), "{error}");
         // Still the old address, still working.
         assert_eq!(a.ipv4().get_ip(), [Ipv4Addr::new(10, 0, 0, 2)]);
+    });
+}
+
+#[test]
+fn flows_the_application_drops_are_freed_while_their_peers_stay_up() {
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        let listener = b.bind_tcpv4(9100).await.unwrap();
+        let baseline = b.socket_count();
+        let tcp = a.tcpv4();
+        let mut clients = Vec::new();
+        for n in 0..40 {
+            let (accepted, connected) = futures::join!(
+                listener.accept(),
+                tcp.create_connection(SocketAddrV4::new(B, 9100))
+            );
+            let client = connected.unwrap();
+            if n % 2 == 0 {
+                // Half the peers keep sending after the server dropped the flow.
+                client.write(b"data").await.unwrap();
+            }
+            drop(accepted.unwrap());
+            clients.push(client);
+        }
+        for (n, client) in clients.iter().enumerate() {
+            if n % 2 == 0 {
+                let _ = client.write(&[0; 64 * 1024]).await;
+            }
+        }
+        // Peers that send are reset at once; silent ones after the linger (5 s).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while b.socket_count() > baseline {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} sockets still held (baseline {baseline})",
+                b.socket_count()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The clients are still open on their side (their peers were reset, not them).
+        assert_eq!(clients.len(), 40);
     });
 }

@@ -41,7 +41,7 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             let state = &mut *state;
             for handle in shared.dropped.borrow_mut().drain(..) {
                 state.sockets.get_mut::<tcp::Socket>(handle).close();
-                state.orphans.push(handle);
+                state.orphan(handle);
             }
             let now = Instant::now();
             state.queues.syn_budget = state.listening();
@@ -54,11 +54,16 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 .drain(..)
                 .map(bytes::Bytes::from)
                 .collect();
-            let delay = if state.queues.received.is_empty() {
+            let mut delay = if state.queues.received.is_empty() {
                 state.iface.poll_delay(Instant::now(), &state.sockets)
             } else {
                 Some(smoltcp::time::Duration::ZERO)
             };
+            if !state.orphans.is_empty() {
+                // Come back to reset dropped flows whose linger ran out.
+                let second = smoltcp::time::Duration::from_secs(1);
+                delay = Some(delay.map_or(second, |d| d.min(second)));
+            }
             (frames, delay)
         };
         let sent = !frames.is_empty();
@@ -138,22 +143,12 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
                 // Nobody takes connections fast enough (or the port closed): refuse.
                 _ => {
                     socket.abort();
-                    state.orphans.push(handle);
+                    state.orphan(handle);
                 }
             }
         }
         state.replenish(port);
     }
 
-    let sockets = &mut state.sockets;
-    state.orphans.retain(|&handle| {
-        let closed = matches!(
-            sockets.get::<tcp::Socket>(handle).state(),
-            tcp::State::Closed | tcp::State::TimeWait
-        );
-        if closed {
-            sockets.remove(handle);
-        }
-        !closed
-    });
+    state.reap_orphans();
 }

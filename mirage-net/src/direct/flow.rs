@@ -89,7 +89,7 @@ impl Drop for DirectFlow {
         match self.shared.state.try_borrow_mut() {
             Ok(mut state) => {
                 state.sockets.get_mut::<tcp::Socket>(self.handle).close();
-                state.orphans.push(self.handle);
+                state.orphan(self.handle);
             }
             // Dropped by the driver itself, mid-poll: it closes the socket next time round.
             Err(_) => self.shared.dropped.borrow_mut().push(self.handle),

@@ -5,6 +5,7 @@ mod driver;
 mod flow;
 mod link_layer;
 mod listener;
+mod neighbours;
 mod state;
 mod views;
 
@@ -142,7 +143,7 @@ impl<N: Network + 'static> DirectStack<N> {
             disconnected: Cell::new(false),
             failure: std::cell::RefCell::new(None),
             connect_timeout: Duration::from_secs(10),
-            neighbours: std::cell::RefCell::new(std::collections::HashMap::new()),
+            neighbours: std::cell::RefCell::default(),
             neighbour_seen: Notify::new(),
             dropped: std::cell::RefCell::new(Vec::new()),
             callbacks: CallbackRegistry::default(),

@@ -28,6 +28,9 @@ pub(crate) const MAX_HALF_OPEN: usize = 48;
 /// How long a handshake may take before its listening socket gives up and listens again:
 /// short, so that half-open connections from a SYN flood free their slots soon.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the socket of a dropped flow may take to close gracefully before it is reset
+/// and freed (a peer that never answers the FIN cannot hold its buffers).
+pub(crate) const ORPHAN_LINGER: Duration = Duration::from_secs(5);
 /// Datagrams buffered per UDP socket, and their total bytes.
 const UDP_PACKETS: usize = 256;
 /// Established connections waiting for `accept` on one port; beyond it they are reset.
@@ -46,7 +49,7 @@ pub(crate) struct Shared {
     pub(crate) failure: RefCell<Option<StackError>>,
     pub(crate) connect_timeout: Duration,
     /// MAC addresses seen in ARP packets, by IPv4 address (for the ARP view).
-    pub(crate) neighbours: RefCell<std::collections::HashMap<Ipv4Addr, MacAddr>>,
+    pub(crate) neighbours: RefCell<super::neighbours::Neighbours>,
     /// An ARP packet was seen.
     pub(crate) neighbour_seen: Notify,
     /// Sockets of flows dropped while the state was borrowed, for the driver to close.
@@ -98,7 +101,7 @@ pub(crate) struct State {
     /// How long a connection may go without an answer before it fails.
     pub(crate) tcp_timeout: Duration,
     /// Sockets of dropped flows, removed once closed.
-    pub(crate) orphans: Vec<SocketHandle>,
+    pub(crate) orphans: Vec<(SocketHandle, std::time::Instant)>,
 }
 
 impl State {
@@ -238,6 +241,33 @@ impl State {
         Ok((port, backlog))
     }
 
+    /// Hands the socket of a dropped flow to the driver, which frees it once it has closed
+    /// (or resets it: see [`State::reap_orphans`]).
+    pub(crate) fn orphan(&mut self, handle: SocketHandle) {
+        self.orphans.push((handle, std::time::Instant::now()));
+    }
+
+    /// Frees the sockets of dropped flows that have closed. One whose peer goes on sending,
+    /// or that has not closed within [`ORPHAN_LINGER`], is reset first, so a dropped flow
+    /// never keeps its buffers while its peer stays up.
+    pub(crate) fn reap_orphans(&mut self) {
+        let sockets = &mut self.sockets;
+        let now = std::time::Instant::now();
+        self.orphans.retain(|&(handle, since)| {
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            if socket.can_recv() || now.duration_since(since) > ORPHAN_LINGER {
+                // Data nobody will read, or a peer that never finishes: as a kernel does
+                // for a socket closed with unread data, reset.
+                socket.abort();
+            }
+            let closed = matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
+            if closed {
+                sockets.remove(handle);
+            }
+            !closed
+        });
+    }
+
     /// Closes TCP `port`: its listening sockets go, handshakes in progress are reset.
     pub(crate) fn unbind_tcp(&mut self, port: u16) {
         self.backlogs.remove(&port);
@@ -247,7 +277,7 @@ impl State {
                 self.sockets.remove(handle);
             } else {
                 socket.abort();
-                self.orphans.push(handle);
+                self.orphan(handle);
             }
         }
     }

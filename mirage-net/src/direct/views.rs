@@ -147,7 +147,7 @@ impl Tcpv4 for DirectTcp {
         };
         let mut state = self.shared.state.borrow_mut();
         state.sockets.get_mut::<tcp::Socket>(handle).abort();
-        state.orphans.push(handle);
+        state.orphan(handle);
         self.shared.wake.notify_one();
         result
     }
