@@ -2,7 +2,8 @@
 
 use mirage_net::{Addressing, DirectStack, LinkFaults, MemLink};
 use mirage_types::{
-    Device, Flow, TcpListener, Ipv4, Ipv4Config, Network, Read, StackV4, TcpError, Tcpv4, UdpDatagram, Udpv4,
+    Device, Flow, Ipv4, Ipv4Config, Network, Read, StackV4, TcpError, TcpListener, Tcpv4,
+    UdpDatagram, Udpv4,
 };
 use std::cell::RefCell;
 use std::net::{Ipv4Addr, SocketAddrV4};

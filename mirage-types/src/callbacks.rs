@@ -30,6 +30,8 @@ pub struct CallbackRegistry<F> {
     udp: RefCell<BTreeMap<u16, UdpCallback>>,
     changed: Cell<bool>,
     waker: RefCell<Option<Waker>>,
+    /// The drop counters of the UDP ports `serve_callbacks` bound.
+    udp_drops: RefCell<BTreeMap<u16, Rc<dyn Fn() -> u64>>>,
 }
 
 impl<F> Default for CallbackRegistry<F> {
@@ -39,6 +41,7 @@ impl<F> Default for CallbackRegistry<F> {
             udp: RefCell::default(),
             changed: Cell::new(false),
             waker: RefCell::default(),
+            udp_drops: RefCell::default(),
         }
     }
 }
@@ -64,6 +67,12 @@ impl<F> CallbackRegistry<F> {
     /// The UDP ports with a callback.
     pub fn udp_ports(&self) -> Vec<u16> {
         self.udp.borrow().keys().copied().collect()
+    }
+
+    /// Datagrams to UDP `port` dropped because its callbacks could not keep up (`None`
+    /// until `listen` has bound the port).
+    pub fn udp_dropped(&self, port: u16) -> Option<u64> {
+        self.udp_drops.borrow().get(&port).map(|count| count())
     }
 
     fn wake(&self) {
@@ -123,6 +132,11 @@ pub async fn serve_callbacks<S: StackV4>(
             for port in registry.udp_ports() {
                 if udp_bound.insert(port) {
                     let listener = Rc::new(stack.bind_udpv4(port).await?);
+                    let counted = Rc::downgrade(&listener);
+                    registry.udp_drops.borrow_mut().insert(
+                        port,
+                        Rc::new(move || counted.upgrade().map_or(0, |l| l.dropped())),
+                    );
                     pending.push(Box::pin(async move {
                         let result = listener.recv().await;
                         Event::Received(port, listener, result)

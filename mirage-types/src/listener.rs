@@ -34,6 +34,10 @@ pub trait UdpListener {
 
     /// The address and port it is bound to (the port the stack chose when bound to port 0).
     fn local_addr(&self) -> SocketAddrV4;
+
+    /// Datagrams dropped so far because the queue was full (nobody received them fast
+    /// enough).
+    fn dropped(&self) -> u64;
 }
 
 #[async_trait(?Send)]
@@ -57,5 +61,9 @@ impl<L: UdpListener + ?Sized> UdpListener for Box<L> {
 
     fn local_addr(&self) -> SocketAddrV4 {
         (**self).local_addr()
+    }
+
+    fn dropped(&self) -> u64 {
+        (**self).dropped()
     }
 }

@@ -17,14 +17,46 @@ pub(crate) struct Queues {
     /// SYNs beyond the budget, held for the next poll (a backlog in front of smoltcp, which
     /// has none); the oldest are dropped beyond `BACKLOG`, as a full backlog does.
     pub(crate) backlog: VecDeque<Bytes>,
+    /// Frames and bytes smoltcp may still take in this poll: few enough that no UDP socket's
+    /// buffer overflows before the driver moves its datagrams to their bounded queue (where
+    /// drops are counted).
+    pub(crate) frame_budget: usize,
+    pub(crate) byte_budget: usize,
+    /// Frames dropped because the stack fell behind the network (`RECEIVE_QUEUE` full).
+    pub(crate) dropped: u64,
 }
+
+/// Frames waiting for smoltcp at most: a device delivering faster than the stack can take
+/// loses the rest, as a full NIC ring does.
+pub(crate) const RECEIVE_QUEUE: usize = 4096;
+/// Frames and bytes handed to smoltcp per poll.
+pub(crate) const FRAMES_PER_POLL: usize = 128;
+pub(crate) const BYTES_PER_POLL: usize = 192 * 1024;
 
 /// SYNs held at most between polls.
 const BACKLOG: usize = 256;
 
 impl Queues {
+    /// Queues a frame from the network, or drops it (counted) when the queue is full.
+    pub(crate) fn push_received(&mut self, frame: Bytes) {
+        if self.received.len() >= RECEIVE_QUEUE {
+            self.dropped += 1;
+        } else {
+            self.received.push_back(frame);
+        }
+    }
+
+    /// Starts a poll: the per-poll budgets, and the SYNs held back put in front of the frames
+    /// received since.
+    pub(crate) fn start_poll(&mut self, syn_budget: usize) {
+        self.syn_budget = syn_budget;
+        self.frame_budget = FRAMES_PER_POLL;
+        self.byte_budget = BYTES_PER_POLL;
+        self.release_backlog();
+    }
+
     /// Puts the SYNs held back in front of the frames received since, for this poll.
-    pub(crate) fn release_backlog(&mut self) {
+    fn release_backlog(&mut self) {
         while let Some(syn) = self.backlog.pop_back() {
             self.received.push_front(syn);
         }
@@ -37,6 +69,9 @@ impl Queues {
             mtu,
             syn_budget: usize::MAX,
             backlog: VecDeque::new(),
+            frame_budget: FRAMES_PER_POLL,
+            byte_budget: BYTES_PER_POLL,
+            dropped: 0,
         }
     }
 }
@@ -64,6 +99,9 @@ impl phy::Device for Queues {
     type TxToken<'a> = Tx<'a>;
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_>)> {
+        if self.frame_budget == 0 || self.byte_budget == 0 {
+            return None;
+        }
         let frame = loop {
             let frame = self.received.pop_front()?;
             if !is_tcp_syn(&frame) {
@@ -78,6 +116,8 @@ impl phy::Device for Queues {
             }
             self.backlog.push_back(frame);
         };
+        self.frame_budget -= 1;
+        self.byte_budget = self.byte_budget.saturating_sub(frame.len());
         Some((Rx(frame), Tx(&mut self.to_send)))
     }
 

@@ -21,7 +21,7 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
         let inbox = inbox.clone();
         async move {
             super::link_layer::observe(&inbox, &frame);
-            inbox.state.borrow_mut().queues.received.push_back(frame);
+            inbox.state.borrow_mut().queues.push_received(frame);
             inbox.wake.notify_one();
         }
     }));
@@ -44,10 +44,11 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 state.orphan(handle);
             }
             let now = Instant::now();
-            state.queues.syn_budget = state.listening();
-            state.queues.release_backlog();
+            let syn_budget = state.listening();
+            state.queues.start_poll(syn_budget);
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
             events(shared, state);
+            state.queue_datagrams();
             let frames: Vec<bytes::Bytes> = state
                 .queues
                 .to_send

@@ -1,16 +1,10 @@
 //! The direct stack's bound ports.
 
 use super::flow::DirectFlow;
-use super::state::{Backlog, Shared};
-use bytes::Bytes;
+use super::state::{Backlog, Shared, UdpQueue};
 use mirage_types::{TcpError, TcpListener, UdpDatagram, UdpError, UdpListener, async_trait};
-use smoltcp::iface::SocketHandle;
-use smoltcp::socket::udp;
-use smoltcp::wire::IpAddress;
-use std::future::poll_fn;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::rc::Rc;
-use std::task::Poll;
 
 /// A bound TCP port of a [`super::DirectStack`]. Dropping it closes the port.
 pub struct DirectTcpListener {
@@ -73,20 +67,20 @@ impl Drop for DirectTcpListener {
     }
 }
 
-/// A bound UDP port of a [`super::DirectStack`]: its smoltcp socket's buffer is the bounded
-/// queue. Dropping it closes the port.
+/// A bound UDP port of a [`super::DirectStack`]: datagrams wait in a queue of 256 (1 MiB at
+/// most); beyond it they are dropped and counted. Dropping it closes the port.
 pub struct DirectUdpListener {
     shared: Rc<Shared>,
     port: u16,
-    handle: SocketHandle,
+    queue: Rc<UdpQueue>,
 }
 
 impl DirectUdpListener {
-    pub(crate) fn new(shared: Rc<Shared>, port: u16, handle: SocketHandle) -> Self {
+    pub(crate) fn new(shared: Rc<Shared>, port: u16, queue: Rc<UdpQueue>) -> Self {
         DirectUdpListener {
             shared,
             port,
-            handle,
+            queue,
         }
     }
 }
@@ -94,42 +88,29 @@ impl DirectUdpListener {
 #[async_trait(?Send)]
 impl UdpListener for DirectUdpListener {
     async fn recv(&self) -> Result<UdpDatagram, UdpError> {
-        let received = poll_fn(|cx| {
+        loop {
+            let ready = self.queue.ready.notified();
+            let mut ready = std::pin::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(datagram) = self.queue.pop() {
+                return Ok(datagram);
+            }
             if self.shared.disconnected.get() {
-                return Poll::Ready(Err(UdpError::Disconnected));
+                return Err(UdpError::Disconnected);
             }
-            let mut state = self.shared.state.borrow_mut();
-            let local = state.address().unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let socket = state.sockets.get_mut::<udp::Socket>(self.handle);
-            match socket.recv() {
-                Ok((data, meta)) => {
-                    let IpAddress::Ipv4(src) = meta.endpoint.addr;
-                    let dst = match meta.local_address {
-                        Some(IpAddress::Ipv4(address)) => address,
-                        None => local,
-                    };
-                    Poll::Ready(Ok(UdpDatagram {
-                        src,
-                        src_port: meta.endpoint.port,
-                        dst,
-                        dst_port: self.port,
-                        data: Bytes::copy_from_slice(data),
-                    }))
-                }
-                Err(_) => {
-                    socket.register_recv_waker(cx.waker());
-                    Poll::Pending
-                }
+            tokio::select! {
+                () = ready => {}
+                () = self.shared.stopped() => {}
             }
-        });
-        tokio::select! {
-            received = received => received,
-            () = self.shared.stopped() => Err(UdpError::Disconnected),
         }
     }
 
     fn local_addr(&self) -> SocketAddrV4 {
         local_addr(&self.shared, self.port)
+    }
+
+    fn dropped(&self) -> u64 {
+        self.queue.dropped.get()
     }
 }
 

@@ -214,6 +214,17 @@ impl<N: Network + 'static> DirectStack<N> {
         self.shared.state.borrow().sockets.iter().count()
     }
 
+    /// Frames the stack dropped because it fell behind the device (4096 were waiting).
+    pub fn frames_dropped(&self) -> u64 {
+        self.shared.state.borrow().queues.dropped
+    }
+
+    /// Datagrams to UDP `port` that its `listen_udpv4` callbacks could not keep up with
+    /// (`None` until `listen` has bound the port).
+    pub fn udp_dropped(&self, port: u16) -> Option<u64> {
+        self.shared.callbacks.udp_dropped(port)
+    }
+
     /// The network device underneath.
     pub fn network(&self) -> &N {
         &self.net
@@ -261,13 +272,14 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
         Ok(DirectTcpListener::new(self.shared.clone(), port, backlog))
     }
 
-    /// Binds `port` (0: an ephemeral port); its socket buffers 256 datagrams (256 KiB).
+    /// Binds `port` (0: an ephemeral port); 256 datagrams (1 MiB) wait for `recv`, and
+    /// further ones are dropped and counted ([`UdpListener::dropped`]).
     async fn bind_udpv4(&self, port: u16) -> Result<DirectUdpListener, StackError> {
         if self.shared.disconnected.get() {
             return Err(StackError::Disconnected);
         }
-        let (port, handle) = self.shared.state.borrow_mut().bind_udp(port)?;
-        Ok(DirectUdpListener::new(self.shared.clone(), port, handle))
+        let (port, queue) = self.shared.state.borrow_mut().bind_udp(port)?;
+        Ok(DirectUdpListener::new(self.shared.clone(), port, queue))
     }
 
     fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {

@@ -59,7 +59,10 @@ mod tests {
         assert!(table.get(&Ipv4Addr::from(0)).is_none());
         // A refresh changes the address without growing anything.
         table.insert(Ipv4Addr::from(99_999), MacAddr([2, 0, 0, 0, 0, 2]));
-        assert_eq!(table.get(&Ipv4Addr::from(99_999)), Some(&MacAddr([2, 0, 0, 0, 0, 2])));
+        assert_eq!(
+            table.get(&Ipv4Addr::from(99_999)),
+            Some(&MacAddr([2, 0, 0, 0, 0, 2]))
+        );
         assert_eq!(table.order.len(), NEIGHBOURS);
     }
 }

@@ -4,7 +4,7 @@ use super::Addressing;
 use super::device::Queues;
 use super::flow::DirectFlow;
 use mirage_types::{
-    CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, netmask_prefix_len,
+    CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, UdpDatagram, netmask_prefix_len,
 };
 use rand::Rng;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
@@ -12,7 +12,7 @@ use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -73,6 +73,42 @@ impl Shared {
     }
 }
 
+/// Datagrams waiting for `recv` on a bound UDP port, at most [`UDP_QUEUE_DATAGRAMS`] and
+/// [`UDP_QUEUE_BYTES`]; beyond them they are dropped and counted.
+#[derive(Default)]
+pub(crate) struct UdpQueue {
+    pub(crate) datagrams: RefCell<VecDeque<UdpDatagram>>,
+    pub(crate) bytes: Cell<usize>,
+    pub(crate) dropped: Cell<u64>,
+    pub(crate) ready: Notify,
+}
+
+/// Datagrams queued per bound UDP port, and their total payload.
+pub(crate) const UDP_QUEUE_DATAGRAMS: usize = 256;
+pub(crate) const UDP_QUEUE_BYTES: usize = 1024 * 1024;
+
+impl UdpQueue {
+    /// Queues `datagram`, or drops and counts it when the queue is full.
+    pub(crate) fn push(&self, datagram: UdpDatagram) {
+        let len = datagram.data.len();
+        let mut datagrams = self.datagrams.borrow_mut();
+        if datagrams.len() >= UDP_QUEUE_DATAGRAMS || self.bytes.get() + len > UDP_QUEUE_BYTES {
+            self.dropped.set(self.dropped.get() + 1);
+            return;
+        }
+        self.bytes.set(self.bytes.get() + len);
+        datagrams.push_back(datagram);
+        self.ready.notify_one();
+    }
+
+    /// The oldest datagram, if any.
+    pub(crate) fn pop(&self) -> Option<UdpDatagram> {
+        let datagram = self.datagrams.borrow_mut().pop_front()?;
+        self.bytes.set(self.bytes.get() - datagram.data.len());
+        Some(datagram)
+    }
+}
+
 /// Connections accepted on a bound port, waiting for `accept`.
 #[derive(Default)]
 pub(crate) struct Backlog {
@@ -86,8 +122,8 @@ pub(crate) struct State {
     pub(crate) queues: Queues,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
-    /// UDP ports bound with `bind_udpv4`.
-    pub(crate) udp_bound: BTreeSet<u16>,
+    /// UDP ports bound with `bind_udpv4`, and their queues.
+    pub(crate) udp_bound: BTreeMap<u16, Rc<UdpQueue>>,
     /// Listening sockets by port.
     pub(crate) pools: BTreeMap<u16, Vec<SocketHandle>>,
     /// UDP sockets by local port.
@@ -116,7 +152,7 @@ impl State {
             sockets: SocketSet::new(Vec::new()),
             queues,
             backlogs: BTreeMap::new(),
-            udp_bound: BTreeSet::new(),
+            udp_bound: BTreeMap::new(),
             pools: BTreeMap::new(),
             udp_sockets: BTreeMap::new(),
             ephemeral_udp: None,
@@ -283,20 +319,48 @@ impl State {
     }
 
     /// Binds UDP `port` (0: an ephemeral one).
-    pub(crate) fn bind_udp(&mut self, port: u16) -> Result<(u16, SocketHandle), StackError> {
+    pub(crate) fn bind_udp(&mut self, port: u16) -> Result<(u16, Rc<UdpQueue>), StackError> {
         let port = if port == 0 {
             self.ephemeral_port()
         } else {
             port
         };
-        if !self.udp_bound.insert(port) {
+        if self.udp_bound.contains_key(&port) {
             return Err(StackError::Bind {
                 protocol: "UDP",
                 port,
                 reason: "the port is already bound on this stack".into(),
             });
         }
-        Ok((port, self.udp_socket(port)))
+        self.udp_socket(port);
+        let queue = Rc::new(UdpQueue::default());
+        self.udp_bound.insert(port, queue.clone());
+        Ok((port, queue))
+    }
+
+    /// Moves the datagrams smoltcp received on bound ports to their queues.
+    pub(crate) fn queue_datagrams(&mut self) {
+        let local = self.address().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        for (&port, queue) in &self.udp_bound {
+            let Some(&handle) = self.udp_sockets.get(&port) else {
+                continue;
+            };
+            let socket = self.sockets.get_mut::<udp::Socket>(handle);
+            while let Ok((data, meta)) = socket.recv() {
+                let smoltcp::wire::IpAddress::Ipv4(src) = meta.endpoint.addr;
+                let dst = match meta.local_address {
+                    Some(smoltcp::wire::IpAddress::Ipv4(address)) => address,
+                    None => local,
+                };
+                queue.push(UdpDatagram {
+                    src,
+                    src_port: meta.endpoint.port,
+                    dst,
+                    dst_port: port,
+                    data: bytes::Bytes::copy_from_slice(data),
+                });
+            }
+        }
     }
 
     /// Closes UDP `port`, freeing its socket (unless it is the port of unnamed writes).

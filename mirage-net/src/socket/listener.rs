@@ -162,6 +162,43 @@ impl UdpListener for SocketUdpListener {
     fn local_addr(&self) -> SocketAddrV4 {
         self.local
     }
+
+    /// The kernel's count of datagrams its sockets dropped (`SO_MEMINFO`): the receive
+    /// buffer was full.
+    fn dropped(&self) -> u64 {
+        self.sockets
+            .iter()
+            .map(|(_, socket)| kernel_drops(socket))
+            .sum()
+    }
+}
+
+/// `SO_MEMINFO` (Linux 3.16): the socket's memory counters, `SK_MEMINFO_DROPS` among them.
+const SO_MEMINFO: libc::c_int = 55;
+/// How many counters `SO_MEMINFO` gives.
+const SK_MEMINFO_VARS: usize = 9;
+
+/// Datagrams the kernel dropped on `socket` (0 where it cannot say).
+fn kernel_drops(socket: &UdpSocket) -> u64 {
+    use std::os::fd::AsRawFd;
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: the buffer and its length describe `info`; the descriptor is open while
+    // `socket` lives.
+    let result = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if result == 0 {
+        u64::from(info[libc::SK_MEMINFO_DROPS as usize])
+    } else {
+        0
+    }
 }
 
 impl SocketUdpListener {

@@ -156,6 +156,12 @@ impl SocketStack {
         }
     }
 
+    /// Datagrams to UDP `port` that its `listen_udpv4` callbacks could not keep up with,
+    /// as the kernel counted them (`None` until `listen` has bound the port).
+    pub fn udp_dropped(&self, port: u16) -> Option<u64> {
+        self.inner.callbacks.udp_dropped(port)
+    }
+
     /// The configuration the stack was made with.
     pub fn config(&self) -> &StackConfig {
         &self.inner.config

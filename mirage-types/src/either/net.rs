@@ -180,6 +180,10 @@ impl<A: UdpListener, B: UdpListener> UdpListener for Either<A, B> {
     fn local_addr(&self) -> SocketAddrV4 {
         dispatch!(self, l => l.local_addr())
     }
+
+    fn dropped(&self) -> u64 {
+        dispatch!(self, l => l.dropped())
+    }
 }
 
 #[async_trait(?Send)]
