@@ -305,3 +305,53 @@ fn hyper_serves_and_fetches_over_stack_flows() {
         stack.disconnect().await;
     });
 }
+
+#[test]
+fn silent_peers_time_out_and_a_full_stack_refuses_at_once() {
+    use mirage_types::TcpListener as _;
+    use std::io::Read as _;
+    run(async {
+        let stack = SocketStack::with_config(
+            StackConfig::new()
+                .interfaces(vec![LOCALHOST])
+                .idle_timeout(Some(Duration::from_millis(300)))
+                .max_connections(2),
+        );
+        let listener = stack.bind_tcpv4(0).await.unwrap();
+        let address = listener.local_addr();
+        // Two clients connect and say nothing.
+        let quiet: Vec<std::net::TcpStream> = (0..2)
+            .map(|_| std::net::TcpStream::connect(address).unwrap())
+            .collect();
+        let first = listener.accept().await.unwrap();
+        let second = listener.accept().await.unwrap();
+        // A third is refused at once (reset), not left waiting in the backlog.
+        let mut third = std::net::TcpStream::connect(address).unwrap();
+        third
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let refusal = tokio::task::spawn_blocking(move || {
+            let mut byte = [0u8; 1];
+            third.read(&mut byte)
+        });
+        let accepting = tokio::time::timeout(Duration::from_millis(500), listener.accept());
+        assert!(
+            accepting.await.is_err(),
+            "nothing beyond the limit is accepted"
+        );
+        match refusal.await.unwrap() {
+            Ok(0) => {}
+            Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+            Ok(n) => panic!("read {n} bytes"),
+        }
+        // A silent peer's read times out; dropping that flow makes room for a new client.
+        let started = std::time::Instant::now();
+        assert_eq!(first.read().await, Err(TcpError::Timeout));
+        assert!(started.elapsed() < Duration::from_secs(2));
+        drop(first);
+        let _fourth = std::net::TcpStream::connect(address).unwrap();
+        let fourth = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await;
+        assert!(fourth.is_ok(), "room was made");
+        drop((second, quiet));
+    });
+}

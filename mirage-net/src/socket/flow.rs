@@ -6,6 +6,8 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
@@ -20,16 +22,31 @@ const READ_LOW_WATER: usize = 4 * 1024;
 pub struct SocketFlow {
     stream: TcpStream,
     peer: SocketAddrV4,
+    idle_timeout: Option<Duration>,
+    /// For an accepted flow, the stack's count of open connections.
+    counted: Option<Rc<Cell<usize>>>,
     read_buffer: RefCell<BytesMut>,
     write_lock: Mutex<()>,
     closed: Cell<bool>,
 }
 
 impl SocketFlow {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddrV4) -> Self {
+    /// A flow over `stream`: keep-alives and the kernel's timeout for unacknowledged data
+    /// set from `idle_timeout`, which also bounds how long a read waits.
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddrV4,
+        idle_timeout: Option<Duration>,
+        counted: Option<Rc<Cell<usize>>>,
+    ) -> Self {
+        if let Some(timeout) = idle_timeout {
+            set_keepalive(&stream, timeout);
+        }
         SocketFlow {
             stream,
             peer,
+            idle_timeout,
+            counted,
             read_buffer: RefCell::new(BytesMut::new()),
             write_lock: Mutex::new(()),
             closed: Cell::new(false),
@@ -77,19 +94,14 @@ impl Flow for SocketFlow {
     type Error = TcpError;
 
     /// The next bytes the peer sent (up to 64 KiB), or [`Read::Eof`] once it closed its side.
+    /// Fails with [`TcpError::Timeout`] when the peer sent nothing for the stack's idle
+    /// timeout.
     async fn read(&self) -> Result<Read, TcpError> {
-        loop {
-            self.stream.readable().await.map_err(tcp_error)?;
-            let mut buffer = self.read_buffer.borrow_mut();
-            if buffer.capacity() < READ_LOW_WATER {
-                *buffer = BytesMut::with_capacity(READ_BUFFER);
-            }
-            match self.stream.try_read_buf(&mut *buffer) {
-                Ok(0) => return Ok(Read::Eof),
-                Ok(_) => return Ok(Read::Data(buffer.split().freeze())),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(error) => return Err(tcp_error(error)),
-            }
+        match self.idle_timeout {
+            Some(timeout) => tokio::time::timeout(timeout, self.read_now())
+                .await
+                .unwrap_or(Err(TcpError::Timeout)),
+            None => self.read_now().await,
         }
     }
 
@@ -117,6 +129,62 @@ impl Flow for SocketFlow {
         }
         Ok(())
     }
+}
+
+impl SocketFlow {
+    async fn read_now(&self) -> Result<Read, TcpError> {
+        loop {
+            self.stream.readable().await.map_err(tcp_error)?;
+            let mut buffer = self.read_buffer.borrow_mut();
+            if buffer.capacity() < READ_LOW_WATER {
+                *buffer = BytesMut::with_capacity(READ_BUFFER);
+            }
+            match self.stream.try_read_buf(&mut *buffer) {
+                Ok(0) => return Ok(Read::Eof),
+                Ok(_) => return Ok(Read::Data(buffer.split().freeze())),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Err(tcp_error(error)),
+            }
+        }
+    }
+}
+
+impl Drop for SocketFlow {
+    fn drop(&mut self) {
+        if let Some(open) = &self.counted {
+            open.set(open.get().saturating_sub(1));
+        }
+    }
+}
+
+/// Keep-alives after a quarter of `timeout` of silence, three probes a quarter apart, and
+/// unacknowledged data given up after `timeout` (`TCP_USER_TIMEOUT`). Best effort: a kernel
+/// that refuses an option leaves its default.
+fn set_keepalive(stream: &TcpStream, timeout: Duration) {
+    let quarter = (timeout.as_secs() / 4).clamp(1, i32::MAX as u64) as libc::c_int;
+    let millis = timeout.as_millis().clamp(1, u32::MAX as u128) as libc::c_uint;
+    let fd = stream.as_raw_fd();
+    let set = |level: libc::c_int, name: libc::c_int, value: libc::c_int| {
+        // SAFETY: an int option on a descriptor the stream owns.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    };
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, quarter);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, quarter);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
+    set(
+        libc::IPPROTO_TCP,
+        libc::TCP_USER_TIMEOUT,
+        millis as libc::c_int,
+    );
 }
 
 #[async_trait(?Send)]

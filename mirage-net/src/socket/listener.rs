@@ -134,7 +134,23 @@ impl SocketTcpListener {
             })
             .await;
             match accepted {
-                Ok((stream, SocketAddr::V4(peer))) => return SocketFlow::new(stream, peer),
+                Ok((stream, SocketAddr::V4(peer))) => {
+                    let open = &self.inner.open_connections;
+                    if open.get() >= self.inner.config.max_connections {
+                        // Full: refuse at once with a reset, rather than leave the peer
+                        // waiting in the backlog.
+                        let _ = stream.set_zero_linger();
+                        drop(stream);
+                        continue;
+                    }
+                    open.set(open.get() + 1);
+                    return SocketFlow::new(
+                        stream,
+                        peer,
+                        self.inner.config.idle_timeout,
+                        Some(open.clone()),
+                    );
+                }
                 Ok(_) => continue,
                 Err(error) => {
                     if matches!(

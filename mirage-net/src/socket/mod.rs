@@ -34,6 +34,14 @@ pub struct StackConfig {
     pub interfaces: Vec<Ipv4Addr>,
     /// How long `create_connection` waits before failing with `TcpError::Timeout`.
     pub connect_timeout: Duration,
+    /// How long a flow's `read` waits for the peer to send anything before it fails with
+    /// `TcpError::Timeout` (`None`: forever). Also the kernel's limit for unacknowledged
+    /// data (`TCP_USER_TIMEOUT`), and keep-alives are sent after a quarter of it, so a peer
+    /// that vanished is noticed on an idle connection too.
+    pub idle_timeout: Option<Duration>,
+    /// Connections accepted and still open at most; beyond it new connections are reset at
+    /// once, never left waiting. The default leaves room under the process's descriptor limit.
+    pub max_connections: usize,
 }
 
 impl StackConfig {
@@ -53,14 +61,45 @@ impl StackConfig {
         self.connect_timeout = connect_timeout;
         self
     }
+
+    /// Sets `idle_timeout`: how long a read waits for a silent peer (`None`: forever).
+    pub fn idle_timeout(mut self, idle_timeout: Option<Duration>) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets `max_connections`: accepted connections open at once, at most.
+    pub fn max_connections(mut self, max_connections: usize) -> Self {
+        self.max_connections = max_connections;
+        self
+    }
+}
+
+/// Room under the descriptor limit: the soft `RLIMIT_NOFILE` less 64 for the process's own
+/// files and listening sockets (at least 16).
+fn default_max_connections() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    };
+    soft.saturating_sub(64).max(16)
 }
 
 impl Default for StackConfig {
-    /// All interfaces, a ten-second connection timeout.
+    /// All interfaces, a ten-second connection timeout, a two-minute idle timeout (the
+    /// direct stack's), and as many connections as the descriptor limit leaves room for.
     fn default() -> Self {
         StackConfig {
             interfaces: vec![Ipv4Addr::UNSPECIFIED],
             connect_timeout: Duration::from_secs(10),
+            idle_timeout: Some(Duration::from_secs(120)),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -106,6 +145,9 @@ pub(crate) struct Inner {
     pub(crate) udp_sockets: RefCell<HashMap<u16, Rc<tokio::net::UdpSocket>>>,
     pub(crate) stopped: Notify,
     pub(crate) disconnected: Cell<bool>,
+    /// Accepted connections still open (shared with each accepted flow, which counts
+    /// itself out when dropped).
+    pub(crate) open_connections: Rc<Cell<usize>>,
 }
 
 impl Inner {
@@ -151,6 +193,7 @@ impl SocketStack {
                 callbacks: CallbackRegistry::default(),
                 udp_sockets: RefCell::default(),
                 stopped: Notify::new(),
+                open_connections: Rc::default(),
                 disconnected: Cell::new(false),
             }),
         }

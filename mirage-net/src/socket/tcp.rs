@@ -45,7 +45,12 @@ impl Tcpv4 for SocketTcp {
         match tokio::time::timeout(self.inner.config.connect_timeout, connect).await {
             Err(_) => Err(TcpError::Timeout),
             Ok(Err(error)) => Err(tcp_error(error)),
-            Ok(Ok(stream)) => Ok(SocketFlow::new(stream, dst)),
+            Ok(Ok(stream)) => Ok(SocketFlow::new(
+                stream,
+                dst,
+                self.inner.config.idle_timeout,
+                None,
+            )),
         }
     }
 }
