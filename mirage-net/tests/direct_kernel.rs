@@ -160,3 +160,56 @@ impl Drop for Cleanup {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
+
+#[test]
+fn datagrams_larger_than_the_mtu_travel_both_ways_in_fragments() {
+    use mirage_types::{UdpListener, Udpv4};
+    let name = format!("mirage-frag-{}", std::process::id());
+    if !enter_namespace(&name) {
+        return;
+    }
+    let _cleanup = Cleanup(name.clone());
+    mirage_unix::run(async {
+        let tap = Tap::open("tap0").unwrap();
+        let stack = DirectStack::connect(tap, Addressing::default())
+            .await
+            .unwrap();
+        let socket = stack.bind_udpv4(7000).await.unwrap();
+        let kernel = tokio::net::UdpSocket::bind((Ipv4Addr::new(10, 0, 0, 1), 0))
+            .await
+            .unwrap();
+        let kernel_port = kernel.local_addr().unwrap().port();
+        for size in [1473, 3000, 20_000, mirage_types::MAX_UDP_PAYLOAD] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            // Kernel to us: the kernel fragments, we reassemble.
+            let received = loop {
+                kernel
+                    .send_to(&data, (Ipv4Addr::new(10, 0, 0, 2), 7000))
+                    .await
+                    .unwrap();
+                // The first datagram may wait for ARP; send again if nothing came.
+                match tokio::time::timeout(Duration::from_secs(1), socket.recv()).await {
+                    Ok(datagram) => break datagram.unwrap(),
+                    Err(_) => continue,
+                }
+            };
+            assert_eq!(received.data.len(), size);
+            assert!(received.data[..] == data[..], "{size} bytes in");
+            // Us to the kernel: we fragment, the kernel reassembles.
+            stack
+                .udpv4()
+                .write(Some(7000), Ipv4Addr::new(10, 0, 0, 1), kernel_port, &data)
+                .await
+                .unwrap();
+            let mut back = vec![0u8; 70_000];
+            let (len, _) =
+                tokio::time::timeout(Duration::from_secs(5), kernel.recv_from(&mut back))
+                    .await
+                    .expect("the kernel got our datagram")
+                    .unwrap();
+            assert_eq!(len, size);
+            assert!(back[..len] == data[..], "{size} bytes out");
+        }
+        assert_eq!(socket.dropped(), 0);
+    });
+}
