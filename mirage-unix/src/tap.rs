@@ -9,8 +9,8 @@ use rand::Rng;
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
+use tokio::io::{Interest, Ready};
 use tokio::sync::Notify;
 
 /// `TUNSETIFF`: attach the descriptor to a named tun/tap interface.
@@ -127,6 +127,19 @@ impl Tap {
     }
 
     /// Reads every frame waiting, without blocking.
+    /// The error that ends `listen`: the device failed, most likely because it was deleted.
+    fn gone(&self, error: io::Error) -> NetError {
+        let context = if error.raw_os_error() == Some(libc::EBADFD) {
+            format!(
+                "tap device {} is gone (deleted with `ip link del`?)",
+                self.name
+            )
+        } else {
+            format!("tap device {}", self.name)
+        };
+        NetError::Io(IoError::new(context, error))
+    }
+
     fn read_ready(&self, frames: &mut Vec<Bytes>) -> io::Result<()> {
         let mut buf = self.receive_buffer.borrow_mut();
         loop {
@@ -199,11 +212,17 @@ impl Network for Tap {
                 return Ok(());
             }
             tokio::select! {
-                ready = self.fd.readable() => {
+                // Error readiness too: a device deleted under us reports only that.
+                ready = self.fd.ready(Interest::READABLE | Interest::ERROR) => {
                     let mut guard = ready.map_err(|e| NetError::Io(IoError::new(self.name.clone(), e)))?;
                     match self.read_ready(&mut frames) {
-                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
-                        Err(error) => return Err(NetError::Io(IoError::new(self.name.clone(), error))),
+                        Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                            if guard.ready().is_error() {
+                                return Err(self.gone(io::Error::other("the device reports an error")));
+                            }
+                            guard.clear_ready_matching(Ready::READABLE);
+                        }
+                        Err(error) => return Err(self.gone(error)),
                         Ok(()) => {}
                     }
                 }

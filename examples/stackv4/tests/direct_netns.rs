@@ -241,3 +241,26 @@ fn a_syn_flood_from_the_namespace_does_not_stop_an_established_connection() {
     assert!(line(&lines).starts_with("TCP 10.0.0.1:"));
     assert_eq!(line(&lines), "read: 11 \"after flood\"");
 }
+
+#[test]
+fn a_tap_device_deleted_under_the_stack_ends_it_with_an_error() {
+    let Some(mut namespace) = Namespace::new("vanish") else {
+        return;
+    };
+    let lines = namespace.start("--udp-port 5353");
+    assert_eq!(line(&lines), "IP address: 10.0.0.2");
+    namespace.exec_ok("ip link del tap0");
+    let child = namespace.children.last_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "mir-stackv4 still runs 10 s after its tap device went"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success(), "{status:?}");
+}
