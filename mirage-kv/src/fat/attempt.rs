@@ -8,7 +8,13 @@
 //! afterwards, directly into that buffer.
 
 use super::cache::{SectorCache, SectorMap};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+/// How many times one attempt may come back to the same directory sector. A pass over a
+/// directory visits each of its sectors once and an operation makes a few passes; a
+/// directory whose cluster chain loops comes back without end, and is caught here within
+/// milliseconds (FAT allows at most 65,536 entries, 2 MiB, in a directory).
+const MAX_VISITS: u32 = 64;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 
@@ -59,6 +65,8 @@ pub(crate) struct Outcome {
     pub(crate) missing: BTreeSet<u64>,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) budget_exhausted: bool,
+    /// A directory sector was visited more than [`MAX_VISITS`] times: its chain loops.
+    pub(crate) looped: bool,
 }
 
 /// The device as `fatfs` sees it during one attempt.
@@ -77,6 +85,12 @@ pub(crate) struct Attempt<'c> {
     budget_exhausted: bool,
     /// The cached sector read last: walking a FAT reads one sector many times in a row.
     last: Option<(u64, &'c [u8])>,
+    /// The first byte of the region where directories live (`None`: not known yet).
+    directories_start: Option<u64>,
+    /// Arrivals at each directory-region sector, and the sector read last.
+    visits: HashMap<u64, u32>,
+    last_visited: Option<u64>,
+    looped: bool,
 }
 
 impl<'c> Attempt<'c> {
@@ -86,6 +100,7 @@ impl<'c> Attempt<'c> {
         device_bytes: u64,
         output: Range<usize>,
         budget: u64,
+        directories_start: Option<u64>,
     ) -> Self {
         Attempt {
             cache,
@@ -99,6 +114,10 @@ impl<'c> Attempt<'c> {
             budget,
             budget_exhausted: false,
             last: None,
+            directories_start,
+            visits: HashMap::new(),
+            last_visited: None,
+            looped: false,
         }
     }
 
@@ -108,6 +127,24 @@ impl<'c> Attempt<'c> {
             missing: self.missing,
             deferred: self.deferred,
             budget_exhausted: self.budget_exhausted,
+            looped: self.looped,
+        }
+    }
+
+    /// Counts an arrival at `sector` if it lies where directories live; false once one has
+    /// been visited too often.
+    fn visit(&mut self, sector: u64) -> bool {
+        if self.last_visited == Some(sector) {
+            return true;
+        }
+        self.last_visited = Some(sector);
+        match self.directories_start {
+            Some(start) if sector * self.sector_size as u64 >= start => {
+                let visits = self.visits.entry(sector).or_default();
+                *visits += 1;
+                *visits <= MAX_VISITS
+            }
+            _ => true,
         }
     }
 
@@ -163,6 +200,10 @@ impl Read for Attempt<'_> {
             return Ok(len);
         }
         for piece in pieces(self.position, len, self.sector_size) {
+            if !self.visit(piece.sector) {
+                self.looped = true;
+                return Err(io::Error::other("a directory's cluster chain loops"));
+            }
             let target = &mut buf[piece.done..piece.done + piece.len];
             match self.sector(piece.sector) {
                 Some(data) => target.copy_from_slice(&data[piece.within..piece.within + piece.len]),

@@ -4,17 +4,20 @@ mod attempt;
 mod cache;
 mod dot_entries;
 mod errors;
+mod layout;
 mod ops;
+mod quiet_panic;
 
 use attempt::{Attempt, Deferred};
 use cache::SectorCache;
 use errors::fs_error;
 use fatfs::{FileSystem, FsOptions};
+use layout::Layout;
 use mirage_types::{Block, BlockInfo, FsError};
+use quiet_panic::catch_quietly;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Sectors fetched after a missing one, so that walking a FAT or a directory takes few
 /// restarts.
@@ -57,14 +60,33 @@ pub struct FatFs<B: Block> {
     /// Write-back runs one at a time, so that an older copy of a sector never lands after a
     /// newer one.
     write_back: tokio::sync::Mutex<()>,
+    /// The extent the boot sector gives, once read.
+    layout: std::cell::Cell<Option<Layout>>,
 }
 
 impl<B: Block> FatFs<B> {
     /// Opens the FAT filesystem on `block`, checking that there is one.
+    /// An image shorter than its boot sector says (or than one sector) is
+    /// [`FsError::FormatNotRecognised`].
     pub async fn connect(block: B) -> Result<Self, FsError> {
         let fs = Self::unchecked(block).await?;
+        fs.read_layout().await?;
         fs.with_fs("/", |_fs| Ok(())).await?;
         Ok(fs)
+    }
+
+    /// Reads and checks the boot sector's extent.
+    async fn read_layout(&self) -> Result<Layout, FsError> {
+        let mut boot = vec![0u8; self.sector_size()];
+        if self.info.size_sectors == 0 {
+            return Err(FsError::FormatNotRecognised(
+                "the device is empty: there is no boot sector".into(),
+            ));
+        }
+        self.block.read(0, &mut [&mut boot]).await?;
+        let layout = Layout::parse(&boot, self.device_bytes())?;
+        self.layout.set(Some(layout));
+        Ok(layout)
     }
 
     /// Formats `block` (all of it) as a fresh FAT filesystem and opens it.
@@ -90,6 +112,7 @@ impl<B: Block> FatFs<B> {
                 CACHE_SECTORS * 512 / info.sector_size as usize,
             )),
             write_back: tokio::sync::Mutex::new(()),
+            layout: std::cell::Cell::new(None),
         })
     }
 
@@ -103,7 +126,7 @@ impl<B: Block> FatFs<B> {
         Ok(self.block.flush().await?)
     }
 
-    fn device_bytes(&self) -> u64 {
+    pub(crate) fn device_bytes(&self) -> u64 {
         self.info.size_sectors * u64::from(self.info.sector_size)
     }
 
@@ -148,13 +171,19 @@ impl<B: Block> FatFs<B> {
                     self.device_bytes(),
                     range,
                     budget,
+                    self.layout.get().map(|layout| layout.directories_start),
                 );
-                let result = catch_unwind(AssertUnwindSafe(|| op(&mut attempt, output)));
+                let result = catch_quietly(|| op(&mut attempt, output));
                 (result, attempt.finish())
             };
             if !outcome.missing.is_empty() {
                 self.fetch(&outcome.missing).await?;
                 continue;
+            }
+            if outcome.looped {
+                return Err(FsError::FormatNotRecognised(
+                    "a directory's cluster chain loops: the filesystem is corrupted".into(),
+                ));
             }
             if outcome.budget_exhausted {
                 return Err(FsError::FormatNotRecognised(
@@ -162,13 +191,13 @@ impl<B: Block> FatFs<B> {
                 ));
             }
             let value = match result {
-                Err(_) => {
+                None => {
                     return Err(FsError::FormatNotRecognised(
                         "the filesystem is corrupted (its structures are inconsistent)".into(),
                     ));
                 }
-                Ok(Err(error)) => return Err(fs_error(path, error)),
-                Ok(Ok(value)) => value,
+                Some(Err(error)) => return Err(fs_error(path, error)),
+                Some(Ok(value)) => value,
             };
             if !outcome.written.is_empty() {
                 let mut written = outcome.written;

@@ -100,7 +100,10 @@ impl<B: Block> Fs for FatFs<B> {
         if stat.directory {
             return Err(FsError::IsADirectory(path));
         }
-        let want = length.min(stat.size.saturating_sub(offset)) as usize;
+        // A size field may lie (a corrupted image): never allocate beyond what the device holds.
+        let want = length
+            .min(stat.size.saturating_sub(offset))
+            .min(self.device_bytes()) as usize;
         let mut data = vec![0u8; want];
         let got = self
             .transact(&path, &mut data, |disk, out| {
@@ -154,6 +157,7 @@ impl<B: Block> Fs for FatFs<B> {
             other => other,
         })?;
         self.cache.borrow_mut().clear_clean();
+        self.read_layout().await?;
         Ok(())
     }
 
