@@ -31,10 +31,40 @@ const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 /// `RESOLVE_BENEATH`): `..`, absolute paths, NUL bytes, and symbolic links that lead outside
 /// are all refused as unknown keys, with no window between checking and opening. Symbolic
 /// links that stay inside are followed. File I/O runs on tokio's blocking pool.
+///
+/// Only regular files are values: a FIFO, a device or a socket under the directory is an
+/// unknown key, and is never opened for reading (so it cannot hang the store). If the
+/// directory is deleted and made again under the same path, the store follows it to the new
+/// one.
 #[derive(Clone)]
 pub struct DirectKv {
-    root: Arc<OwnedFd>,
+    root: Arc<std::sync::Mutex<Arc<OwnedFd>>>,
     path: PathBuf,
+}
+
+/// Opens directory `path` as a root for `openat2`.
+fn open_root(path: &Path) -> io::Result<OwnedFd> {
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a NUL-terminated path; the descriptor is checked below.
+    let fd = unsafe {
+        libc::open(
+            c_path.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether the directory `root` refers to has been deleted (no links left).
+fn deleted(root: &OwnedFd) -> bool {
+    // SAFETY: fstat writes the struct it is given; the descriptor is open.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstat(root.as_raw_fd(), &mut stat) == 0 && stat.st_nlink == 0 }
 }
 
 impl DirectKv {
@@ -42,26 +72,11 @@ impl DirectKv {
     pub async fn connect(path: impl AsRef<Path>) -> Result<Self, KvError> {
         let path = path.as_ref().to_path_buf();
         let for_open = path.clone();
-        let root = blocking(move || {
-            let c_path = CString::new(for_open.as_os_str().as_encoded_bytes())
-                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-            // SAFETY: a NUL-terminated path; the descriptor is checked below.
-            let fd = unsafe {
-                libc::open(
-                    c_path.as_ptr(),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                )
-            };
-            if fd < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: a fresh descriptor we own.
-            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-        })
-        .await
-        .map_err(|e| KvError::Io(IoError::new(format!("opening {}", path.display()), e)))?;
+        let root = blocking(move || open_root(&for_open))
+            .await
+            .map_err(|e| KvError::Io(IoError::new(format!("opening {}", path.display()), e)))?;
         Ok(DirectKv {
-            root: Arc::new(root),
+            root: Arc::new(std::sync::Mutex::new(Arc::new(root))),
             path,
         })
     }
@@ -79,12 +94,28 @@ impl DirectKv {
         then: impl FnOnce(File) -> io::Result<T> + Send + 'static,
     ) -> Result<T, KvError> {
         let relative = key::normalise(key)?;
-        let root = self.root.clone();
+        let roots = self.root.clone();
+        let path = self.path.clone();
         let owned_key = key.to_owned();
-        blocking(move || then(open_beneath(&root, &relative, flags)?))
-            .await
-            .map_err(|error| classify(&owned_key, error))
+        blocking(move || {
+            let root = current_root(&roots, &path);
+            then(open_beneath(&root, &relative, flags)?)
+        })
+        .await
+        .map_err(|error| classify(&owned_key, error))
     }
+}
+
+/// The root to resolve beneath: the one opened, or, once that directory has been deleted
+/// and another made at the same path, the new one.
+fn current_root(roots: &std::sync::Mutex<Arc<OwnedFd>>, path: &Path) -> Arc<OwnedFd> {
+    let mut root = roots.lock().unwrap_or_else(|e| e.into_inner());
+    if deleted(&root)
+        && let Ok(fresh) = open_root(path)
+    {
+        *root = Arc::new(fresh);
+    }
+    root.clone()
 }
 
 fn open_beneath(root: &OwnedFd, relative: &str, flags: i32) -> io::Result<File> {
@@ -117,7 +148,13 @@ fn open_beneath(root: &OwnedFd, relative: &str, flags: i32) -> io::Result<File> 
 fn classify(key: &str, error: io::Error) -> KvError {
     match error.raw_os_error() {
         Some(
-            libc::ENOENT | libc::EXDEV | libc::ELOOP | libc::ENOTDIR | libc::EACCES | libc::EPERM,
+            libc::ENOENT
+            | libc::EXDEV
+            | libc::ELOOP
+            | libc::ENOTDIR
+            | libc::EACCES
+            | libc::EPERM
+            | libc::ENAMETOOLONG,
         ) => KvError::UnknownKey(key.to_owned()),
         Some(libc::EISDIR) => KvError::ValueExpected(key.to_owned()),
         _ => KvError::Io(IoError::new(format!("reading key {key}"), error)),
@@ -162,7 +199,9 @@ impl Device for DirectKv {
 #[async_trait(?Send)]
 impl KvRo for DirectKv {
     async fn read(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
-        self.open(key, libc::O_RDONLY, move |file| {
+        // Non-blocking, so that opening a FIFO never waits for a writer; `regular` then
+        // refuses it.
+        self.open(key, libc::O_RDONLY | libc::O_NONBLOCK, move |file| {
             let size = regular(&file)?;
             let want = length.min(size.saturating_sub(offset)) as usize;
             let mut data = vec![0u8; want];
@@ -195,7 +234,7 @@ impl KvRo for DirectKv {
         if self.exists(key).await? == Some(Entry::Value) {
             return Err(KvError::DictionaryExpected(key.to_owned()));
         }
-        let root = self.root.clone();
+        let root = current_root(&self.root, &self.path);
         let prefix = key::normalise(key)?;
         self.open(key, libc::O_RDONLY | libc::O_DIRECTORY, move |dir| {
             let names = std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))?;

@@ -11,7 +11,7 @@ pub fn estimate_size(dir: &Path) -> io::Result<u64> {
     const CLUSTER: u64 = 4096;
     let mut total = 0;
     for (_, path) in tree(dir)? {
-        let metadata = std::fs::metadata(&path)?;
+        let metadata = std::fs::metadata(&path).map_err(|e| at(&path, e))?;
         total += metadata.len().div_ceil(CLUSTER).max(1) * CLUSTER + 256;
     }
     // FATs (4 bytes per cluster, twice), reserved sectors, root directory, and slack.
@@ -20,18 +20,21 @@ pub fn estimate_size(dir: &Path) -> io::Result<u64> {
 }
 
 /// Copies every file and directory under `dir` into `fs` (whose root stands for `dir`).
+///
+/// Only regular files and directories are copied (symbolic links are followed to them); a
+/// FIFO, a device or a socket is refused with an error naming it, as are two names that
+/// differ only in case (FAT cannot hold both).
 pub async fn populate<F: Fs>(fs: &F, dir: &Path) -> Result<(), FsError> {
-    let entries =
-        tree(dir).map_err(|e| FsError::UnknownError(format!("{}: {e}", dir.display())))?;
+    let entries = tree(dir).map_err(|e| FsError::UnknownError(e.to_string()))?;
     for (relative, path) in entries {
         if path.is_dir() {
             fs.mkdir(&relative).await?;
         } else {
             let reading = path.clone();
-            let data = tokio::task::spawn_blocking(move || std::fs::read(reading))
+            let data = tokio::task::spawn_blocking(move || read_regular(&reading))
                 .await
                 .map_err(|e| FsError::UnknownError(e.to_string()))?
-                .map_err(|e| FsError::UnknownError(format!("{}: {e}", path.display())))?;
+                .map_err(|e| FsError::UnknownError(e.to_string()))?;
             if data.is_empty() {
                 fs.create(&relative).await?;
             } else {
@@ -42,14 +45,68 @@ pub async fn populate<F: Fs>(fs: &F, dir: &Path) -> Result<(), FsError> {
     Ok(())
 }
 
+/// An error about `path`, naming it.
+fn at(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
+/// The bytes of `path` if it is a regular file: opened without blocking (a FIFO that
+/// appeared since the walk would otherwise wait for a writer), then checked on the
+/// descriptor itself.
+fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| at(path, e))?;
+    let metadata = file.metadata().map_err(|e| at(path, e))?;
+    if !metadata.is_file() {
+        return Err(not_regular(path));
+    }
+    let mut data = Vec::with_capacity(metadata.len() as usize);
+    file.read_to_end(&mut data).map_err(|e| at(path, e))?;
+    Ok(data)
+}
+
+fn not_regular(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not a regular file or directory (a FIFO, device or socket): refusing to copy it",
+            path.display()
+        ),
+    )
+}
+
 /// Every file and directory under `dir`, parents before children, sorted by name, as
-/// (`/`-separated path relative to `dir`, host path). Symbolic links are followed.
+/// (`/`-separated path relative to `dir`, host path). Symbolic links are followed; anything
+/// but regular files and directories is an error, and so are names in one directory that
+/// differ only in case.
 fn tree(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     let mut pending = vec![(String::new(), dir.to_path_buf())];
     while let Some((prefix, path)) = pending.pop() {
-        let mut children: Vec<_> = std::fs::read_dir(&path)?.collect::<Result<_, _>>()?;
+        let mut children: Vec<_> = std::fs::read_dir(&path)
+            .map_err(|e| at(&path, e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| at(&path, e))?;
         children.sort_by_key(|entry| entry.file_name());
+        let mut folded = std::collections::HashMap::new();
+        for entry in &children {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(other) = folded.insert(name.to_lowercase(), name.clone()) {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} and {} differ only in case, which FAT does not tell apart",
+                        path.join(other).display(),
+                        path.join(&name).display()
+                    ),
+                ));
+            }
+        }
         for entry in children.into_iter().rev() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let relative = if prefix.is_empty() {
@@ -57,8 +114,11 @@ fn tree(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
             } else {
                 format!("{prefix}/{name}")
             };
-            if entry.path().is_dir() {
+            let metadata = std::fs::metadata(entry.path()).map_err(|e| at(&entry.path(), e))?;
+            if metadata.is_dir() {
                 pending.push((relative.clone(), entry.path()));
+            } else if !metadata.is_file() {
+                return Err(not_regular(&entry.path()));
             }
             out.push((relative, entry.path()));
         }

@@ -152,3 +152,49 @@ fn fat_lookups_are_case_insensitive_like_fat() {
         assert_eq!(store.get("SUB/C").await.unwrap(), "deep\n");
     });
 }
+
+/// Makes a FIFO at `path`.
+fn fifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+}
+
+#[test]
+fn direct_never_hangs_on_a_fifo_and_long_keys_are_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a"), "value").unwrap();
+    fifo(&dir.path().join("pipe"));
+    run(async {
+        let store = DirectKv::connect(dir.path()).await.unwrap();
+        let waiting = std::time::Duration::from_secs(5);
+        let read = tokio::time::timeout(waiting, store.get("pipe")).await;
+        assert!(matches!(read, Ok(Err(KvError::UnknownKey(_)))), "{read:?}");
+        assert_eq!(store.exists("pipe").await.unwrap(), None);
+        let listed = store.list("").await.unwrap();
+        assert_eq!(listed, [("a".to_string(), Entry::Value)]);
+        let long = "k".repeat(300);
+        assert_eq!(store.exists(&long).await.unwrap(), None);
+        assert!(matches!(
+            store.get(&long).await,
+            Err(KvError::UnknownKey(_))
+        ));
+    });
+}
+
+#[test]
+fn direct_follows_its_directory_when_it_is_made_again() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("site");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("a"), "old").unwrap();
+    run(async {
+        let store = DirectKv::connect(&dir).await.unwrap();
+        assert_eq!(store.get("a").await.unwrap(), "old");
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("a"), "new").unwrap();
+        assert_eq!(store.get("a").await.unwrap(), "new");
+        assert_eq!(store.list("").await.unwrap().len(), 1);
+    });
+}

@@ -11,7 +11,9 @@ const ATTEMPTS: u32 = 8;
 
 /// Writes a FAT image of `dir` to `image_path`, sized to fit, and returns its size in bytes.
 pub async fn build(dir: &Path, image_path: &Path) -> Result<u64, FsError> {
-    let unknown = |e: std::io::Error| FsError::UnknownError(format!("{}: {e}", dir.display()));
+    let unknown = |e: std::io::Error| FsError::UnknownError(e.to_string());
+    let at_image =
+        |e: std::io::Error| FsError::UnknownError(format!("{}: {e}", image_path.display()));
     let inside = |path: &Path| {
         let parent = path
             .parent()
@@ -30,8 +32,8 @@ pub async fn build(dir: &Path, image_path: &Path) -> Result<u64, FsError> {
     }
     let mut size = image::estimate_size(dir).map_err(unknown)?.div_ceil(512) * 512;
     for _ in 0..ATTEMPTS {
-        let file = std::fs::File::create(image_path).map_err(unknown)?;
-        file.set_len(size).map_err(unknown)?;
+        let file = std::fs::File::create(image_path).map_err(at_image)?;
+        file.set_len(size).map_err(at_image)?;
         drop(file);
         let block = FileBlock::connect(image_path).await?;
         let fs = FatFs::format_device(block).await?;
