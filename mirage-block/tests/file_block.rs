@@ -227,3 +227,36 @@ fn loop_block_devices_report_their_own_geometry() {
         result.unwrap();
     }
 }
+
+#[test]
+fn a_read_only_loop_device_is_reported_read_only() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: loop devices need root");
+        return;
+    }
+    let image = tempfile::NamedTempFile::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    image.as_file().set_len(1 << 20).unwrap();
+    let output = Command::new("losetup")
+        .args(["--find", "--show", "--read-only"])
+        .arg(image.path())
+        .output();
+    let device = match output {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        other => {
+            eprintln!("skipped: cannot make a loop device here: {other:?}");
+            return;
+        }
+    };
+    let result = std::panic::catch_unwind(|| {
+        run(async {
+            let disk = FileBlock::connect(&device).await.unwrap();
+            assert!(!disk.get_info().await.read_write, "{device} is read-only");
+            let sector = vec![1u8; 512];
+            assert_eq!(disk.write(0, &[&sector]).await, Err(BlockError::IsReadOnly));
+            let mut back = vec![0u8; 512];
+            disk.read(0, &mut [&mut back]).await.unwrap();
+        })
+    });
+    Command::new("losetup").args(["-d", &device]).status().unwrap();
+    result.unwrap();
+}

@@ -11,6 +11,8 @@ use std::path::Path;
 const BLKSSZGET: libc::c_ulong = 0x1268;
 /// `BLKGETSIZE64`: a block device's size in bytes.
 const BLKGETSIZE64: libc::c_ulong = 0x8008_1272;
+/// `BLKROGET`: whether a block device is read-only (`losetup -r`, `blockdev --setro`).
+const BLKROGET: libc::c_ulong = 0x125e;
 /// Sector size of image files, as Mirage's `block_of_file` has it.
 pub(crate) const FILE_SECTOR_SIZE: u32 = 512;
 
@@ -41,7 +43,13 @@ pub(crate) fn open(path: &Path, read_only: bool, direct: bool) -> Result<Opened,
             result => (result, true),
         }
     };
-    let file = file.map_err(|error| open_error(path, direct, error))?;
+    let mut file = file.map_err(|error| open_error(path, direct, error))?;
+    // A read-only block device opens read-write, then refuses every write: ask it.
+    let mut read_write = read_write;
+    if read_write && device_is_read_only(&file) {
+        file = attempt(false).map_err(|error| open_error(path, direct, error))?;
+        read_write = false;
+    }
     let (sector_size, size_sectors) =
         geometry(&file).map_err(|e| BlockError::Io(IoError::new(path.display().to_string(), e)))?;
     Ok(Opened {
@@ -50,6 +58,18 @@ pub(crate) fn open(path: &Path, read_only: bool, direct: bool) -> Result<Opened,
         sector_size,
         size_sectors,
     })
+}
+
+/// Whether `file` is a block device marked read-only.
+fn device_is_read_only(file: &File) -> bool {
+    let is_device = file
+        .metadata()
+        .is_ok_and(|metadata| metadata.file_type().is_block_device());
+    let mut read_only: libc::c_int = 0;
+    // SAFETY: BLKROGET writes one int; the descriptor is open.
+    is_device
+        && unsafe { libc::ioctl(file.as_raw_fd(), BLKROGET as _, &mut read_only) } == 0
+        && read_only != 0
 }
 
 fn write_refused(error: &io::Error) -> bool {
