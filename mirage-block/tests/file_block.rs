@@ -257,6 +257,9 @@ fn a_read_only_loop_device_is_reported_read_only() {
             disk.read(0, &mut [&mut back]).await.unwrap();
         })
     });
-    Command::new("losetup").args(["-d", &device]).status().unwrap();
+    Command::new("losetup")
+        .args(["-d", &device])
+        .status()
+        .unwrap();
     result.unwrap();
 }

@@ -45,13 +45,35 @@ pub struct Tap {
 }
 
 impl Tap {
-    /// Attaches to the tap device `name`, creating it if it does not exist (which needs
-    /// `CAP_NET_ADMIN`). Must be called inside a tokio runtime. The error names the fix when
-    /// the device cannot be opened.
+    /// Attaches to the existing tap device `name` (a mistyped name is an error, never a new
+    /// unconfigured device). Must be called inside a tokio runtime. The error names the fix
+    /// when the device cannot be opened.
     pub fn open(name: &str) -> Result<Tap, NetError> {
-        if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains('/') {
+        Self::attach(name, false)
+    }
+
+    /// Attaches to the tap device `name`, creating it if it does not exist (which needs
+    /// `CAP_NET_ADMIN`; the new device has no address and is down until configured).
+    pub fn create(name: &str) -> Result<Tap, NetError> {
+        Self::attach(name, true)
+    }
+
+    fn attach(name: &str, may_create: bool) -> Result<Tap, NetError> {
+        if name.is_empty()
+            || name.len() >= libc::IFNAMSIZ
+            || name.contains('/')
+            || name.contains('\0')
+        {
             return Err(NetError::Unknown(format!(
                 "{name:?} is not a valid interface name"
+            )));
+        }
+        let c_name = std::ffi::CString::new(name).expect("checked for NUL");
+        // SAFETY: a NUL-terminated name.
+        if !may_create && unsafe { libc::if_nametoindex(c_name.as_ptr()) } == 0 {
+            return Err(NetError::Unknown(format!(
+                "tap device {name} does not exist: create it with `ip tuntap add {name} mode tap \
+                 user $USER` and give it an address (see the README), or ask for it to be created"
             )));
         }
         // SAFETY: a NUL-terminated literal path; the result is checked.

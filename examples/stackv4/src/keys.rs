@@ -34,9 +34,13 @@ pub struct Keys {
     /// The direct stack's gateways, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10.0.0.1", value_parser = host_address)]
     pub gateways: Vec<Ipv4Addr>,
-    /// The tap device of the direct stack.
+    /// The tap device of the direct stack. It must exist unless `--create-tap` is given.
     #[arg(long, default_value = "tap0")]
     pub network: String,
+    /// Create the tap device if it does not exist (needs CAP_NET_ADMIN; the new device has
+    /// no address until you give it one).
+    #[arg(long)]
+    pub create_tap: bool,
     /// The socket stack's listening addresses, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.0.0.0")]
     pub interfaces: Vec<Ipv4Addr>,

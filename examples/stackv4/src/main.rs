@@ -42,7 +42,12 @@ type Link = Either<Tap, Recorded<Tap>>;
 
 /// The direct stack on the tap device `--network`, configured statically or by DHCP.
 async fn direct(console: &UnixConsole, keys: &Keys) -> Result<DirectStack<Link>, String> {
-    let tap = Tap::open(&keys.network).map_err(|e| e.to_string())?;
+    let tap = if keys.create_tap {
+        Tap::create(&keys.network)
+    } else {
+        Tap::open(&keys.network)
+    }
+    .map_err(|e| e.to_string())?;
     let tap = match &keys.pcap {
         None => Either::Left(tap),
         Some(path) => {

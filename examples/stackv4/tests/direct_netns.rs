@@ -264,3 +264,22 @@ fn a_tap_device_deleted_under_the_stack_ends_it_with_an_error() {
     };
     assert!(!status.success(), "{status:?}");
 }
+
+#[test]
+fn a_mistyped_network_is_refused_not_created() {
+    let Some(namespace) = Namespace::new("typo") else {
+        return;
+    };
+    let output = namespace
+        .command(&format!(
+            "{} --net direct --network tapo",
+            env!("CARGO_BIN_EXE_mir-stackv4")
+        ))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tapo does not exist"), "{stderr}");
+    let shown = namespace.command("ip link show tapo").output().unwrap();
+    assert!(!shown.status.success(), "tapo was created");
+}
