@@ -101,7 +101,8 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
         match event {
             // A lease that cannot be a host's (a hostile server) is not taken.
             Some(Some(config)) => {
-                if state.configure(config).is_ok() {
+                let taken = state.configure(config).is_ok();
+                if taken {
                     shared.configured.notify_waiters();
                 }
             }
