@@ -273,7 +273,7 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
     }
 
     /// Binds `port` (0: an ephemeral port); 256 datagrams (1 MiB) wait for `recv`, and
-    /// further ones are dropped and counted ([`UdpListener::dropped`]).
+    /// further ones are dropped and counted ([`mirage_types::UdpListener::dropped`]).
     async fn bind_udpv4(&self, port: u16) -> Result<DirectUdpListener, StackError> {
         if self.shared.disconnected.get() {
             return Err(StackError::Disconnected);
