@@ -182,15 +182,20 @@ fn datagrams_larger_than_the_mtu_travel_both_ways_in_fragments() {
         for size in [1473, 3000, 20_000, mirage_types::MAX_UDP_PAYLOAD] {
             let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
             // Kernel to us: the kernel fragments, we reassemble.
-            let received = loop {
+            // The first datagram may wait for ARP: send again if nothing came, and pass over
+            // a late copy of an earlier, smaller one.
+            let received = 'sent: loop {
                 kernel
                     .send_to(&data, (Ipv4Addr::new(10, 0, 0, 2), 7000))
                     .await
                     .unwrap();
-                // The first datagram may wait for ARP; send again if nothing came.
-                match tokio::time::timeout(Duration::from_secs(1), socket.recv()).await {
-                    Ok(datagram) => break datagram.unwrap(),
-                    Err(_) => continue,
+                while let Ok(datagram) =
+                    tokio::time::timeout(Duration::from_secs(1), socket.recv()).await
+                {
+                    let datagram = datagram.unwrap();
+                    if datagram.data.len() == size {
+                        break 'sent datagram;
+                    }
                 }
             };
             assert_eq!(received.data.len(), size);
