@@ -9,6 +9,8 @@ mod link;
 mod pcap;
 #[cfg(feature = "socket")]
 mod socket;
+#[cfg(any(feature = "socket", feature = "direct"))]
+mod stop;
 
 pub use adapter::FlowStream;
 pub use channel::FlowChannel;

@@ -61,15 +61,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Resolves once the stack has stopped (disconnected, or its driver failed).
     pub(crate) async fn stopped(&self) {
-        loop {
-            let stopped = self.stopped.notified();
-            let mut stopped = std::pin::pin!(stopped);
-            stopped.as_mut().enable();
-            if self.disconnected.get() {
-                return;
-            }
-            stopped.await;
-        }
+        crate::stop::until_set(&self.disconnected, &self.stopped).await
     }
 }
 

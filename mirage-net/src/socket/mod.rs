@@ -161,15 +161,7 @@ impl Inner {
 
     /// Resolves once the stack is disconnected.
     pub(crate) async fn disconnected(&self) {
-        loop {
-            let stopped = self.stopped.notified();
-            let mut stopped = std::pin::pin!(stopped);
-            stopped.as_mut().enable();
-            if self.disconnected.get() {
-                return;
-            }
-            stopped.await;
-        }
+        crate::stop::until_set(&self.disconnected, &self.stopped).await
     }
 }
 

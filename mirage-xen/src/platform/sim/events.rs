@@ -79,6 +79,17 @@ pub(crate) fn alloc_unbound(
     remote: DomId,
 ) -> Result<SimPort, XenError> {
     let mut table = xen.events.borrow_mut();
+    open(xen, &mut table, domain, remote, None)
+}
+
+/// Opens a fresh port of `domain`, for `remote`, bound to `peer` if given.
+fn open(
+    xen: &Rc<Inner>,
+    table: &mut Table,
+    domain: DomId,
+    remote: DomId,
+    peer: Option<(DomId, u32)>,
+) -> Result<SimPort, XenError> {
     let number = table.free_port(domain)?;
     let bell = Rc::new(Bell::default());
     table.ports.insert(
@@ -86,7 +97,7 @@ pub(crate) fn alloc_unbound(
         Open {
             bell: bell.clone(),
             remote,
-            peer: None,
+            peer,
         },
     );
     Ok(SimPort {
@@ -117,27 +128,13 @@ pub(crate) fn bind(
             )));
         }
     }
-    let number = table.free_port(domain)?;
-    let bell = Rc::new(Bell::default());
-    table.ports.insert(
-        (domain, number),
-        Open {
-            bell: bell.clone(),
-            remote,
-            peer: Some((remote, remote_port)),
-        },
-    );
+    let port = open(xen, &mut table, domain, remote, Some((remote, remote_port)))?;
     table
         .ports
         .get_mut(&(remote, remote_port))
         .expect("checked above")
-        .peer = Some((domain, number));
-    Ok(SimPort {
-        xen: Rc::downgrade(xen),
-        domain,
-        number,
-        bell,
-    })
+        .peer = Some((domain, port.number));
+    Ok(port)
 }
 
 #[async_trait(?Send)]
