@@ -2,5 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod abi;
+pub mod back;
+pub mod front;
 pub mod platform;
 pub mod ring;
+pub mod xenbus;

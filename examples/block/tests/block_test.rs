@@ -3,25 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-const TUTORIAL_OUTPUT: &str = "\
-sectors = 100000
-read_write=true
-sector_size=512
-writing 1 sectors at 0
-writing 1 sectors at 99999
-writing 2 sectors at 0
-writing 2 sectors at 99998
-writing 12 sectors at 0
-writing 12 sectors at 99988
-writing 1 sectors at 100000
-writing 12 sectors at 99989
-reading 1 sectors at 100000
-reading 12 sectors at 99989
-Test sequence finished
-Total tests started: 10
-Total tests passed:  10
-Total tests failed:  0
-";
+const TUTORIAL_OUTPUT: &str = include_str!("tutorial_output.txt");
 
 fn block_test(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mir-block_test"))

@@ -94,6 +94,11 @@ pub trait EventChannels {
     fn bind_interdomain(&self, remote: DomId, remote_port: u32) -> Result<Self::Port, XenError>;
 }
 
+/// Everything a frontend or backend needs of its platform, in one bound.
+pub trait Platform: GrantTable + EventChannels + Store {}
+
+impl<T: GrantTable + EventChannels + Store> Platform for T {}
+
 /// A store transaction: 0 is none.
 pub type TxId = u32;
 

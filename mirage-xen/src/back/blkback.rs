@@ -1,0 +1,251 @@
+//! `Blkback`: any `Block` served to a Xen guest's block frontend.
+//!
+//! The backend publishes the device (sectors, sector size, read-only, flush), waits for the
+//! frontend's ring and event channel, maps them, and then answers requests until the
+//! frontend closes. Every request is checked before anything moves: its operation, its
+//! segment count and sector ranges, its alignment to the device's sectors and the device's
+//! end; a bad one gets an error response, never a panic.
+
+use crate::abi::blkif::*;
+use crate::abi::xenbus::XenbusState;
+use crate::abi::{DomId, PAGE_SIZE};
+use crate::platform::{GrantTable, Platform, Port, Watch, XenError};
+use crate::ring::{BackRing, RingError, SharedMemory};
+use crate::xenbus::{DevicePaths, read_state, wait_for_state, write_state};
+use mirage_types::Block;
+
+/// A block device served to a frontend.
+pub struct Blkback<P: Platform, B: Block> {
+    platform: P,
+    paths: DevicePaths,
+    block: B,
+}
+
+/// Why serving stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The platform failed (store, grants, event channels).
+    Xen(XenError),
+    /// The frontend broke the ring protocol.
+    Ring(RingError),
+    /// The frontend's keys were missing or wrong.
+    Frontend(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Xen(error) => write!(f, "xen: {error}"),
+            ServeError::Ring(error) => write!(f, "the frontend's ring: {error}"),
+            ServeError::Frontend(why) => write!(f, "the frontend: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl From<XenError> for ServeError {
+    fn from(error: XenError) -> Self {
+        ServeError::Xen(error)
+    }
+}
+
+impl<P: Platform, B: Block> Blkback<P, B> {
+    /// A backend for device `paths` (the toolstack made its directories) over `block`.
+    pub fn new(platform: P, paths: DevicePaths, block: B) -> Self {
+        Blkback {
+            platform,
+            paths,
+            block,
+        }
+    }
+
+    /// The device served.
+    pub fn block(&self) -> &B {
+        &self.block
+    }
+
+    /// Serves the device until the frontend closes it (then returns `Ok`) or breaks the
+    /// protocol.
+    pub async fn serve(&self) -> Result<(), ServeError> {
+        let back = &self.paths.backend;
+        let front = &self.paths.frontend;
+        let info = self.block.get_info().await;
+        let store = &self.platform;
+        for (node, value) in [
+            ("sector-size", info.sector_size.to_string()),
+            ("sectors", info.size_sectors.to_string()),
+            (
+                "info",
+                if info.read_write { 0 } else { VDISK_READONLY }.to_string(),
+            ),
+            ("feature-flush-cache", "1".into()),
+            ("feature-barrier", "0".into()),
+        ] {
+            store.write(0, &format!("{back}/{node}"), &value).await?;
+        }
+        write_state(store, back, XenbusState::InitWait).await?;
+        wait_for_state(store, front, |s| {
+            matches!(s, XenbusState::Initialised | XenbusState::Connected)
+        })
+        .await?;
+        let key = |node: &'static str| async move {
+            let text = store.read(0, &format!("{front}/{node}")).await?;
+            text.trim()
+                .parse::<u32>()
+                .map_err(|_| ServeError::Frontend(format!("{node} is {text:?}")))
+        };
+        let ring_ref = key("ring-ref").await?;
+        let channel = key("event-channel").await?;
+        match store.read(0, &format!("{front}/protocol")).await {
+            Ok(protocol) if !matches!(protocol.trim(), "x86_64-abi" | "native") => {
+                return Err(ServeError::Frontend(format!(
+                    "protocol {protocol:?} is not x86_64-abi"
+                )));
+            }
+            _ => {}
+        }
+        let frontend_id = self.paths.frontend_id;
+        let page = self.platform.map(frontend_id, ring_ref, true)?;
+        let mut ring: BackRing<BlkifRequest, BlkifResponse, _> =
+            BackRing::attach(page).map_err(ServeError::Ring)?;
+        let port = self.platform.bind_interdomain(frontend_id, channel)?;
+        write_state(store, back, XenbusState::Connected).await?;
+
+        let closing = store.watch(&format!("{front}/state")).await?;
+        loop {
+            while let Some(request) = ring.take_request().map_err(ServeError::Ring)? {
+                let status = self.handle(frontend_id, &request, &info).await;
+                ring.push_response(BlkifResponse {
+                    id: request.id,
+                    operation: request.operation,
+                    status,
+                    ..BlkifResponse::default()
+                })
+                .map_err(ServeError::Ring)?;
+            }
+            if ring.push_responses_and_check_notify() {
+                port.notify();
+            }
+            if ring.final_check_for_requests().map_err(ServeError::Ring)? {
+                continue;
+            }
+            let event = std::pin::pin!(port.wait());
+            let state = std::pin::pin!(closing.next());
+            if let futures::future::Either::Right((changed, _)) =
+                futures::future::select(event, state).await
+            {
+                changed?;
+                if matches!(
+                    read_state(store, front).await?,
+                    XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
+                ) {
+                    write_state(store, back, XenbusState::Closing).await?;
+                    write_state(store, back, XenbusState::Closed).await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Does one request and returns its status.
+    async fn handle(
+        &self,
+        frontend: DomId,
+        request: &BlkifRequest,
+        info: &mirage_types::BlockInfo,
+    ) -> i16 {
+        match request.operation {
+            BLKIF_OP_READ | BLKIF_OP_WRITE => self.transfer(frontend, request, info).await,
+            BLKIF_OP_FLUSH_DISKCACHE | BLKIF_OP_WRITE_BARRIER => match self.block.flush().await {
+                Ok(()) => BLKIF_RSP_OKAY,
+                Err(_) => BLKIF_RSP_ERROR,
+            },
+            _ => BLKIF_RSP_EOPNOTSUPP,
+        }
+    }
+
+    async fn transfer(
+        &self,
+        frontend: DomId,
+        request: &BlkifRequest,
+        info: &mirage_types::BlockInfo,
+    ) -> i16 {
+        let writing = request.operation == BLKIF_OP_WRITE;
+        let count = usize::from(request.nr_segments);
+        if count == 0 || count > BLKIF_MAX_SEGMENTS_PER_REQUEST {
+            return BLKIF_RSP_ERROR;
+        }
+        if writing && !info.read_write {
+            return BLKIF_RSP_ERROR;
+        }
+        let segments = &request.seg[..count];
+        if segments.iter().any(|s| {
+            s.first_sect > s.last_sect || usize::from(s.last_sect) >= PAGE_SIZE / BLKIF_SECTOR_SIZE
+        }) {
+            return BLKIF_RSP_ERROR;
+        }
+        let bytes: usize = segments
+            .iter()
+            .map(|s| usize::from(s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_SIZE)
+            .sum();
+        // The wire counts 512-byte sectors; the device may have larger ones.
+        let sector_size = u64::from(info.sector_size);
+        let Some(start_byte) = request.sector_number.checked_mul(BLKIF_SECTOR_SIZE as u64) else {
+            return BLKIF_RSP_ERROR;
+        };
+        if start_byte % sector_size != 0 || !(bytes as u64).is_multiple_of(sector_size) {
+            return BLKIF_RSP_ERROR;
+        }
+        let mappings = match segments
+            .iter()
+            .map(|s| self.platform.map(frontend, s.gref, !writing))
+            .collect::<Result<Vec<<P as GrantTable>::Mapping>, _>>()
+        {
+            Ok(mappings) => mappings,
+            Err(_) => return BLKIF_RSP_ERROR,
+        };
+        let mut data = vec![0u8; bytes];
+        let pieces = || {
+            let mut at = 0;
+            segments
+                .iter()
+                .zip(&mappings)
+                .map(move |(segment, mapping)| {
+                    let within = usize::from(segment.first_sect) * BLKIF_SECTOR_SIZE;
+                    let len =
+                        usize::from(segment.last_sect - segment.first_sect + 1) * BLKIF_SECTOR_SIZE;
+                    let piece = (at, mapping.as_ptr(), within, len);
+                    at += len;
+                    piece
+                })
+        };
+        if writing {
+            for (at, page, within, len) in pieces() {
+                // SAFETY: a mapped page of the frontend, inside its bounds (checked above).
+                let source = unsafe { std::slice::from_raw_parts(page.add(within), len) };
+                data[at..at + len].copy_from_slice(source);
+            }
+            match self.block.write_at(start_byte / sector_size, &data).await {
+                Ok(()) => BLKIF_RSP_OKAY,
+                Err(_) => BLKIF_RSP_ERROR,
+            }
+        } else {
+            if self
+                .block
+                .read_at(start_byte / sector_size, &mut data)
+                .await
+                .is_err()
+            {
+                return BLKIF_RSP_ERROR;
+            }
+            for (at, page, within, len) in pieces() {
+                // SAFETY: as above, mapped writable.
+                let target = unsafe { std::slice::from_raw_parts_mut(page.add(within), len) };
+                target.copy_from_slice(&data[at..at + len]);
+            }
+            BLKIF_RSP_OKAY
+        }
+    }
+}

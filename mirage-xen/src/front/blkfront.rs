@@ -1,0 +1,450 @@
+//! `Blkfront`: a `Block` over a Xen block backend.
+//!
+//! The frontend shares one ring page and a pool of data pages with the backend (granted once,
+//! reused by every request, at most a ring's worth of requests of 11 pages each), and one
+//! event channel. A transfer is cut into requests of up to 11 pages (44 KiB), all pushed at
+//! once, so that many are in flight; the wire counts 512-byte sectors whatever the device's
+//! own sector size is.
+
+use super::requests::{Completed, InFlight};
+use crate::abi::blkif::*;
+use crate::abi::xenbus::XenbusState;
+use crate::abi::{DomId, PAGE_SIZE};
+use crate::platform::{Grant, Platform, Port, XenError};
+use crate::ring::{FrontRing, RingError, SharedMemory};
+use crate::xenbus::{DeviceKind, DevicePaths, read_state, wait_for_state, write_state};
+use async_trait::async_trait;
+use mirage_types::{Block, BlockError, BlockInfo, Device, check_request};
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::Poll;
+
+/// Bytes one request moves at most.
+const REQUEST_BYTES: usize = BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
+
+type Ring<P> = FrontRing<BlkifRequest, BlkifResponse, <P as crate::platform::GrantTable>::Grant>;
+
+/// A Xen virtual block device, from the guest's side: V1's `BLOCK` over `blkif`.
+pub struct Blkfront<P: Platform> {
+    platform: P,
+    paths: DevicePaths,
+    info: BlockInfo,
+    flush: bool,
+    ring: RefCell<Ring<P>>,
+    port: Rc<P::Port>,
+    /// Data pages granted to the backend, and which are free.
+    pages: Vec<P::Grant>,
+    free_pages: RefCell<Vec<usize>>,
+    /// Pages each request in flight holds.
+    held: RefCell<std::collections::BTreeMap<u64, Vec<usize>>>,
+    in_flight: RefCell<InFlight<i16>>,
+    /// The backend broke the protocol, or the device was disconnected.
+    failed: Cell<bool>,
+}
+
+fn xen_error(error: XenError) -> BlockError {
+    BlockError::Unknown(format!("xen: {error}"))
+}
+
+impl<P: Platform> Blkfront<P>
+where
+    P::Port: 'static,
+{
+    /// Connects to block device `devid` of this domain (`frontend_id`): finds its backend,
+    /// shares the ring, and waits until the backend is connected.
+    pub async fn connect(platform: P, frontend_id: DomId, devid: u32) -> Result<Self, BlockError> {
+        let paths = DevicePaths::discover(&platform, DeviceKind::Vbd, frontend_id, devid)
+            .await
+            .map_err(xen_error)?;
+        let backend = paths.backend_id;
+        let ring_page = platform.share(backend, false).map_err(xen_error)?;
+        let ring_ref = ring_page.gref();
+        let ring = FrontRing::init(ring_page)
+            .map_err(|e| BlockError::Unknown(format!("blkfront ring: {e}")))?;
+        let port = platform.alloc_unbound(backend).map_err(xen_error)?;
+        let size = ring.size() as usize;
+        let pages = (0..size * BLKIF_MAX_SEGMENTS_PER_REQUEST)
+            .map(|_| platform.share(backend, false))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(xen_error)?;
+
+        // Ring, channel and protocol in one transaction, then Initialised.
+        let front = &paths.frontend;
+        loop {
+            let tx = platform.transaction_start().await.map_err(xen_error)?;
+            let written = async {
+                platform
+                    .write(tx, &format!("{front}/ring-ref"), &ring_ref.to_string())
+                    .await?;
+                platform
+                    .write(
+                        tx,
+                        &format!("{front}/event-channel"),
+                        &port.number().to_string(),
+                    )
+                    .await?;
+                platform
+                    .write(tx, &format!("{front}/protocol"), "x86_64-abi")
+                    .await?;
+                platform
+                    .write(
+                        tx,
+                        &format!("{front}/state"),
+                        &XenbusState::Initialised.to_string(),
+                    )
+                    .await
+            }
+            .await;
+            match written {
+                Ok(()) => match platform.transaction_end(tx, true).await {
+                    Ok(()) => break,
+                    Err(XenError::Again) => continue,
+                    Err(error) => return Err(xen_error(error)),
+                },
+                Err(error) => {
+                    let _ = platform.transaction_end(tx, false).await;
+                    return Err(xen_error(error));
+                }
+            }
+        }
+        wait_for_state(&platform, &paths.backend, |s| s == XenbusState::Connected)
+            .await
+            .map_err(xen_error)?;
+
+        let read = |node: &'static str| {
+            let path = format!("{}/{node}", paths.backend);
+            let platform = &platform;
+            async move { platform.read(0, &path).await.ok() }
+        };
+        let number = |text: Option<String>, node: &str| {
+            text.and_then(|t| t.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    BlockError::Unknown(format!("the backend's {node} is missing or not a number"))
+                })
+        };
+        let sectors = number(read("sectors").await, "sectors")?;
+        let sector_size = match read("sector-size").await {
+            None => 512,
+            text => number(text, "sector-size")?,
+        };
+        if !(512..=4096).contains(&sector_size) || !sector_size.is_power_of_two() {
+            return Err(BlockError::Unknown(format!(
+                "the backend's sector-size {sector_size} is not a power of two from 512 to 4096"
+            )));
+        }
+        let info_bits = number(read("info").await.or(Some("0".into())), "info")?;
+        let mode_ro = read("mode").await.is_some_and(|m| m.trim() == "r");
+        let flush = read("feature-flush-cache")
+            .await
+            .is_some_and(|v| v.trim() == "1");
+        write_state(&platform, front, XenbusState::Connected)
+            .await
+            .map_err(xen_error)?;
+        Ok(Blkfront {
+            info: BlockInfo {
+                read_write: info_bits as u32 & VDISK_READONLY == 0 && !mode_ro,
+                sector_size: sector_size as u32,
+                size_sectors: sectors,
+            },
+            flush,
+            free_pages: RefCell::new((0..pages.len()).rev().collect()),
+            pages,
+            held: RefCell::default(),
+            ring: RefCell::new(ring),
+            port: Rc::new(port),
+            in_flight: RefCell::default(),
+            failed: Cell::new(false),
+            platform,
+            paths,
+        })
+    }
+
+    /// Where the device is in the store.
+    pub fn paths(&self) -> &DevicePaths {
+        &self.paths
+    }
+
+    /// Takes every response published, handing each to its request.
+    fn drain(&self) {
+        let mut ring = self.ring.borrow_mut();
+        let mut in_flight = self.in_flight.borrow_mut();
+        loop {
+            match ring.take_response() {
+                Ok(Some(response)) => {
+                    if in_flight.complete(response.id, response.status) == Completed::Abandoned
+                        && let Some(pages) = self.held.borrow_mut().remove(&response.id)
+                    {
+                        self.free_pages.borrow_mut().extend(pages);
+                    }
+                }
+                Ok(None) => match ring.final_check_for_responses() {
+                    Ok(true) => continue,
+                    Ok(false) => return,
+                    Err(error) => return self.fail(&mut in_flight, error),
+                },
+                Err(error) => return self.fail(&mut in_flight, error),
+            }
+        }
+    }
+
+    fn fail(&self, in_flight: &mut InFlight<i16>, _error: RingError) {
+        self.failed.set(true);
+        in_flight.fail_all(|| BLKIF_RSP_ERROR);
+    }
+
+    /// Pushes one request of `pieces` (page-sized or smaller, 512-byte multiples) at wire
+    /// sector `sector`, waits for its response and returns its status. `fill` writes a page
+    /// before the request; `empty` reads it after.
+    async fn request(
+        &self,
+        operation: u8,
+        sector: u64,
+        lengths: &[usize],
+        fill: impl Fn(usize, &mut [u8]),
+        empty: impl Fn(usize, &[u8]),
+    ) -> Result<(), BlockError> {
+        // Room in the ring, and pages.
+        let (id, pages) = poll_fn(|cx| {
+            if self.failed.get() {
+                return Poll::Ready(Err(BlockError::Disconnected));
+            }
+            let mut free = self.free_pages.borrow_mut();
+            let ring = self.ring.borrow();
+            if ring.free_requests() > 0 && free.len() >= lengths.len() {
+                let pages: Vec<usize> = (0..lengths.len())
+                    .map(|_| free.pop().expect("counted"))
+                    .collect();
+                let id = self.in_flight.borrow_mut().start();
+                return Poll::Ready(Ok((id, pages)));
+            }
+            drop(ring);
+            self.in_flight.borrow_mut().wait_for_room(cx);
+            Poll::Pending
+        })
+        .await?;
+        let mut segments = [BlkifRequestSegment::default(); BLKIF_MAX_SEGMENTS_PER_REQUEST];
+        for (i, (&page, &len)) in pages.iter().zip(lengths).enumerate() {
+            let memory = &self.pages[page];
+            // SAFETY: a granted page of this domain, alive as long as `self`; the backend does
+            // not touch it until the request is published below.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(memory.as_ptr(), len) };
+            fill(i, bytes);
+            segments[i] = BlkifRequestSegment {
+                gref: memory.gref(),
+                first_sect: 0,
+                last_sect: (len / BLKIF_SECTOR_SIZE - 1) as u8,
+                pad: [0; 2],
+            };
+        }
+        let request = BlkifRequest {
+            operation,
+            nr_segments: lengths.len() as u8,
+            handle: 0,
+            pad: 0,
+            id,
+            sector_number: sector,
+            seg: segments,
+        };
+        let pushed = {
+            let mut ring = self.ring.borrow_mut();
+            ring.push_request(request)
+                .map(|()| ring.push_requests_and_check_notify())
+        };
+        match pushed {
+            Ok(notify) => {
+                if notify {
+                    self.port.notify();
+                }
+            }
+            Err(error) => {
+                self.in_flight.borrow_mut().cancel(id);
+                self.free_pages.borrow_mut().extend(pages);
+                return Err(BlockError::Unknown(format!("blkfront: {error}")));
+            }
+        }
+        self.held.borrow_mut().insert(id, pages.clone());
+        let mut guard = Abandon {
+            front: self,
+            id,
+            done: false,
+        };
+        let status = poll_fn(|cx| {
+            self.drain();
+            if let Some(status) = self.in_flight.borrow_mut().take(id, cx) {
+                return Poll::Ready(status);
+            }
+            if self.in_flight.borrow_mut().poll_event(&self.port, cx) {
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
+        })
+        .await;
+        guard.done = true;
+        if status == BLKIF_RSP_OKAY {
+            for (i, (&page, &len)) in pages.iter().zip(lengths).enumerate() {
+                // SAFETY: as above; the backend has answered, so the page is ours again.
+                let bytes = unsafe { std::slice::from_raw_parts(self.pages[page].as_ptr(), len) };
+                empty(i, bytes);
+            }
+        }
+        self.held.borrow_mut().remove(&id);
+        self.free_pages.borrow_mut().extend(pages);
+        match status {
+            BLKIF_RSP_OKAY => Ok(()),
+            BLKIF_RSP_EOPNOTSUPP => Err(BlockError::Unimplemented),
+            _ if self.failed.get() => Err(BlockError::Unknown(
+                "the block backend broke the ring protocol".into(),
+            )),
+            status => Err(BlockError::Unknown(format!(
+                "the block backend answered status {status}"
+            ))),
+        }
+    }
+
+    /// The byte offset, on the wire, of device sector `sector`.
+    fn wire_sector(&self, sector: u64, byte: usize) -> u64 {
+        sector * u64::from(self.info.sector_size) / BLKIF_SECTOR_SIZE as u64
+            + (byte / BLKIF_SECTOR_SIZE) as u64
+    }
+}
+
+/// Marks a request abandoned if its future is dropped before the response.
+struct Abandon<'a, P: Platform> {
+    front: &'a Blkfront<P>,
+    id: u64,
+    done: bool,
+}
+
+impl<P: Platform> Drop for Abandon<'_, P> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.front.in_flight.borrow_mut().abandon(self.id);
+        }
+    }
+}
+
+/// A transfer's requests: (byte offset in the transfer, page lengths).
+fn plan(total: usize) -> Vec<(usize, Vec<usize>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < total {
+        let len = REQUEST_BYTES.min(total - at);
+        let pages = (0..len.div_ceil(PAGE_SIZE))
+            .map(|i| PAGE_SIZE.min(len - i * PAGE_SIZE))
+            .collect();
+        out.push((at, pages));
+        at += len;
+    }
+    out
+}
+
+#[async_trait(?Send)]
+impl<P: Platform> Device for Blkfront<P>
+where
+    P::Port: 'static,
+{
+    /// Closes the device (Closing, then Closed once the backend has closed); later requests
+    /// fail with `Disconnected`.
+    async fn disconnect(&self) {
+        self.failed.set(true);
+        self.in_flight.borrow_mut().fail_all(|| BLKIF_RSP_ERROR);
+        let front = &self.paths.frontend;
+        let _ = write_state(&self.platform, front, XenbusState::Closing).await;
+        if read_state(&self.platform, &self.paths.backend)
+            .await
+            .is_ok()
+        {
+            let _ = wait_for_state(&self.platform, &self.paths.backend, |s| {
+                matches!(s, XenbusState::Closing | XenbusState::Closed)
+            })
+            .await;
+        }
+        let _ = write_state(&self.platform, front, XenbusState::Closed).await;
+    }
+}
+
+#[async_trait(?Send)]
+impl<P: Platform> Block for Blkfront<P>
+where
+    P::Port: 'static,
+{
+    async fn get_info(&self) -> BlockInfo {
+        self.info
+    }
+
+    async fn read(&self, start_sector: u64, buffers: &mut [&mut [u8]]) -> Result<(), BlockError> {
+        check_request(&self.info, start_sector, buffers.iter().map(|b| b.len()))?;
+        let mut sector = start_sector;
+        for buffer in buffers.iter_mut() {
+            let requests = plan(buffer.len());
+            let cells: Vec<RefCell<&mut [u8]>> = {
+                let mut rest: &mut [u8] = buffer;
+                let mut cells = Vec::new();
+                for (_, pages) in &requests {
+                    let (head, tail) = rest.split_at_mut(pages.iter().sum());
+                    cells.push(RefCell::new(head));
+                    rest = tail;
+                }
+                cells
+            };
+            let transfers = requests.iter().zip(&cells).map(|((offset, pages), cell)| {
+                self.request(
+                    BLKIF_OP_READ,
+                    self.wire_sector(sector, *offset),
+                    pages,
+                    |_, _| {},
+                    move |i, bytes| {
+                        cell.borrow_mut()[i * PAGE_SIZE..i * PAGE_SIZE + bytes.len()]
+                            .copy_from_slice(bytes)
+                    },
+                )
+            });
+            for result in futures::future::join_all(transfers).await {
+                result?;
+            }
+            sector += (buffer.len() / self.info.sector_size as usize) as u64;
+        }
+        Ok(())
+    }
+
+    async fn write(&self, start_sector: u64, buffers: &[&[u8]]) -> Result<(), BlockError> {
+        if !self.info.read_write {
+            return Err(BlockError::IsReadOnly);
+        }
+        check_request(&self.info, start_sector, buffers.iter().map(|b| b.len()))?;
+        let mut sector = start_sector;
+        for buffer in buffers {
+            let transfers = plan(buffer.len()).into_iter().map(|(offset, pages)| {
+                let data = &buffer[offset..];
+                async move {
+                    self.request(
+                        BLKIF_OP_WRITE,
+                        self.wire_sector(sector, offset),
+                        &pages,
+                        |i, page| {
+                            page.copy_from_slice(&data[i * PAGE_SIZE..i * PAGE_SIZE + page.len()])
+                        },
+                        |_, _| {},
+                    )
+                    .await
+                }
+            });
+            for result in futures::future::join_all(transfers).await {
+                result?;
+            }
+            sector += (buffer.len() / self.info.sector_size as usize) as u64;
+        }
+        Ok(())
+    }
+
+    /// Flushes the backend's cache when it offers `feature-flush-cache`; otherwise writes are
+    /// already as durable as the backend makes them.
+    async fn flush(&self) -> Result<(), BlockError> {
+        if !self.flush {
+            return Ok(());
+        }
+        self.request(BLKIF_OP_FLUSH_DISKCACHE, 0, &[], |_, _| {}, |_, _| {})
+            .await
+    }
+}

@@ -1,0 +1,46 @@
+//! Reading, writing and waiting for `state` nodes.
+
+use crate::abi::xenbus::XenbusState;
+use crate::platform::{Store, Watch, XenError};
+
+/// The state at `dir/state`: a missing or unreadable node is `Unknown`, a value that is not
+/// a state is an error.
+pub async fn read_state<S: Store>(store: &S, dir: &str) -> Result<XenbusState, XenError> {
+    match store.read(0, &format!("{dir}/state")).await {
+        Ok(text) => XenbusState::parse(&text)
+            .ok_or_else(|| XenError::Other(format!("{dir}/state holds {text:?}, not a state"))),
+        Err(XenError::NotFound(_)) => Ok(XenbusState::Unknown),
+        Err(other) => Err(other),
+    }
+}
+
+/// Writes `state` to `dir/state`.
+pub async fn write_state<S: Store>(
+    store: &S,
+    dir: &str,
+    state: XenbusState,
+) -> Result<(), XenError> {
+    store
+        .write(0, &format!("{dir}/state"), &state.to_string())
+        .await
+}
+
+/// Waits until the state at `dir` satisfies `done`, and returns it. Fails if the peer goes
+/// to `Closing` or `Closed` (or its node disappears) when `done` does not accept those.
+pub async fn wait_for_state<S: Store>(
+    store: &S,
+    dir: &str,
+    done: impl Fn(XenbusState) -> bool,
+) -> Result<XenbusState, XenError> {
+    let watch = store.watch(&format!("{dir}/state")).await?;
+    loop {
+        let state = read_state(store, dir).await?;
+        if done(state) {
+            return Ok(state);
+        }
+        if matches!(state, XenbusState::Closing | XenbusState::Closed) {
+            return Err(XenError::Other(format!("{dir} is {state:?}")));
+        }
+        watch.next().await?;
+    }
+}
