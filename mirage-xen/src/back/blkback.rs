@@ -131,10 +131,12 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             if ring.final_check_for_requests().map_err(ServeError::Ring)? {
                 continue;
             }
+            // The frontend's state first: a change there (closing) is never starved by
+            // events.
             let event = std::pin::pin!(port.wait());
             let state = std::pin::pin!(closing.next());
-            if let futures::future::Either::Right((changed, _)) =
-                futures::future::select(event, state).await
+            if let futures::future::Either::Left((changed, _)) =
+                futures::future::select(state, event).await
             {
                 changed?;
                 if matches!(

@@ -171,13 +171,19 @@ where
         let mut in_flight = self.in_flight.borrow_mut();
         loop {
             match ring.take_response() {
-                Ok(Some(response)) => {
-                    if in_flight.complete(response.id, response.status) == Completed::Abandoned
-                        && let Some(pages) = self.held.borrow_mut().remove(&response.id)
-                    {
-                        self.free_pages.borrow_mut().extend(pages);
+                Ok(Some(response)) => match in_flight.complete(response.id, response.status) {
+                    Completed::Delivered => {}
+                    Completed::Abandoned => {
+                        if let Some(pages) = self.held.borrow_mut().remove(&response.id) {
+                            self.free_pages.borrow_mut().extend(pages);
+                        }
                     }
-                }
+                    // An answer to a request never made: the backend is broken or hostile,
+                    // and nothing it says can be matched to a request any more.
+                    Completed::Unknown => {
+                        return self.fail(&mut in_flight, RingError::NothingToAnswer);
+                    }
+                },
                 Ok(None) => match ring.final_check_for_responses() {
                     Ok(true) => continue,
                     Ok(false) => return,

@@ -18,7 +18,6 @@ const PORTS_PER_DOMAIN: usize = 1024;
 struct Bell {
     pending: Cell<bool>,
     waker: RefCell<Option<Waker>>,
-    closed: Cell<bool>,
 }
 
 impl Bell {
@@ -161,7 +160,7 @@ impl Port for SimPort {
 
     async fn wait(&self) {
         poll_fn(|cx| {
-            if self.bell.pending.replace(false) || self.bell.closed.get() {
+            if self.bell.pending.replace(false) {
                 Poll::Ready(())
             } else {
                 *self.bell.waker.borrow_mut() = Some(cx.waker().clone());
@@ -173,8 +172,9 @@ impl Port for SimPort {
 }
 
 impl Drop for SimPort {
-    /// Closes the port; the peer's end stays open but unbound (its waits end once, so a
-    /// task waiting on it notices).
+    /// Closes the port; the peer's end stays open but unbound, and is rung once so that a
+    /// task waiting on it looks at the state of things (after that it hears nothing more,
+    /// as on Xen).
     fn drop(&mut self) {
         let Some(xen) = self.xen.upgrade() else {
             return;
@@ -185,7 +185,6 @@ impl Drop for SimPort {
             && let Some(other) = table.ports.get_mut(&peer)
         {
             other.peer = None;
-            other.bell.closed.set(true);
             other.bell.ring();
         }
     }
