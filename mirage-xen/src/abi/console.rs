@@ -24,3 +24,25 @@ pub struct XenconsInterface {
 }
 
 const _: () = assert!(core::mem::size_of::<XenconsInterface>() == 3088);
+
+/// The output ring (guest to backend) of a console page.
+pub const OUTPUT: crate::ring::ByteRing = crate::ring::ByteRing {
+    data: 1024,
+    size: XENCONS_OUT_SIZE,
+    cons: 3080,
+    prod: 3084,
+};
+
+/// The input ring (backend to guest) of a console page.
+pub const INPUT: crate::ring::ByteRing = crate::ring::ByteRing {
+    data: 0,
+    size: XENCONS_IN_SIZE,
+    cons: 3072,
+    prod: 3076,
+};
+
+const _: () = assert!(core::mem::offset_of!(XenconsInterface, output) == OUTPUT.data);
+const _: () = assert!(core::mem::offset_of!(XenconsInterface, out_cons) == OUTPUT.cons);
+const _: () = assert!(core::mem::offset_of!(XenconsInterface, out_prod) == OUTPUT.prod);
+const _: () = assert!(core::mem::offset_of!(XenconsInterface, in_cons) == INPUT.cons);
+const _: () = assert!(core::mem::offset_of!(XenconsInterface, in_prod) == INPUT.prod);

@@ -133,16 +133,23 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             }
             // The frontend's state first: a change there (closing) is never starved by
             // events.
-            let event = std::pin::pin!(port.wait());
-            let state = std::pin::pin!(closing.next());
-            if let futures::future::Either::Left((changed, _)) =
-                futures::future::select(state, event).await
-            {
+            let changed = {
+                let event = std::pin::pin!(port.wait());
+                let state = std::pin::pin!(closing.next());
+                match futures::future::select(state, event).await {
+                    futures::future::Either::Left((changed, _)) => Some(changed),
+                    futures::future::Either::Right(_) => None,
+                }
+            };
+            if let Some(changed) = changed {
                 changed?;
                 if matches!(
                     read_state(store, front).await?,
                     XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
                 ) {
+                    // Unmap and unbind before saying Closed: the frontend ends its grants once
+                    // it reads that.
+                    drop((ring, port));
                     write_state(store, back, XenbusState::Closing).await?;
                     write_state(store, back, XenbusState::Closed).await?;
                     return Ok(());

@@ -12,7 +12,9 @@ use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
 use crate::platform::{Grant, Platform, Port, XenError};
 use crate::ring::{FrontRing, RingError, SharedMemory};
-use crate::xenbus::{DeviceKind, DevicePaths, read_state, wait_for_state, write_state};
+use crate::xenbus::{
+    DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
+};
 use async_trait::async_trait;
 use mirage_types::{Block, BlockError, BlockInfo, Device, check_request};
 use std::cell::{Cell, RefCell};
@@ -361,10 +363,8 @@ where
             .await
             .is_ok()
         {
-            let _ = wait_for_state(&self.platform, &self.paths.backend, |s| {
-                matches!(s, XenbusState::Closing | XenbusState::Closed)
-            })
-            .await;
+            // The backend unmaps the pages before it says Closed; only then may they go.
+            let _ = wait_until_closed(&self.platform, &self.paths.backend).await;
         }
         let _ = write_state(&self.platform, front, XenbusState::Closed).await;
     }

@@ -2,6 +2,8 @@
 //! traits over rings shared with a backend.
 
 mod blkfront;
+mod console;
 mod requests;
 
 pub use blkfront::Blkfront;
+pub use console::XenConsole;

@@ -9,10 +9,12 @@
 //! sends needless ones.
 
 mod back;
+mod bytes;
 mod front;
 mod memory;
 
 pub use back::BackRing;
+pub use bytes::ByteRing;
 pub use front::FrontRing;
 pub use memory::{OwnedPage, SharedMemory};
 

@@ -9,4 +9,4 @@ mod device;
 mod state;
 
 pub use device::{DeviceKind, DevicePaths, create_device};
-pub use state::{read_state, wait_for_state, write_state};
+pub use state::{read_state, wait_for_state, wait_until_closed, write_state};

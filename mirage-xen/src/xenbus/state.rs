@@ -44,3 +44,19 @@ pub async fn wait_for_state<S: Store>(
         watch.next().await?;
     }
 }
+
+/// Waits until the peer at `dir` has closed (`Closed`, or its node is gone), through
+/// `Closing`: what a side that is shutting down waits for before it frees what the peer used.
+pub async fn wait_until_closed<S: Store>(store: &S, dir: &str) -> Result<(), XenError> {
+    let watch = store.watch(&format!("{dir}/state")).await?;
+    loop {
+        match read_state(store, dir).await {
+            Ok(XenbusState::Closed | XenbusState::Unknown) | Err(XenError::PermissionDenied(_)) => {
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(other) => return Err(other),
+        }
+        watch.next().await?;
+    }
+}
