@@ -7,3 +7,4 @@ pub mod front;
 pub mod platform;
 pub mod ring;
 pub mod xenbus;
+pub mod xl;
