@@ -2,6 +2,8 @@
 
 mod blkback;
 mod console;
+mod netback;
 
 pub use blkback::{Blkback, ServeError};
 pub use console::ConsoleBack;
+pub use netback::Netback;

@@ -3,7 +3,10 @@
 
 mod blkfront;
 mod console;
+mod events;
+mod netfront;
 mod requests;
 
 pub use blkfront::Blkfront;
 pub use console::XenConsole;
+pub use netfront::Netfront;

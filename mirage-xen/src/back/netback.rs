@@ -1,0 +1,222 @@
+//! `Netback`: a guest's network interface bridged to any `Network` here: frames the guest
+//! sends go out on the device, frames the device receives go to the guest.
+//!
+//! Each TX request is checked (its grant, offset and size within the page, no fragments)
+//! before a byte is copied; a bad one is answered with an error. Frames for the guest wait
+//! in a bounded queue for a posted buffer; beyond it they are dropped (counted).
+
+use super::ServeError;
+use crate::abi::netif::*;
+use crate::abi::xenbus::XenbusState;
+use crate::abi::{DomId, PAGE_SIZE};
+use crate::platform::{GrantTable, Platform, Port, Watch};
+use crate::ring::{BackRing, SharedMemory};
+use crate::xenbus::{DevicePaths, read_state, wait_for_state, write_state};
+use bytes::Bytes;
+use futures::future::{Either, select};
+use mirage_types::{Network, frame_handler};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+/// Frames waiting for a guest buffer at most.
+const RX_QUEUE: usize = 512;
+
+/// Frames from the device on their way to the guest.
+#[derive(Default)]
+struct Inbox {
+    frames: RefCell<VecDeque<Bytes>>,
+    waker: RefCell<Option<Waker>>,
+    dropped: Cell<u64>,
+}
+
+/// A guest network interface's backend, bridged to `N`.
+pub struct Netback<P: Platform, N: Network> {
+    platform: P,
+    paths: DevicePaths,
+    net: N,
+    inbox: Rc<Inbox>,
+}
+
+impl<P: Platform, N: Network> Netback<P, N> {
+    /// A backend for interface `paths` (the toolstack made its directories) onto `net`.
+    pub fn new(platform: P, paths: DevicePaths, net: N) -> Self {
+        Netback {
+            platform,
+            paths,
+            net,
+            inbox: Rc::default(),
+        }
+    }
+
+    /// Frames for the guest dropped because it posted no buffers fast enough.
+    pub fn dropped(&self) -> u64 {
+        self.inbox.dropped.get()
+    }
+
+    /// Bridges until the guest closes the interface.
+    pub async fn serve(&self) -> Result<(), ServeError> {
+        let store = &self.platform;
+        let (front, back) = (&self.paths.frontend, &self.paths.backend);
+        for (node, value) in [
+            ("feature-rx-copy", "1"),
+            ("feature-sg", "0"),
+            ("feature-gso-tcpv4", "0"),
+            ("feature-rx-notify", "1"),
+        ] {
+            store.write(0, &format!("{back}/{node}"), value).await?;
+        }
+        write_state(store, back, XenbusState::InitWait).await?;
+        wait_for_state(store, front, |s| {
+            matches!(s, XenbusState::Initialised | XenbusState::Connected)
+        })
+        .await?;
+        let number = |node: &'static str| async move {
+            let text = store.read(0, &format!("{front}/{node}")).await?;
+            text.trim()
+                .parse::<u32>()
+                .map_err(|_| ServeError::Frontend(format!("{node} is {text:?}")))
+        };
+        let guest = self.paths.frontend_id;
+        let mut tx: BackRing<NetifTxRequest, NetifTxResponse, _> = BackRing::attach(
+            self.platform
+                .map(guest, number("tx-ring-ref").await?, true)?,
+        )?;
+        let mut rx: BackRing<NetifRxRequest, NetifRxResponse, _> = BackRing::attach(
+            self.platform
+                .map(guest, number("rx-ring-ref").await?, true)?,
+        )?;
+        let port = self
+            .platform
+            .bind_interdomain(guest, number("event-channel").await?)?;
+        write_state(store, back, XenbusState::Connected).await?;
+        let state = store.watch(&format!("{front}/state")).await?;
+
+        let inbox = self.inbox.clone();
+        let receiving = self.net.listen(frame_handler(move |frame| {
+            let inbox = inbox.clone();
+            async move {
+                let mut frames = inbox.frames.borrow_mut();
+                if frames.len() >= RX_QUEUE {
+                    inbox.dropped.set(inbox.dropped.get() + 1);
+                } else {
+                    frames.push_back(frame);
+                }
+                if let Some(waker) = inbox.waker.borrow_mut().take() {
+                    waker.wake();
+                }
+            }
+        }));
+        let mut receiving = std::pin::pin!(receiving);
+        loop {
+            // Guest to device.
+            let mut sent = Vec::new();
+            while let Some(request) = tx.take_request()? {
+                let status = match self.tx_frame(guest, &request) {
+                    Ok(frame) => {
+                        sent.push(frame);
+                        NETIF_RSP_OKAY
+                    }
+                    Err(()) => NETIF_RSP_ERROR,
+                };
+                tx.push_response(NetifTxResponse {
+                    id: request.id,
+                    status,
+                })?;
+            }
+            let mut notify = tx.push_responses_and_check_notify();
+            for frame in sent {
+                let _ = self.net.write(&frame).await;
+            }
+            // Device to guest, as far as buffers are posted.
+            loop {
+                if self.inbox.frames.borrow().is_empty() || rx.unconsumed_requests()? == 0 {
+                    break;
+                }
+                let request = rx.take_request()?.expect("counted");
+                let frame = self.inbox.frames.borrow_mut().pop_front().expect("checked");
+                let status = self.rx_frame(guest, &request, &frame);
+                rx.push_response(NetifRxResponse {
+                    id: request.id,
+                    offset: 0,
+                    flags: 0,
+                    status,
+                })?;
+            }
+            notify |= rx.push_responses_and_check_notify();
+            if notify {
+                port.notify();
+            }
+            let work = tx.final_check_for_requests()?
+                || (!self.inbox.frames.borrow().is_empty() && rx.final_check_for_requests()?);
+            if work {
+                continue;
+            }
+            let outcome = {
+                let changed = std::pin::pin!(state.next());
+                let event = std::pin::pin!(port.wait());
+                let arrived = poll_fn(|cx| {
+                    if !self.inbox.frames.borrow().is_empty() {
+                        return Poll::Ready(());
+                    }
+                    *self.inbox.waker.borrow_mut() = Some(cx.waker().clone());
+                    match receiving.as_mut().poll(cx) {
+                        // The device stopped: nothing more will arrive.
+                        Poll::Ready(_) => Poll::Pending,
+                        Poll::Pending => Poll::Pending,
+                    }
+                });
+                let arrived = std::pin::pin!(arrived);
+                match select(changed, select(event, arrived)).await {
+                    Either::Left((changed, _)) => Some(changed),
+                    Either::Right(_) => None,
+                }
+            };
+            if let Some(changed) = outcome {
+                changed?;
+                if matches!(
+                    read_state(store, front).await?,
+                    XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
+                ) {
+                    drop((tx, rx, port));
+                    write_state(store, back, XenbusState::Closing).await?;
+                    write_state(store, back, XenbusState::Closed).await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The frame of a TX request, checked and copied out of the guest's page.
+    fn tx_frame(&self, guest: DomId, request: &NetifTxRequest) -> Result<Vec<u8>, ()> {
+        let (offset, size) = (usize::from(request.offset), usize::from(request.size));
+        if request.flags & (NETTXF_MORE_DATA | NETTXF_EXTRA_INFO) != 0
+            || size == 0
+            || offset + size > PAGE_SIZE
+        {
+            return Err(());
+        }
+        let page = self
+            .platform
+            .map(guest, request.gref, false)
+            .map_err(|_| ())?;
+        // SAFETY: a mapped page of the guest; the range is inside it (checked).
+        let data = unsafe { std::slice::from_raw_parts(page.as_ptr().add(offset), size) };
+        Ok(data.to_vec())
+    }
+
+    /// Copies `frame` into the guest's buffer of `request`; the response's status.
+    fn rx_frame(&self, guest: DomId, request: &NetifRxRequest, frame: &[u8]) -> i16 {
+        if frame.len() > PAGE_SIZE {
+            return NETIF_RSP_DROPPED;
+        }
+        let Ok(page) = <P as GrantTable>::map(&self.platform, guest, request.gref, true) else {
+            return NETIF_RSP_ERROR;
+        };
+        // SAFETY: a mapped, writable page of the guest; the frame fits (checked).
+        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
+        frame.len() as i16
+    }
+}
