@@ -7,4 +7,5 @@ pub mod front;
 pub mod platform;
 pub mod ring;
 pub mod xenbus;
+pub mod xenstore;
 pub mod xl;

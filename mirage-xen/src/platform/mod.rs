@@ -4,6 +4,8 @@
 //! processes in a Xen domain (`/dev/xen/*`), and the PV unikernel runtime. The protocol code
 //! (rings, XenBus, frontends, backends) is generic over them and waits only on their futures.
 
+#[cfg(feature = "linux")]
+pub mod linux;
 pub mod sim;
 
 use crate::abi::{DomId, GrantRef};

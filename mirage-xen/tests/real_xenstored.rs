@@ -1,0 +1,228 @@
+//! Our xenstore client against a real `xenstored` (Debian's 4.17, started on this machine by
+//! the workspace's tool `../shared/tools/xenstored/start.sh` under its shim), over the socket:
+//! reads, writes, directories, permissions, watches and transactions; then the XenBus
+//! handshake and a block device through it, the store being the real daemon.
+
+use mirage_xen::platform::linux::XsSocket;
+use mirage_xen::platform::{Access, Permission, Store, Watch, XenError};
+use mirage_xen::xenstore::XsClient;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A running xenstored, stopped on drop.
+struct Daemon {
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start() -> Option<Daemon> {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/xenstored/start.sh");
+        if !script.exists() {
+            eprintln!("skipped: {} is not on this machine", script.display());
+            return None;
+        }
+        if unsafe { libc_geteuid() } != 0 {
+            eprintln!("skipped: starting xenstored needs root (apt, /var/cache)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let output = Command::new("bash")
+            .arg(&script)
+            .arg(dir.path().join("run"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Some(Daemon { dir })
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("run/socket")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("run/pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn the_client_speaks_to_a_real_xenstored() {
+    let Some(daemon) = Daemon::start() else {
+        return;
+    };
+    mirage_unix::run(async {
+        let store = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
+        store.write(0, "/mirage/a", "value-a").await.unwrap();
+        assert_eq!(store.read(0, "/mirage/a").await.unwrap(), "value-a");
+        store.mkdir(0, "/mirage/dir").await.unwrap();
+        let mut names = store.directory(0, "/mirage").await.unwrap();
+        names.sort();
+        assert_eq!(names, ["a", "dir"]);
+        assert!(matches!(
+            store.read(0, "/mirage/none").await,
+            Err(XenError::NotFound(_))
+        ));
+        assert!(
+            matches!(store.write(0, "/bad//path", "x").await, Err(XenError::Store(e)) if e == "EINVAL")
+        );
+
+        let perms = [
+            Permission {
+                domain: 0,
+                access: Access::Both,
+            },
+            Permission {
+                domain: 5,
+                access: Access::Read,
+            },
+        ];
+        store.set_perms(0, "/mirage/a", &perms).await.unwrap();
+        assert_eq!(store.get_perms(0, "/mirage/a").await.unwrap(), perms);
+
+        // A watch fires at once, then on writes under it; events and replies interleave.
+        let watch = store.watch("/mirage").await.unwrap();
+        assert_eq!(watch.next().await.unwrap(), "/mirage");
+        store.write(0, "/mirage/dir/x", "1").await.unwrap();
+        assert_eq!(watch.next().await.unwrap(), "/mirage/dir/x");
+
+        // A transaction that conflicts must be run again; a clean one lands.
+        let tx = store.transaction_start().await.unwrap();
+        store.write(tx, "/mirage/t", "in-tx").await.unwrap();
+        assert!(
+            store.read(0, "/mirage/t").await.is_err(),
+            "not visible before commit"
+        );
+        let other = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
+        other.write(0, "/mirage/t", "outside").await.unwrap();
+        assert_eq!(store.transaction_end(tx, true).await, Err(XenError::Again));
+        let tx = store.transaction_start().await.unwrap();
+        store.write(tx, "/mirage/t", "in-tx").await.unwrap();
+        store.transaction_end(tx, true).await.unwrap();
+        assert_eq!(store.read(0, "/mirage/t").await.unwrap(), "in-tx");
+
+        drop(watch);
+        store.rm(0, "/mirage").await.unwrap();
+        assert!(matches!(
+            store.read(0, "/mirage/a").await,
+            Err(XenError::NotFound(_))
+        ));
+    });
+}
+
+/// A domain whose grants and event channels are the simulated hypervisor's and whose store
+/// is the real xenstored (each side connects to its socket, as dom0's processes do).
+#[derive(Clone)]
+struct Mixed {
+    sim: mirage_xen::platform::sim::SimDomain,
+    store: std::rc::Rc<XsClient<XsSocket>>,
+}
+
+impl mirage_xen::platform::GrantTable for Mixed {
+    type Grant = mirage_xen::platform::sim::SimGrant;
+    type Mapping = mirage_xen::platform::sim::SimMapping;
+    fn share(&self, domain: u16, readonly: bool) -> Result<Self::Grant, XenError> {
+        self.sim.share(domain, readonly)
+    }
+    fn map(&self, domain: u16, gref: u32, writable: bool) -> Result<Self::Mapping, XenError> {
+        self.sim.map(domain, gref, writable)
+    }
+}
+
+impl mirage_xen::platform::EventChannels for Mixed {
+    type Port = mirage_xen::platform::sim::SimPort;
+    fn alloc_unbound(&self, remote: u16) -> Result<Self::Port, XenError> {
+        self.sim.alloc_unbound(remote)
+    }
+    fn bind_interdomain(&self, remote: u16, port: u32) -> Result<Self::Port, XenError> {
+        self.sim.bind_interdomain(remote, port)
+    }
+}
+
+#[mirage_types::async_trait(?Send)]
+impl Store for Mixed {
+    type Watch = mirage_xen::xenstore::XsWatch;
+    async fn read(&self, tx: u32, path: &str) -> Result<String, XenError> {
+        self.store.read(tx, path).await
+    }
+    async fn write(&self, tx: u32, path: &str, value: &str) -> Result<(), XenError> {
+        self.store.write(tx, path, value).await
+    }
+    async fn mkdir(&self, tx: u32, path: &str) -> Result<(), XenError> {
+        self.store.mkdir(tx, path).await
+    }
+    async fn rm(&self, tx: u32, path: &str) -> Result<(), XenError> {
+        self.store.rm(tx, path).await
+    }
+    async fn directory(&self, tx: u32, path: &str) -> Result<Vec<String>, XenError> {
+        self.store.directory(tx, path).await
+    }
+    async fn get_perms(&self, tx: u32, path: &str) -> Result<Vec<Permission>, XenError> {
+        self.store.get_perms(tx, path).await
+    }
+    async fn set_perms(&self, tx: u32, path: &str, perms: &[Permission]) -> Result<(), XenError> {
+        self.store.set_perms(tx, path, perms).await
+    }
+    async fn transaction_start(&self) -> Result<u32, XenError> {
+        self.store.transaction_start().await
+    }
+    async fn transaction_end(&self, tx: u32, commit: bool) -> Result<(), XenError> {
+        self.store.transaction_end(tx, commit).await
+    }
+    async fn watch(&self, path: &str) -> Result<Self::Watch, XenError> {
+        self.store.watch(path).await
+    }
+}
+
+#[test]
+fn the_block_handshake_and_io_through_a_real_xenstored() {
+    use mirage_types::Device;
+    use mirage_xen::back::Blkback;
+    use mirage_xen::front::Blkfront;
+    use mirage_xen::xenbus::{DeviceKind, DevicePaths, create_device};
+    let Some(daemon) = Daemon::start() else {
+        return;
+    };
+    let xen = mirage_xen::platform::sim::SimXen::new();
+    mirage_unix::run(async {
+        let connect =
+            || async { XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap()) };
+        let dom0 = Mixed {
+            sim: xen.domain(0),
+            store: connect().await,
+        };
+        let guest = Mixed {
+            sim: xen.domain(5),
+            store: connect().await,
+        };
+        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, 51712);
+        create_device(&dom0, &paths, &[("mode", "w")])
+            .await
+            .unwrap();
+        let backend = Blkback::new(
+            dom0.clone(),
+            paths,
+            mirage_block::MemBlock::new(512, 256).unwrap(),
+        );
+        let frontend = async {
+            let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
+            mirage_block::conformance::run_all(&disk, 3).await.unwrap();
+            disk.disconnect().await;
+        };
+        let (served, ()) = futures::join!(backend.serve(), frontend);
+        served.unwrap();
+    });
+    assert_eq!(xen.leaks(), Vec::<String>::new());
+}
