@@ -125,12 +125,12 @@ fn the_client_speaks_to_a_real_xenstored() {
 /// A domain whose grants and event channels are the simulated hypervisor's and whose store
 /// is the real xenstored (each side connects to its socket, as dom0's processes do).
 #[derive(Clone)]
-struct Mixed {
+struct Mixed<S> {
     sim: mirage_xen::platform::sim::SimDomain,
-    store: std::rc::Rc<XsClient<XsSocket>>,
+    store: S,
 }
 
-impl mirage_xen::platform::GrantTable for Mixed {
+impl<S> mirage_xen::platform::GrantTable for Mixed<S> {
     type Grant = mirage_xen::platform::sim::SimGrant;
     type Mapping = mirage_xen::platform::sim::SimMapping;
     fn share(&self, domain: u16, readonly: bool) -> Result<Self::Grant, XenError> {
@@ -141,7 +141,7 @@ impl mirage_xen::platform::GrantTable for Mixed {
     }
 }
 
-impl mirage_xen::platform::EventChannels for Mixed {
+impl<S> mirage_xen::platform::EventChannels for Mixed<S> {
     type Port = mirage_xen::platform::sim::SimPort;
     fn alloc_unbound(&self, remote: u16) -> Result<Self::Port, XenError> {
         self.sim.alloc_unbound(remote)
@@ -152,8 +152,8 @@ impl mirage_xen::platform::EventChannels for Mixed {
 }
 
 #[mirage_types::async_trait(?Send)]
-impl Store for Mixed {
-    type Watch = mirage_xen::xenstore::XsWatch;
+impl<S: Store> Store for Mixed<S> {
+    type Watch = S::Watch;
     async fn read(&self, tx: u32, path: &str) -> Result<String, XenError> {
         self.store.read(tx, path).await
     }
@@ -219,6 +219,197 @@ fn the_block_handshake_and_io_through_a_real_xenstored() {
         let frontend = async {
             let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
             mirage_block::conformance::run_all(&disk, 3).await.unwrap();
+            disk.disconnect().await;
+        };
+        let (served, ()) = futures::join!(backend.serve(), frontend);
+        served.unwrap();
+    });
+    assert_eq!(xen.leaks(), Vec::<String>::new());
+}
+
+/// The guest's xenstore page as the shim "grants" it: a 4 KiB file, mapped shared.
+struct FilePage {
+    ptr: *mut u8,
+}
+
+impl FilePage {
+    fn create(path: &Path) -> FilePage {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .unwrap();
+        file.set_len(4096).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh shared mapping of a 4 KiB file we made; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        FilePage { ptr: ptr.cast() }
+    }
+}
+
+// SAFETY: a page-aligned 4 KiB mapping, unmapped only on drop.
+unsafe impl mirage_xen::ring::SharedMemory for FilePage {
+    fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+    fn len(&self) -> usize {
+        4096
+    }
+}
+
+impl Drop for FilePage {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `create`.
+        unsafe { libc::munmap(self.ptr.cast(), 4096) };
+    }
+}
+
+/// The guest's event channel as the shim does it: a datagram carrying the port number.
+struct DatagramPort {
+    socket: tokio::net::UnixDatagram,
+    xenstored: PathBuf,
+    number: u32,
+}
+
+#[mirage_types::async_trait(?Send)]
+impl mirage_xen::platform::Port for DatagramPort {
+    fn number(&self) -> u32 {
+        self.number
+    }
+    fn notify(&self) {
+        let _ = self
+            .socket
+            .try_send_to(&self.number.to_le_bytes(), &self.xenstored);
+    }
+    async fn wait(&self) {
+        let mut port = [0u8; 4];
+        let _ = self.socket.recv(&mut port).await;
+    }
+}
+
+#[test]
+fn a_guest_speaks_to_a_real_xenstored_through_its_ring() {
+    let Some(daemon) = Daemon::start() else {
+        return;
+    };
+    let fakexen = daemon.dir.path().join("run/fakexen");
+    mirage_unix::run(async {
+        let dom0 = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
+        // The guest's page and doorbell exist before xenstored is told of it.
+        let page = FilePage::create(&fakexen.join("dom5-gnt1"));
+        let port = DatagramPort {
+            socket: tokio::net::UnixDatagram::bind(fakexen.join("dom5.evtchn")).unwrap(),
+            xenstored: fakexen.join("xenstored.evtchn"),
+            number: 3,
+        };
+        dom0.mkdir(0, "/local/domain/5").await.unwrap();
+        let home = [
+            Permission {
+                domain: 5,
+                access: Access::None,
+            },
+            Permission {
+                domain: 0,
+                access: Access::Read,
+            },
+        ];
+        dom0.set_perms(0, "/local/domain/5", &home).await.unwrap();
+        dom0.write(0, "/local/domain/5/name", "mirage-guest")
+            .await
+            .unwrap();
+        dom0.write(0, "/local/domain/0/secret", "s").await.unwrap();
+        dom0.introduce(5, 1234, 3).await.unwrap();
+
+        let guest = XsClient::new(mirage_xen::xenstore::XsRing::new(page, port));
+        assert_eq!(guest.read(0, "name").await.unwrap(), "mirage-guest");
+        assert!(matches!(
+            guest.read(0, "/local/domain/0/secret").await,
+            Err(XenError::PermissionDenied(_))
+        ));
+        // Relative watches give relative events; a dom0 write reaches the guest.
+        let watch = guest.watch("data").await.unwrap();
+        assert_eq!(watch.next().await.unwrap(), "data");
+        guest.write(0, "data/foo", "bar").await.unwrap();
+        assert_eq!(watch.next().await.unwrap(), "data/foo");
+        assert_eq!(
+            dom0.read(0, "/local/domain/5/data/foo").await.unwrap(),
+            "bar"
+        );
+        let tx = guest.transaction_start().await.unwrap();
+        guest.write(tx, "data/t", "1").await.unwrap();
+        guest.transaction_end(tx, true).await.unwrap();
+        assert_eq!(watch.next().await.unwrap(), "data/t");
+        // More than the ring holds, in one request (a guest may write values up to 2 KiB).
+        let big = "v".repeat(2000);
+        guest.write(0, "data/big", &big).await.unwrap();
+        assert_eq!(dom0.read(0, "/local/domain/5/data/big").await.unwrap(), big);
+    });
+}
+
+#[test]
+fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
+    use mirage_types::Device;
+    use mirage_xen::back::Blkback;
+    use mirage_xen::front::Blkfront;
+    use mirage_xen::xenbus::{DeviceKind, DevicePaths, create_device};
+    let Some(daemon) = Daemon::start() else {
+        return;
+    };
+    let fakexen = daemon.dir.path().join("run/fakexen");
+    let xen = mirage_xen::platform::sim::SimXen::new();
+    mirage_unix::run(async {
+        let socket = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
+        let page = FilePage::create(&fakexen.join("dom5-gnt1"));
+        let port = DatagramPort {
+            socket: tokio::net::UnixDatagram::bind(fakexen.join("dom5.evtchn")).unwrap(),
+            xenstored: fakexen.join("xenstored.evtchn"),
+            number: 3,
+        };
+        socket.mkdir(0, "/local/domain/5").await.unwrap();
+        let home = [
+            Permission {
+                domain: 5,
+                access: Access::None,
+            },
+            Permission {
+                domain: 0,
+                access: Access::Read,
+            },
+        ];
+        socket.set_perms(0, "/local/domain/5", &home).await.unwrap();
+        socket.introduce(5, 1234, 3).await.unwrap();
+        let dom0 = Mixed {
+            sim: xen.domain(0),
+            store: socket,
+        };
+        let guest = Mixed {
+            sim: xen.domain(5),
+            store: XsClient::new(mirage_xen::xenstore::XsRing::new(page, port)),
+        };
+        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, 51712);
+        create_device(&dom0, &paths, &[("mode", "w")])
+            .await
+            .unwrap();
+        let backend = Blkback::new(
+            dom0.clone(),
+            paths,
+            mirage_block::MemBlock::new(512, 128).unwrap(),
+        );
+        let frontend = async {
+            let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
+            mirage_block::conformance::run_all(&disk, 5).await.unwrap();
             disk.disconnect().await;
         };
         let (served, ()) = futures::join!(backend.serve(), frontend);

@@ -3,7 +3,6 @@
 
 mod blkfront;
 mod console;
-mod events;
 mod netfront;
 mod requests;
 

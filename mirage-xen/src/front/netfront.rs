@@ -5,10 +5,10 @@
 //! from a granted pool, one slot each. Frames are whole Ethernet frames of at most the MTU
 //! plus the header (multi-fragment frames from the backend are joined).
 
-use super::events::Events;
 use crate::abi::DomId;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
+use crate::platform::events::Events;
 use crate::platform::{Grant, Platform, Port, XenError};
 use crate::ring::{FrontRing, SharedMemory};
 use crate::xenbus::{

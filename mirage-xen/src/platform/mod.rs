@@ -4,6 +4,7 @@
 //! processes in a Xen domain (`/dev/xen/*`), and the PV unikernel runtime. The protocol code
 //! (rings, XenBus, frontends, backends) is generic over them and waits only on their futures.
 
+pub(crate) mod events;
 #[cfg(feature = "linux")]
 pub mod linux;
 pub mod sim;

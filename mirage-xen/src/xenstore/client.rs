@@ -220,6 +220,24 @@ impl<T: XsTransport + 'static> XsClient<T> {
     }
 }
 
+impl<T: XsTransport + 'static> XsClient<T> {
+    /// Tells xenstored about a new guest (`XS_INTRODUCE`, dom0 only): its domain id, the
+    /// frame of its xenstore page and its event channel port.
+    pub async fn introduce(&self, domid: u16, mfn: u64, port: u32) -> Result<(), XenError> {
+        let (domid, mfn, port) = (domid.to_string(), mfn.to_string(), port.to_string());
+        let reply = self
+            .call(
+                XS_INTRODUCE,
+                0,
+                &[domid.as_bytes(), mfn.as_bytes(), port.as_bytes()],
+                true,
+                "",
+            )
+            .await?;
+        Self::ok(reply)
+    }
+}
+
 impl<T: XsTransport + 'static> Connection for XsClient<T> {
     fn unwatch(&self, path: String, token: String) {
         let mut state = self.state.borrow_mut();

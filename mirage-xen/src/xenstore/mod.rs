@@ -4,6 +4,8 @@
 //! their watches.
 
 mod client;
+mod ring;
 mod wire;
 
 pub use client::{XsClient, XsTransport, XsWatch};
+pub use ring::XsRing;
