@@ -4,7 +4,8 @@
 //! frontend's ring and event channel, maps them, and then answers requests until the
 //! frontend closes. Every request is checked before anything moves: its operation, its
 //! segment count and sector ranges, its alignment to the device's sectors and the device's
-//! end; a bad one gets an error response, never a panic.
+//! end; a bad one gets an error response, never a panic. The requests waiting on the ring
+//! are served together (overlapping on a slow device), answered in the order taken.
 
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
@@ -115,8 +116,18 @@ impl<P: Platform, B: Block> Blkback<P, B> {
 
         let closing = store.watch(&format!("{front}/state")).await?;
         loop {
+            // Every request waiting is served at once, so a slow device overlaps them.
+            let mut batch = Vec::new();
             while let Some(request) = ring.take_request().map_err(ServeError::Ring)? {
-                let status = self.handle(frontend_id, &request, &info).await;
+                batch.push(request);
+            }
+            let statuses = futures::future::join_all(
+                batch
+                    .iter()
+                    .map(|request| self.handle(frontend_id, request, &info)),
+            )
+            .await;
+            for (request, status) in batch.iter().zip(statuses) {
                 ring.push_response(BlkifResponse {
                     id: request.id,
                     operation: request.operation,
