@@ -68,6 +68,9 @@ pub enum BlockError {
         /// The alignment the device needs.
         alignment: usize,
     },
+    /// The device did not answer in time (a remote backend, say).
+    #[error("block device did not answer within {0:?}")]
+    Timeout(core::time::Duration),
     /// The operating system reported an error (opening the device, or a transfer); its
     /// [`std::io::ErrorKind`] and the error itself (as `source()`) are kept.
     #[error("block I/O failed: {0}")]
@@ -86,6 +89,7 @@ impl BlockError {
             BlockError::BadBufferLength { .. } | BlockError::Misaligned { .. } => {
                 ErrorKind::InvalidInput
             }
+            BlockError::Timeout(_) => ErrorKind::Timeout,
             BlockError::Io(error) => error.kind(),
         }
     }

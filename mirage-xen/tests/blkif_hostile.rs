@@ -232,3 +232,30 @@ proptest! {
         });
     }
 }
+
+#[test]
+fn a_backend_that_never_answers_times_out() {
+    let xen = SimXen::new();
+    let (dom0, guest) = (xen.domain(0), xen.domain(5));
+    mirage_unix::run(async {
+        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, XVDA);
+        create_device(&dom0, &paths, &[]).await.unwrap();
+        let (front, (_ring, _port)) = futures::join!(
+            Blkfront::connect(guest, 5, XVDA),
+            fake_backend(&dom0, &paths)
+        );
+        let front = front
+            .unwrap()
+            .with_timeout(mirage_unix::UnixTime, std::time::Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        let mut sector = vec![0u8; 512];
+        let read = front.read(0, &mut [&mut sector]).await;
+        assert!(matches!(read, Err(BlockError::Timeout(_))), "{read:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(read.unwrap_err().kind(), mirage_types::ErrorKind::Timeout);
+        assert_eq!(
+            front.read(1, &mut [&mut sector]).await,
+            Err(BlockError::Disconnected)
+        );
+    });
+}

@@ -16,11 +16,12 @@ use crate::xenbus::{
     DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
 };
 use async_trait::async_trait;
-use mirage_types::{Block, BlockError, BlockInfo, Device, check_request};
+use mirage_types::{Block, BlockError, BlockInfo, Device, Time, check_request};
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::Poll;
+use std::time::Duration;
 
 /// Bytes one request moves at most.
 const REQUEST_BYTES: usize = BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
@@ -43,6 +44,8 @@ pub struct Blkfront<P: Platform> {
     in_flight: RefCell<InFlight<i16>>,
     /// The backend broke the protocol, or the device was disconnected.
     failed: Cell<bool>,
+    /// How long a request may wait for its answer, and the clock to tell.
+    timeout: Option<(Rc<dyn Time>, Duration)>,
 }
 
 fn xen_error(error: XenError) -> BlockError {
@@ -157,9 +160,19 @@ where
             port: Rc::new(port),
             in_flight: RefCell::default(),
             failed: Cell::new(false),
+            timeout: None,
             platform,
             paths,
         })
+    }
+
+    /// Gives up on a request the backend has not answered within `timeout` (by `time`'s
+    /// clock): it fails with [`BlockError::Timeout`] and the device is given up, since what
+    /// the backend does with the request's pages later cannot be known. Without it a silent
+    /// backend makes requests wait for ever, as on Linux.
+    pub fn with_timeout(mut self, time: impl Time + 'static, timeout: Duration) -> Self {
+        self.timeout = Some((Rc::new(time), timeout));
+        self
     }
 
     /// Where the device is in the store.
@@ -277,7 +290,7 @@ where
             id,
             done: false,
         };
-        let status = poll_fn(|cx| {
+        let answer = poll_fn(|cx| {
             self.drain();
             if let Some(status) = self.in_flight.borrow_mut().take(id, cx) {
                 return Poll::Ready(status);
@@ -286,8 +299,23 @@ where
                 cx.waker().wake_by_ref();
             }
             Poll::Pending
-        })
-        .await;
+        });
+        let status = match &self.timeout {
+            None => answer.await,
+            Some((time, timeout)) => {
+                let answer = std::pin::pin!(answer);
+                let expiry = std::pin::pin!(time.sleep(*timeout));
+                match futures::future::select(answer, expiry).await {
+                    futures::future::Either::Left((status, _)) => status,
+                    futures::future::Either::Right(((), _)) => {
+                        // The request stays abandoned (its pages held) and the device is
+                        // given up.
+                        self.failed.set(true);
+                        return Err(BlockError::Timeout(*timeout));
+                    }
+                }
+            }
+        };
         guard.done = true;
         if status == BLKIF_RSP_OKAY {
             for (i, (&page, &len)) in pages.iter().zip(lengths).enumerate() {
