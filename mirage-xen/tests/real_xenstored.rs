@@ -299,6 +299,35 @@ impl mirage_xen::platform::Port for DatagramPort {
     }
 }
 
+/// Domain 5's xenstore page and event channel as the shim serves them, made before
+/// xenstored is told of the domain (port 3, as introduced).
+fn guest_page_and_port(fakexen: &Path) -> (FilePage, DatagramPort) {
+    let page = FilePage::create(&fakexen.join("dom5-gnt1"));
+    let port = DatagramPort {
+        socket: tokio::net::UnixDatagram::bind(fakexen.join("dom5.evtchn")).unwrap(),
+        xenstored: fakexen.join("xenstored.evtchn"),
+        number: 3,
+    };
+    (page, port)
+}
+
+/// Makes domain 5's home (owned by it, readable by dom0) and introduces it on port 3.
+async fn introduce_guest(dom0: &std::rc::Rc<XsClient<XsSocket>>) {
+    dom0.mkdir(0, "/local/domain/5").await.unwrap();
+    let home = [
+        Permission {
+            domain: 5,
+            access: Access::None,
+        },
+        Permission {
+            domain: 0,
+            access: Access::Read,
+        },
+    ];
+    dom0.set_perms(0, "/local/domain/5", &home).await.unwrap();
+    dom0.introduce(5, 1234, 3).await.unwrap();
+}
+
 #[test]
 fn a_guest_speaks_to_a_real_xenstored_through_its_ring() {
     let Some(daemon) = Daemon::start() else {
@@ -308,12 +337,7 @@ fn a_guest_speaks_to_a_real_xenstored_through_its_ring() {
     mirage_unix::run(async {
         let dom0 = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
         // The guest's page and doorbell exist before xenstored is told of it.
-        let page = FilePage::create(&fakexen.join("dom5-gnt1"));
-        let port = DatagramPort {
-            socket: tokio::net::UnixDatagram::bind(fakexen.join("dom5.evtchn")).unwrap(),
-            xenstored: fakexen.join("xenstored.evtchn"),
-            number: 3,
-        };
+        let (page, port) = guest_page_and_port(&fakexen);
         dom0.mkdir(0, "/local/domain/5").await.unwrap();
         let home = [
             Permission {
@@ -371,12 +395,7 @@ fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
     let xen = mirage_xen::platform::sim::SimXen::new();
     mirage_unix::run(async {
         let socket = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
-        let page = FilePage::create(&fakexen.join("dom5-gnt1"));
-        let port = DatagramPort {
-            socket: tokio::net::UnixDatagram::bind(fakexen.join("dom5.evtchn")).unwrap(),
-            xenstored: fakexen.join("xenstored.evtchn"),
-            number: 3,
-        };
+        let (page, port) = guest_page_and_port(&fakexen);
         socket.mkdir(0, "/local/domain/5").await.unwrap();
         let home = [
             Permission {

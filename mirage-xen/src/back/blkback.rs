@@ -12,7 +12,7 @@ use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
 use crate::platform::{GrantTable, Platform, Port, Watch, XenError};
 use crate::ring::{BackRing, RingError, SharedMemory};
-use crate::xenbus::{DevicePaths, read_state, wait_for_state, write_state};
+use crate::xenbus::{DevicePaths, read_state, write_state};
 use mirage_types::Block;
 
 /// A block device served to a frontend.
@@ -74,7 +74,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         let front = &self.paths.frontend;
         let info = self.block.get_info().await;
         let store = &self.platform;
-        for (node, value) in [
+        let features = [
             ("sector-size", info.sector_size.to_string()),
             ("sectors", info.size_sectors.to_string()),
             (
@@ -83,20 +83,9 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             ),
             ("feature-flush-cache", "1".into()),
             ("feature-barrier", "0".into()),
-        ] {
-            store.write(0, &format!("{back}/{node}"), &value).await?;
-        }
-        write_state(store, back, XenbusState::InitWait).await?;
-        wait_for_state(store, front, |s| {
-            matches!(s, XenbusState::Initialised | XenbusState::Connected)
-        })
-        .await?;
-        let key = |node: &'static str| async move {
-            let text = store.read(0, &format!("{front}/{node}")).await?;
-            text.trim()
-                .parse::<u32>()
-                .map_err(|_| ServeError::Frontend(format!("{node} is {text:?}")))
-        };
+        ];
+        super::await_frontend(store, &self.paths, &features).await?;
+        let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
         let ring_ref = key("ring-ref").await?;
         let channel = key("event-channel").await?;
         match store.read(0, &format!("{front}/protocol")).await {

@@ -5,7 +5,7 @@ use crate::abi::console::{INPUT, OUTPUT};
 use crate::abi::xenbus::XenbusState;
 use crate::platform::{Platform, Port, Watch};
 use crate::ring::RingError;
-use crate::xenbus::{DevicePaths, read_state, wait_for_state, write_state};
+use crate::xenbus::{DevicePaths, read_state, write_state};
 use futures::future::{Either, select};
 use mirage_types::{Console, Read};
 
@@ -32,17 +32,8 @@ impl<P: Platform, C: Console> ConsoleBack<P, C> {
     pub async fn serve(&self) -> Result<(), ServeError> {
         let store = &self.platform;
         let (front, back) = (&self.paths.frontend, &self.paths.backend);
-        write_state(store, back, XenbusState::InitWait).await?;
-        wait_for_state(store, front, |s| {
-            matches!(s, XenbusState::Initialised | XenbusState::Connected)
-        })
-        .await?;
-        let number = |node: &'static str| async move {
-            let text = store.read(0, &format!("{front}/{node}")).await?;
-            text.trim()
-                .parse::<u32>()
-                .map_err(|_| ServeError::Frontend(format!("{node} is {text:?}")))
-        };
+        super::await_frontend(store, &self.paths, &[]).await?;
+        let number = |node: &'static str| super::frontend_number(store, &self.paths, node);
         let page = self
             .platform
             .map(self.paths.frontend_id, number("ring-ref").await?, true)?;

@@ -11,7 +11,7 @@ use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
 use crate::platform::{GrantTable, Platform, Port, Watch};
 use crate::ring::{BackRing, SharedMemory};
-use crate::xenbus::{DevicePaths, read_state, wait_for_state, write_state};
+use crate::xenbus::{DevicePaths, read_state, write_state};
 use bytes::Bytes;
 use futures::future::{Either, select};
 use mirage_types::{Network, frame_handler};
@@ -60,25 +60,17 @@ impl<P: Platform, N: Network> Netback<P, N> {
     pub async fn serve(&self) -> Result<(), ServeError> {
         let store = &self.platform;
         let (front, back) = (&self.paths.frontend, &self.paths.backend);
-        for (node, value) in [
+        let features: Vec<(&str, String)> = [
             ("feature-rx-copy", "1"),
             ("feature-sg", "0"),
             ("feature-gso-tcpv4", "0"),
             ("feature-rx-notify", "1"),
-        ] {
-            store.write(0, &format!("{back}/{node}"), value).await?;
-        }
-        write_state(store, back, XenbusState::InitWait).await?;
-        wait_for_state(store, front, |s| {
-            matches!(s, XenbusState::Initialised | XenbusState::Connected)
-        })
-        .await?;
-        let number = |node: &'static str| async move {
-            let text = store.read(0, &format!("{front}/{node}")).await?;
-            text.trim()
-                .parse::<u32>()
-                .map_err(|_| ServeError::Frontend(format!("{node} is {text:?}")))
-        };
+        ]
+        .into_iter()
+        .map(|(node, value)| (node, value.to_owned()))
+        .collect();
+        super::await_frontend(store, &self.paths, &features).await?;
+        let number = |node: &'static str| super::frontend_number(store, &self.paths, node);
         let guest = self.paths.frontend_id;
         let mut tx: BackRing<NetifTxRequest, NetifTxResponse, _> = BackRing::attach(
             self.platform
