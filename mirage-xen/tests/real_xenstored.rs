@@ -338,23 +338,11 @@ fn a_guest_speaks_to_a_real_xenstored_through_its_ring() {
         let dom0 = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
         // The guest's page and doorbell exist before xenstored is told of it.
         let (page, port) = guest_page_and_port(&fakexen);
-        dom0.mkdir(0, "/local/domain/5").await.unwrap();
-        let home = [
-            Permission {
-                domain: 5,
-                access: Access::None,
-            },
-            Permission {
-                domain: 0,
-                access: Access::Read,
-            },
-        ];
-        dom0.set_perms(0, "/local/domain/5", &home).await.unwrap();
+        introduce_guest(&dom0).await;
         dom0.write(0, "/local/domain/5/name", "mirage-guest")
             .await
             .unwrap();
         dom0.write(0, "/local/domain/0/secret", "s").await.unwrap();
-        dom0.introduce(5, 1234, 3).await.unwrap();
 
         let guest = XsClient::new(mirage_xen::xenstore::XsRing::new(page, port));
         assert_eq!(guest.read(0, "name").await.unwrap(), "mirage-guest");
@@ -396,19 +384,7 @@ fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
     mirage_unix::run(async {
         let socket = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
         let (page, port) = guest_page_and_port(&fakexen);
-        socket.mkdir(0, "/local/domain/5").await.unwrap();
-        let home = [
-            Permission {
-                domain: 5,
-                access: Access::None,
-            },
-            Permission {
-                domain: 0,
-                access: Access::Read,
-            },
-        ];
-        socket.set_perms(0, "/local/domain/5", &home).await.unwrap();
-        socket.introduce(5, 1234, 3).await.unwrap();
+        introduce_guest(&socket).await;
         let dom0 = Mixed {
             sim: xen.domain(0),
             store: socket,
