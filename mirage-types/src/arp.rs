@@ -1,8 +1,11 @@
 //! V1 `ARP`: IPv4-to-MAC resolution.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{Device, ErrorKind, MacAddr};
 use async_trait::async_trait;
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 use thiserror::Error;
 
 /// Errors of ARP (V1's `result` had only `` `Timeout `` beside `` `Ok ``).

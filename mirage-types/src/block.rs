@@ -1,6 +1,11 @@
 //! V1 `BLOCK`: a device of fixed-size sectors.
 
-use crate::{Device, ErrorKind, IoError};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -73,6 +78,7 @@ pub enum BlockError {
     Timeout(core::time::Duration),
     /// The operating system reported an error (opening the device, or a transfer); its
     /// [`std::io::ErrorKind`] and the error itself (as `source()`) are kept.
+    #[cfg(feature = "std")]
     #[error("block I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -90,11 +96,13 @@ impl BlockError {
                 ErrorKind::InvalidInput
             }
             BlockError::Timeout(_) => ErrorKind::Timeout,
+            #[cfg(feature = "std")]
             BlockError::Io(error) => error.kind(),
         }
     }
 }
 
+#[cfg(feature = "std")]
 impl From<IoError> for BlockError {
     fn from(error: IoError) -> Self {
         BlockError::Io(error)

@@ -6,17 +6,20 @@
 //! spawned, so the callback form needs no particular executor, and a slow callback holds up
 //! neither the others nor the stack.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{
     StackError, StackFlow, StackV4, TcpCallback, TcpError, TcpListener, UdpCallback, UdpError,
     UdpListener,
 };
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::future::{Future, poll_fn};
+use core::task::{Poll, Waker};
 use futures::future::LocalBoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
-use std::future::{Future, poll_fn};
-use std::rc::Rc;
-use std::task::{Poll, Waker};
 
 /// At most this many callbacks for datagrams of one UDP port run at once. Beyond it the
 /// port is not read, so datagrams wait in (and beyond its bound, are dropped from) the port's
@@ -115,7 +118,7 @@ pub async fn serve_callbacks<S: StackV4>(
     let mut udp_running: BTreeMap<u16, usize> = BTreeMap::new();
     // Listeners whose next read waits for a running callback to finish.
     let mut udp_paused: BTreeMap<u16, Rc<S::UdpListener>> = BTreeMap::new();
-    let mut stopped = std::pin::pin!(stopped);
+    let mut stopped = core::pin::pin!(stopped);
     registry.changed.set(true);
 
     loop {

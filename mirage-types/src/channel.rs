@@ -1,5 +1,8 @@
 //! V1 `CHANNEL`: buffered reading and writing over a [`Flow`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{Flow, Read};
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,5 +1,8 @@
 //! V1 `CLOCK`: wall-clock time and its calendar form.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// V1 `CLOCK.tm`, the fields of POSIX `struct tm` (and OCaml's `Unix.tm`), always in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tm {
@@ -32,7 +35,7 @@ impl Tm {
     /// saturate too.
     pub fn from_unix_seconds(seconds: f64) -> Tm {
         // `as` saturates and maps NaN to 0.
-        let whole = seconds.floor() as i64;
+        let whole = floor_to_i64(seconds);
         let days = whole.div_euclid(SECONDS_PER_DAY);
         let second_of_day = whole.rem_euclid(SECONDS_PER_DAY);
         let (year, month, mday) = civil_from_days(days);
@@ -49,6 +52,17 @@ impl Tm {
             tm_yday: yday as i32,
             tm_isdst: false,
         }
+    }
+}
+
+/// `seconds.floor()` as an `i64`, saturating, NaN as 0, without `std`'s `floor`.
+fn floor_to_i64(seconds: f64) -> i64 {
+    // `as` truncates toward zero and saturates; step down for negative fractions.
+    let truncated = seconds as i64;
+    if (truncated as f64) > seconds {
+        truncated.saturating_sub(1)
+    } else {
+        truncated
     }
 }
 

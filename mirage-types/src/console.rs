@@ -1,6 +1,11 @@
 //! V1 `CONSOLE`: a text console.
 
-use crate::{Device, ErrorKind, Flow, IoError};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind, Flow};
 use async_trait::async_trait;
 use thiserror::Error;
 
@@ -18,6 +23,7 @@ pub enum ConsoleError {
     #[error("console is disconnected")]
     Disconnected,
     /// The underlying output or input failed (the error is kept as `source()`).
+    #[cfg(feature = "std")]
     #[error("console I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -29,6 +35,7 @@ impl ConsoleError {
             ConsoleError::InvalidConsole(_) => ErrorKind::NotFound,
             ConsoleError::Closed => ErrorKind::Closed,
             ConsoleError::Disconnected => ErrorKind::Disconnected,
+            #[cfg(feature = "std")]
             ConsoleError::Io(error) => error.kind(),
         }
     }

@@ -1,5 +1,8 @@
 //! V1 `DEVICE`: the one operation every device has.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use async_trait::async_trait;
 
 /// V1 `DEVICE`: a connected device.

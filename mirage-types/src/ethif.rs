@@ -1,5 +1,8 @@
 //! V1 `ETHIF`: the Ethernet layer over a [`crate::Network`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{Device, FrameHandler, MacAddr, NetError};
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,5 +1,8 @@
 //! V1 `FLOW`: a bidirectional byte stream.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 
@@ -29,7 +32,7 @@ impl Read {
 #[async_trait(?Send)]
 pub trait Flow {
     /// The flow's own error (V1's abstract `error`; its `error_message` is `Display`).
-    type Error: std::error::Error + 'static;
+    type Error: core::error::Error + 'static;
 
     /// Waits for the next bytes, the end of the stream, or an error.
     async fn read(&self) -> Result<Read, Self::Error>;

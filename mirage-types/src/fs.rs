@@ -1,5 +1,8 @@
 //! V1 `FS`: a read-write filesystem.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{BlockError, Device, ErrorKind};
 use async_trait::async_trait;
 use bytes::Bytes;

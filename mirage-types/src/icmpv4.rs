@@ -1,8 +1,11 @@
 //! V1 `ICMPV4`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{Device, ErrorKind};
 use async_trait::async_trait;
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 use thiserror::Error;
 
 /// Errors of the ICMP layer (abstract in V1).

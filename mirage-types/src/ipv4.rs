@@ -1,8 +1,11 @@
 //! V1 `IPV4`: the IPv4 layer, and its static configuration.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{Device, ErrorKind};
 use async_trait::async_trait;
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 use thiserror::Error;
 
 /// Errors of the IP layer (V1: `` [ `Unknown of string | `Unimplemented ] ``).

@@ -1,6 +1,11 @@
 //! V1 `KV_RO`: a read-only key/value store, with the modern conveniences.
 
-use crate::{Device, ErrorKind, FsError, IoError};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind, FsError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -23,6 +28,7 @@ pub enum KvError {
     #[error("key/value store failure: {0}")]
     Failure(String),
     /// The operating system reported an error (the error is kept as `source()`).
+    #[cfg(feature = "std")]
     #[error("key/value store I/O failed: {0}")]
     Io(#[source] IoError),
     /// The filesystem underneath failed (a store over an [`crate::Fs`]), kept as `source()`.
@@ -40,6 +46,7 @@ impl KvError {
             KvError::UnknownKey(_) => ErrorKind::NotFound,
             KvError::ValueExpected(_) | KvError::DictionaryExpected(_) => ErrorKind::WrongEntryKind,
             KvError::Failure(_) => ErrorKind::Other,
+            #[cfg(feature = "std")]
             KvError::Io(error) => error.kind(),
             KvError::Filesystem(error) => error.kind(),
             KvError::Disconnected => ErrorKind::Disconnected,

@@ -1,5 +1,19 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+/// What `std`'s prelude would give, from `alloc` (the crate builds without `std`).
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
 
 mod arp;
 mod block;
@@ -15,6 +29,8 @@ mod flow;
 mod fs;
 pub mod guide;
 mod icmpv4;
+#[cfg(feature = "std")]
+mod io_error;
 mod ipv4;
 mod kv;
 mod listener;
@@ -35,13 +51,15 @@ pub use clock::{Clock, Tm};
 pub use console::{Console, ConsoleError};
 pub use device::Device;
 pub use either::Either;
-pub use error_kind::{ErrorKind, IoError};
+pub use error_kind::ErrorKind;
 pub use ethif::{
     ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetHandlers, Ethif,
 };
 pub use flow::{Flow, Read};
 pub use fs::{Fs, FsError, Stat};
 pub use icmpv4::{IcmpError, Icmpv4};
+#[cfg(feature = "std")]
+pub use io_error::IoError;
 pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len};
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
 pub use listener::{TcpListener, UdpListener};

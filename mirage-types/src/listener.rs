@@ -1,8 +1,11 @@
 //! The pull form of listening: a bound TCP port that accepts, a bound UDP port that receives.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{TcpError, TcpFlow, UdpDatagram, UdpError};
 use async_trait::async_trait;
-use std::net::SocketAddrV4;
+use core::net::SocketAddrV4;
 
 /// A bound, listening TCP port ([`crate::StackV4::bind_tcpv4`]).
 ///

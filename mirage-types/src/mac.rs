@@ -1,7 +1,10 @@
 //! Ethernet MAC addresses.
 
-use std::fmt;
-use std::str::FromStr;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
+use core::str::FromStr;
 use thiserror::Error;
 
 /// A 48-bit Ethernet MAC address (V1's `macaddr`).

@@ -1,10 +1,15 @@
 //! V1 `NETWORK`: an Ethernet interface that sends and receives whole frames.
 
-use crate::{Device, ErrorKind, IoError, MacAddr};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind, MacAddr};
+use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
-use std::rc::Rc;
 use thiserror::Error;
 
 /// Errors of the link layer (V1 `NETWORK.error` / `ETHIF.error`).
@@ -30,6 +35,7 @@ pub enum NetError {
         max: usize,
     },
     /// The operating system reported an error (the error is kept as `source()`).
+    #[cfg(feature = "std")]
     #[error("network I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -42,6 +48,7 @@ impl NetError {
             NetError::Unimplemented => ErrorKind::Unimplemented,
             NetError::Disconnected => ErrorKind::Disconnected,
             NetError::InvalidLength { .. } => ErrorKind::InvalidInput,
+            #[cfg(feature = "std")]
             NetError::Io(error) => error.kind(),
         }
     }
@@ -62,7 +69,7 @@ pub struct Stats {
 
 /// V1's traffic counters as a device keeps them: a `Cell`, updated from `&self`.
 #[derive(Debug, Default)]
-pub struct StatsCounter(std::cell::Cell<Stats>);
+pub struct StatsCounter(core::cell::Cell<Stats>);
 
 impl StatsCounter {
     /// Counts a received frame of `len` bytes.
@@ -99,7 +106,7 @@ pub type FrameHandler = Rc<dyn Fn(Bytes) -> LocalBoxFuture<'static, ()>>;
 pub fn frame_handler<F, Fut>(handler: F) -> FrameHandler
 where
     F: Fn(Bytes) -> Fut + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
+    Fut: core::future::Future<Output = ()> + 'static,
 {
     Rc::new(move |frame| Box::pin(handler(frame)))
 }

@@ -2,6 +2,9 @@
 //! one device can be handed out several times (`Main<C, S, Rc<K>>`), and a trait object works
 //! where a generic is expected (`Box<dyn KvRo>`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::{
     Arp, ArpError, Block, BlockError, BlockInfo, Channel, ChannelError, Clock, Console,
     ConsoleError, Device, Entry, EthernetHandlers, Ethif, Flow, FrameHandler, Fs, FsError,
@@ -9,12 +12,12 @@ use crate::{
     StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError, TcpFlow, Tcpv4, Time, Tm,
     UdpCallback, UdpError, Udpv4,
 };
+use alloc::rc::Rc;
+use alloc::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
-use std::sync::Arc;
-use std::time::Duration;
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::time::Duration;
 
 /// Implements a trait for the four pointer types by calling through `**self`.
 macro_rules! forward {

@@ -1,5 +1,8 @@
 //! V1 `RANDOM`: uniformly distributed integers.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::ErrorKind;
 use thiserror::Error;
 
@@ -84,7 +87,7 @@ fn uniform_below<R: Random + ?Sized>(random: &R, bound: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
+    use core::cell::Cell;
 
     /// Counts upwards: a predictable stream of words.
     struct Counter(Cell<u32>);

@@ -1,12 +1,17 @@
 //! V1 `STACKV4`: a whole TCP/IPv4 stack.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
 use crate::{
-    Device, ErrorKind, IoError, IpError, Ipv4, TcpCallback, TcpListener, Tcpv4, UdpCallback,
-    UdpDatagram, UdpListener, Udpv4,
+    Device, ErrorKind, IpError, Ipv4, TcpCallback, TcpListener, Tcpv4, UdpCallback, UdpDatagram,
+    UdpListener, Udpv4,
 };
+use alloc::rc::Rc;
 use async_trait::async_trait;
-use std::future::Future;
-use std::rc::Rc;
+use core::future::Future;
 use thiserror::Error;
 
 /// Errors of a stack (V1: `` [ `Unknown of string ] ``).
@@ -33,6 +38,7 @@ pub enum StackError {
     #[error("stack configuration refused: {0}")]
     Ip(#[from] IpError),
     /// The operating system reported an error (binding a port, ...), kept as `source()`.
+    #[cfg(feature = "std")]
     #[error("stack I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -45,6 +51,7 @@ impl StackError {
             StackError::Bind { .. } => ErrorKind::AddressInUse,
             StackError::Disconnected => ErrorKind::Disconnected,
             StackError::Ip(error) => error.kind(),
+            #[cfg(feature = "std")]
             StackError::Io(error) => error.kind(),
         }
     }

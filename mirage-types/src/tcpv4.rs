@@ -1,10 +1,15 @@
 //! V1 `TCPV4`.
 
-use crate::{Device, ErrorKind, Flow, IoError};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind, Flow};
+use alloc::rc::Rc;
 use async_trait::async_trait;
+use core::net::SocketAddrV4;
 use futures::future::LocalBoxFuture;
-use std::net::SocketAddrV4;
-use std::rc::Rc;
 use thiserror::Error;
 
 /// Errors of TCP (V1: `` [ `Unknown of string | `Timeout | `Refused ] ``).
@@ -30,6 +35,7 @@ pub enum TcpError {
     #[error("TCP is disconnected")]
     Disconnected,
     /// The operating system reported another error (the error is kept as `source()`).
+    #[cfg(feature = "std")]
     #[error("TCP I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -44,6 +50,7 @@ impl TcpError {
             TcpError::Closed => ErrorKind::Closed,
             TcpError::Reset => ErrorKind::Reset,
             TcpError::Disconnected => ErrorKind::Disconnected,
+            #[cfg(feature = "std")]
             TcpError::Io(error) => error.kind(),
         }
     }

@@ -1,7 +1,10 @@
 //! V1 `TIME`: sleeping.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use async_trait::async_trait;
-use std::time::Duration;
+use core::time::Duration;
 
 /// V1 `TIME`: a source of sleeps.
 ///

@@ -1,11 +1,16 @@
 //! V1 `UDPV4`.
 
-use crate::{Device, ErrorKind, IoError};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use crate::IoError;
+use crate::{Device, ErrorKind};
+use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
+use core::net::Ipv4Addr;
 use futures::future::LocalBoxFuture;
-use std::net::Ipv4Addr;
-use std::rc::Rc;
 use thiserror::Error;
 
 /// The largest UDP payload over IPv4: 65,535 bytes less the IP and UDP headers.
@@ -25,6 +30,7 @@ pub enum UdpError {
     #[error("UDP is disconnected")]
     Disconnected,
     /// The operating system reported an error (the error is kept as `source()`).
+    #[cfg(feature = "std")]
     #[error("UDP I/O failed: {0}")]
     Io(#[source] IoError),
 }
@@ -36,6 +42,7 @@ impl UdpError {
             UdpError::Unknown(_) => ErrorKind::Other,
             UdpError::TooLong(_) => ErrorKind::InvalidInput,
             UdpError::Disconnected => ErrorKind::Disconnected,
+            #[cfg(feature = "std")]
             UdpError::Io(error) => error.kind(),
         }
     }

@@ -1,10 +1,13 @@
 //! `Either` over flows, consoles and channels.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Either, dispatch};
 use crate::{Channel, ChannelError, Console, ConsoleError, Flow, Read, TcpError, TcpFlow};
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::net::SocketAddrV4;
+use core::net::SocketAddrV4;
 
 /// Both sides must share one error type, so that `Either` of two consoles is a console and
 /// `Either` of two TCP flows is a TCP flow.

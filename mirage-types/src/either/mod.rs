@@ -5,13 +5,16 @@
 //! `main.rs` can pick a backend from a command-line key and hand the result to a generic
 //! `Main`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod flows;
 mod net;
 mod storage;
 
 use crate::{Clock, Device, Random, Time, Tm};
 use async_trait::async_trait;
-use std::time::Duration;
+use core::time::Duration;
 
 /// One of two implementations of the same device traits.
 ///

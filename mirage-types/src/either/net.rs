@@ -1,15 +1,18 @@
 //! `Either` over the network traits, up to whole stacks.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Either, dispatch};
 use crate::{
     Arp, ArpError, EthernetHandlers, Ethif, FrameHandler, IcmpError, Icmpv4, IpError, Ipv4,
     MacAddr, NetError, Network, StackError, StackFlow, StackV4, Stats, TcpCallback, TcpError,
     TcpListener, Tcpv4, UdpCallback, UdpDatagram, UdpError, UdpListener, Udpv4,
 };
+use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
+use core::net::{Ipv4Addr, SocketAddrV4};
 
 #[async_trait(?Send)]
 impl<A: Network, B: Network> Network for Either<A, B> {

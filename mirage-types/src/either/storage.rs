@@ -1,5 +1,8 @@
 //! `Either` over block devices, filesystems and key/value stores.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Either, dispatch};
 use crate::{Block, BlockError, BlockInfo, Entry, Fs, FsError, KvError, KvRo, Stat};
 use async_trait::async_trait;
