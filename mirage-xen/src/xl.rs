@@ -1,7 +1,10 @@
 //! `.xl` domain configurations, as the `mirage` tool writes them (`<name>.xl`, and
 //! `<name>.xl.in` with placeholders for a later `sed`), in the forms `xl` accepts.
 
-use std::fmt::Write;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::Write;
 
 /// How `xl` boots the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,8 @@
 //! The block device protocol (`io/blkif.h`), x86-64 ABI.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::GrantRef;
 
 /// Read sectors.

@@ -1,5 +1,8 @@
 //! The console ring (`io/console.h`): two byte rings in one page.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Bytes of the input ring (backend to guest).
 pub const XENCONS_IN_SIZE: usize = 1024;
 /// Bytes of the output ring (guest to backend).

@@ -1,5 +1,8 @@
 //! Grant table entries (version 1, `grant_table.h`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The peer may map or copy the frame.
 pub const GTF_PERMIT_ACCESS: u16 = 1;
 /// The peer may transfer a frame here.

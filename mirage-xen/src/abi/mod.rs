@@ -1,6 +1,9 @@
 //! Xen's wire formats, laid out exactly as its C headers lay them out on x86-64 (checked
 //! against the headers themselves in `tests/c_headers.rs`). Plain data: no I/O, no runtime.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub mod blkif;
 pub mod console;
 pub mod grant;

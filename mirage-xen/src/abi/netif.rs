@@ -1,5 +1,8 @@
 //! The network device protocol (`io/netif.h`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::GrantRef;
 
 /// TX flag: the checksum is blank (to be filled in).

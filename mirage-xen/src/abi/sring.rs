@@ -1,5 +1,8 @@
 //! The header of a shared request/response ring (`io/ring.h`'s `struct *_sring`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The 64 bytes before the first slot of every shared ring.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -1,5 +1,8 @@
 //! The XenBus device states (`io/xenbus.h`), written as decimal strings to `state` nodes.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt;
 
 /// A device's state, as each side publishes it in the store.

@@ -1,5 +1,8 @@
 //! The xenstore protocol (`io/xs_wire.h`): message header, message types, the guest ring.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// The header of every xenstore message, followed by `len` payload bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,6 +7,9 @@
 //! end; a bad one gets an error response, never a panic. The requests waiting on the ring
 //! are served together (overlapping on a slow device), answered in the order taken.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
@@ -34,8 +37,8 @@ pub enum ServeError {
     Frontend(String),
 }
 
-impl std::fmt::Display for ServeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ServeError::Xen(error) => write!(f, "xen: {error}"),
             ServeError::Ring(error) => write!(f, "the frontend's ring: {error}"),
@@ -44,7 +47,7 @@ impl std::fmt::Display for ServeError {
     }
 }
 
-impl std::error::Error for ServeError {}
+impl core::error::Error for ServeError {}
 
 impl From<XenError> for ServeError {
     fn from(error: XenError) -> Self {
@@ -134,8 +137,8 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             // The frontend's state first: a change there (closing) is never starved by
             // events.
             let changed = {
-                let event = std::pin::pin!(port.wait());
-                let state = std::pin::pin!(closing.next());
+                let event = core::pin::pin!(port.wait());
+                let state = core::pin::pin!(closing.next());
                 match futures::future::select(state, event).await {
                     futures::future::Either::Left((changed, _)) => Some(changed),
                     futures::future::Either::Right(_) => None,
@@ -233,7 +236,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         if writing {
             for (at, page, within, len) in pieces() {
                 // SAFETY: a mapped page of the frontend, inside its bounds (checked above).
-                let source = unsafe { std::slice::from_raw_parts(page.add(within), len) };
+                let source = unsafe { core::slice::from_raw_parts(page.add(within), len) };
                 data[at..at + len].copy_from_slice(source);
             }
             match self.block.write_at(start_byte / sector_size, &data).await {
@@ -251,7 +254,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             }
             for (at, page, within, len) in pieces() {
                 // SAFETY: as above, mapped writable.
-                let target = unsafe { std::slice::from_raw_parts_mut(page.add(within), len) };
+                let target = unsafe { core::slice::from_raw_parts_mut(page.add(within), len) };
                 target.copy_from_slice(&data[at..at + len]);
             }
             BLKIF_RSP_OKAY

@@ -1,6 +1,9 @@
 //! `ConsoleBack`: a guest's console served onto any `Console` here (its output written
 //! there, input read from there).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::console::{INPUT, OUTPUT};
 use crate::abi::xenbus::XenbusState;
 use crate::platform::{Platform, Port, Watch};
@@ -51,14 +54,14 @@ impl<P: Platform, C: Console> ConsoleBack<P, C> {
                 let _ = self.console.write(&output).await;
             }
             let outcome = {
-                let changed = std::pin::pin!(state.next());
-                let event = std::pin::pin!(port.wait());
+                let changed = core::pin::pin!(state.next());
+                let event = core::pin::pin!(port.wait());
                 let reading = input_open;
-                let input = std::pin::pin!(async move {
+                let input = core::pin::pin!(async move {
                     if reading {
                         self.console.read().await
                     } else {
-                        std::future::pending().await
+                        core::future::pending().await
                     }
                 });
                 match select(changed, select(event, input)).await {

@@ -1,5 +1,8 @@
 //! Backends: serving a guest's paravirtual devices from any device of this workspace.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod blkback;
 mod console;
 mod netback;

@@ -5,6 +5,9 @@
 //! before a byte is copied; a bad one is answered with an error. Frames for the guest wait
 //! in a bounded queue for a posted buffer; beyond it they are dropped (counted).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::ServeError;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
@@ -12,14 +15,14 @@ use crate::abi::{DomId, PAGE_SIZE};
 use crate::platform::{GrantTable, Platform, Port, Watch};
 use crate::ring::{BackRing, SharedMemory};
 use crate::xenbus::{DevicePaths, read_state, write_state};
+use alloc::collections::VecDeque;
+use alloc::rc::Rc;
 use bytes::Bytes;
+use core::cell::{Cell, RefCell};
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
 use futures::future::{Either, select};
 use mirage_types::{Network, frame_handler};
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::future::poll_fn;
-use std::rc::Rc;
-use std::task::{Poll, Waker};
 
 /// Frames waiting for a guest buffer at most.
 const RX_QUEUE: usize = 512;
@@ -101,7 +104,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
                 }
             }
         }));
-        let mut receiving = std::pin::pin!(receiving);
+        let mut receiving = core::pin::pin!(receiving);
         loop {
             // Guest to device.
             let mut sent = Vec::new();
@@ -147,8 +150,8 @@ impl<P: Platform, N: Network> Netback<P, N> {
                 continue;
             }
             let outcome = {
-                let changed = std::pin::pin!(state.next());
-                let event = std::pin::pin!(port.wait());
+                let changed = core::pin::pin!(state.next());
+                let event = core::pin::pin!(port.wait());
                 let arrived = poll_fn(|cx| {
                     if !self.inbox.frames.borrow().is_empty() {
                         return Poll::Ready(());
@@ -160,7 +163,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
                         Poll::Pending => Poll::Pending,
                     }
                 });
-                let arrived = std::pin::pin!(arrived);
+                let arrived = core::pin::pin!(arrived);
                 match select(changed, select(event, arrived)).await {
                     Either::Left((changed, _)) => Some(changed),
                     Either::Right(_) => None,
@@ -195,7 +198,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
             .map(guest, request.gref, false)
             .map_err(|_| ())?;
         // SAFETY: a mapped page of the guest; the range is inside it (checked).
-        let data = unsafe { std::slice::from_raw_parts(page.as_ptr().add(offset), size) };
+        let data = unsafe { core::slice::from_raw_parts(page.as_ptr().add(offset), size) };
         Ok(data.to_vec())
     }
 
@@ -208,7 +211,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
             return NETIF_RSP_ERROR;
         };
         // SAFETY: a mapped, writable page of the guest; the frame fits (checked).
-        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
+        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
         frame.len() as i16
     }
 }

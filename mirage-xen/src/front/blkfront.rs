@@ -6,6 +6,9 @@
 //! once, so that many are in flight; the wire counts 512-byte sectors whatever the device's
 //! own sector size is.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::requests::{Completed, InFlight};
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
@@ -15,13 +18,13 @@ use crate::ring::{FrontRing, RingError, SharedMemory};
 use crate::xenbus::{
     DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
 };
+use alloc::rc::Rc;
 use async_trait::async_trait;
+use core::cell::{Cell, RefCell};
+use core::future::poll_fn;
+use core::task::Poll;
+use core::time::Duration;
 use mirage_types::{Block, BlockError, BlockInfo, Device, Time, check_request};
-use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
-use std::rc::Rc;
-use std::task::Poll;
-use std::time::Duration;
 
 /// Bytes one request moves at most.
 const REQUEST_BYTES: usize = BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
@@ -40,7 +43,7 @@ pub struct Blkfront<P: Platform> {
     pages: Vec<P::Grant>,
     free_pages: RefCell<Vec<usize>>,
     /// Pages each request in flight holds.
-    held: RefCell<std::collections::BTreeMap<u64, Vec<usize>>>,
+    held: RefCell<alloc::collections::BTreeMap<u64, Vec<usize>>>,
     in_flight: RefCell<InFlight<i16>>,
     /// The backend broke the protocol, or the device was disconnected.
     failed: Cell<bool>,
@@ -249,7 +252,7 @@ where
             let memory = &self.pages[page];
             // SAFETY: a granted page of this domain, alive as long as `self`; the backend does
             // not touch it until the request is published below.
-            let bytes = unsafe { std::slice::from_raw_parts_mut(memory.as_ptr(), len) };
+            let bytes = unsafe { core::slice::from_raw_parts_mut(memory.as_ptr(), len) };
             fill(i, bytes);
             segments[i] = BlkifRequestSegment {
                 gref: memory.gref(),
@@ -303,8 +306,8 @@ where
         let status = match &self.timeout {
             None => answer.await,
             Some((time, timeout)) => {
-                let answer = std::pin::pin!(answer);
-                let expiry = std::pin::pin!(time.sleep(*timeout));
+                let answer = core::pin::pin!(answer);
+                let expiry = core::pin::pin!(time.sleep(*timeout));
                 match futures::future::select(answer, expiry).await {
                     futures::future::Either::Left((status, _)) => status,
                     futures::future::Either::Right(((), _)) => {
@@ -320,7 +323,7 @@ where
         if status == BLKIF_RSP_OKAY {
             for (i, (&page, &len)) in pages.iter().zip(lengths).enumerate() {
                 // SAFETY: as above; the backend has answered, so the page is ours again.
-                let bytes = unsafe { std::slice::from_raw_parts(self.pages[page].as_ptr(), len) };
+                let bytes = unsafe { core::slice::from_raw_parts(self.pages[page].as_ptr(), len) };
                 empty(i, bytes);
             }
         }

@@ -1,6 +1,9 @@
 //! `XenConsole`: a `Console` over a Xen console ring (a secondary console,
 //! `device/console/<n>`, connected through XenBus).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::DomId;
 use crate::abi::console::{INPUT, OUTPUT};
 use crate::abi::xenbus::XenbusState;
@@ -8,8 +11,8 @@ use crate::platform::{Grant, Platform, Port};
 use crate::xenbus::{DeviceKind, DevicePaths, write_state};
 use async_trait::async_trait;
 use bytes::Bytes;
+use core::cell::Cell;
 use mirage_types::{Console, ConsoleError, Device, Flow, Read};
-use std::cell::Cell;
 
 /// A Xen console, from the guest's side: V1's `CONSOLE` over the console ring.
 pub struct XenConsole<P: Platform> {
@@ -21,7 +24,7 @@ pub struct XenConsole<P: Platform> {
     disconnected: Cell<bool>,
 }
 
-fn invalid(error: impl std::fmt::Display) -> ConsoleError {
+fn invalid(error: impl core::fmt::Display) -> ConsoleError {
     ConsoleError::InvalidConsole(error.to_string())
 }
 
@@ -158,8 +161,8 @@ impl<P: Platform> Console for XenConsole<P> {
     }
 }
 
-impl<P: Platform> std::fmt::Debug for XenConsole<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<P: Platform> core::fmt::Debug for XenConsole<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("XenConsole")
             .field("frontend", &self.paths.frontend)
             .finish()

@@ -1,6 +1,9 @@
 //! Frontends: the guest's side of paravirtual devices, implementing this workspace's device
 //! traits over rings shared with a backend.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod blkfront;
 mod console;
 mod netfront;

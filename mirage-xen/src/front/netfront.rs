@@ -5,6 +5,9 @@
 //! from a granted pool, one slot each. Frames are whole Ethernet frames of at most the MTU
 //! plus the header (multi-fragment frames from the backend are joined).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::DomId;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
@@ -14,15 +17,15 @@ use crate::ring::{FrontRing, SharedMemory};
 use crate::xenbus::{
     DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
 };
+use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
+use core::cell::{Cell, RefCell};
+use core::future::poll_fn;
+use core::task::Poll;
 use mirage_types::{
     Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
 };
-use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
-use std::rc::Rc;
-use std::task::Poll;
 
 /// The MTU the frontend offers (no scatter-gather: one page per frame).
 const MTU: usize = 1500;
@@ -206,7 +209,7 @@ where
             if status > 0 && offset + status as usize <= page.len() {
                 // SAFETY: a granted page of this domain; the backend has answered for it.
                 let data = unsafe {
-                    std::slice::from_raw_parts(page.as_ptr().add(offset), status as usize)
+                    core::slice::from_raw_parts(page.as_ptr().add(offset), status as usize)
                 };
                 frame.extend_from_slice(data);
             }
@@ -279,7 +282,7 @@ where
         .await?;
         let page = &self.tx_pages[usize::from(id)];
         // SAFETY: a granted page of this domain, not in any request now.
-        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
+        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
         let notify = {
             let mut tx = self.tx.borrow_mut();
             tx.push_request(NetifTxRequest {

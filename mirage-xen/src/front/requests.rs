@@ -1,11 +1,14 @@
 //! Requests in flight on a frontend's ring: each waits for the response with its id, and
 //! whoever is waiting also listens to the event channel for all of them.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::platform::Port;
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use core::task::{Context, Waker};
 use futures::future::LocalBoxFuture;
-use std::collections::BTreeMap;
-use std::rc::Rc;
-use std::task::{Context, Waker};
 
 /// Ids of requests in flight, their responses once in, and who waits.
 pub(crate) struct InFlight<R> {

@@ -1,10 +1,13 @@
 //! One event channel listened to by several tasks at once: whoever waits polls the one wait
 //! on the port, and when it fires every waiter is woken to look at its own condition.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::platform::Port;
+use alloc::rc::Rc;
+use core::task::{Context, Poll, Waker};
 use futures::future::LocalBoxFuture;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 /// The shared wait on a port.
 pub(crate) struct Events<P: Port + 'static> {

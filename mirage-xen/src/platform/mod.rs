@@ -4,6 +4,9 @@
 //! processes in a Xen domain (`/dev/xen/*`), and the PV unikernel runtime. The protocol code
 //! (rings, XenBus, frontends, backends) is generic over them and waits only on their futures.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub(crate) mod events;
 #[cfg(feature = "linux")]
 pub mod linux;

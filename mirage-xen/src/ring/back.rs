@@ -1,5 +1,8 @@
 //! The backend's side of a ring: it consumes requests and produces responses.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{
     REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD, RingEntry, RingError, Shared, SharedMemory, crosses,
 };

@@ -1,6 +1,9 @@
 //! Byte rings: the console's and the xenstore's, a buffer of power-of-two size with a
 //! consumer and a producer index that wrap as `u32`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{RingError, SharedMemory};
 use core::sync::atomic::{AtomicU32, Ordering, fence};
 

@@ -1,5 +1,8 @@
 //! The frontend's side of a ring: it produces requests and consumes responses.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{REQ_PROD, RSP_EVENT, RSP_PROD, RingEntry, RingError, Shared, SharedMemory, crosses};
 use core::sync::atomic::{Ordering, fence};
 

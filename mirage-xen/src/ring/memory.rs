@@ -1,5 +1,8 @@
 //! The memory a ring lives in.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::PAGE_SIZE;
 
 /// Memory shared with a peer: a region that stays mapped, at a stable address, for as long
@@ -75,7 +78,7 @@ unsafe impl<M: SharedMemory + ?Sized> SharedMemory for &M {
 }
 
 // SAFETY: as for `&M`.
-unsafe impl<M: SharedMemory + ?Sized> SharedMemory for std::rc::Rc<M> {
+unsafe impl<M: SharedMemory + ?Sized> SharedMemory for alloc::rc::Rc<M> {
     fn as_ptr(&self) -> *mut u8 {
         (**self).as_ptr()
     }

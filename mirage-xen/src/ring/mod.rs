@@ -8,6 +8,9 @@
 //! ring.h's push-and-check and final-check protocol, so that neither side misses a kick nor
 //! sends needless ones.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod back;
 mod bytes;
 mod front;

@@ -1,3 +1,6 @@
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::*;
 use crate::abi::blkif::{BlkifRequest, BlkifResponse};
 use crate::abi::netif::{NetifTxRequest, NetifTxResponse};

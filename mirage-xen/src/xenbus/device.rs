@@ -1,6 +1,9 @@
 //! Where a device's frontend and backend directories are, and making them as a toolstack
 //! does.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::DomId;
 use crate::abi::xenbus::XenbusState;
 use crate::platform::{Access, Permission, Store, XenError};

@@ -5,6 +5,9 @@
 //! (a frontend may go straight to Connected), a peer may close or vanish at any point, and
 //! neither side ever trusts what the other wrote without checking it.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod device;
 mod state;
 

@@ -1,5 +1,8 @@
 //! Reading, writing and waiting for `state` nodes.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::xenbus::XenbusState;
 use crate::platform::{Store, Watch, XenError};
 

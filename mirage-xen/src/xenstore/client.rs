@@ -1,15 +1,18 @@
 //! The client: requests out, replies and watch events in, over one transport.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::wire::{self, Message};
 use crate::abi::xs_wire::kind::*;
 use crate::platform::{Permission, Store, TxId, Watch, XenError};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::rc::Rc;
 use async_trait::async_trait;
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::{Context, Poll, Waker};
 use futures::future::LocalBoxFuture;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
-use std::future::poll_fn;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 /// Bytes to and from a xenstore server.
 #[async_trait(?Send)]
@@ -53,7 +56,7 @@ pub struct XsWatch {
     state: Rc<RefCell<WatchState>>,
     path: String,
     token: String,
-    client: std::rc::Weak<dyn Connection>,
+    client: alloc::rc::Weak<dyn Connection>,
 }
 
 /// What a watch needs of its client, whatever the transport.
@@ -158,7 +161,7 @@ impl<T: XsTransport + 'static> XsClient<T> {
         last_nul: bool,
         path: &str,
     ) -> Result<Vec<u8>, XenError> {
-        let pending: Vec<(String, String)> = std::mem::take(&mut self.state.borrow_mut().unwatch);
+        let pending: Vec<(String, String)> = core::mem::take(&mut self.state.borrow_mut().unwatch);
         for (watched, token) in pending {
             let id = self.reserve();
             let bytes = wire::request(
@@ -380,8 +383,8 @@ impl<T: XsTransport + 'static> Store for Rc<XsClient<T>> {
             self.state.borrow_mut().watches.remove(&token);
             return Err(error);
         }
-        let weak: std::rc::Weak<dyn Connection> =
-            Rc::downgrade(self) as std::rc::Weak<dyn Connection>;
+        let weak: alloc::rc::Weak<dyn Connection> =
+            Rc::downgrade(self) as alloc::rc::Weak<dyn Connection>;
         Ok(XsWatch {
             state,
             path: path.to_owned(),

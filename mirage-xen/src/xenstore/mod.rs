@@ -3,6 +3,9 @@
 //! to requests by id, and watch events, which may come before or after any reply, go to
 //! their watches.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod client;
 mod ring;
 mod wire;

@@ -1,13 +1,16 @@
 //! A guest's xenstore ring (its xenstore page and event channel) as a transport.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::XsTransport;
 use crate::platform::events::Events;
 use crate::platform::{Port, XenError};
 use crate::ring::{ByteRing, SharedMemory};
+use alloc::rc::Rc;
 use async_trait::async_trait;
-use std::cell::RefCell;
-use std::future::poll_fn;
-use std::rc::Rc;
+use core::cell::RefCell;
+use core::future::poll_fn;
 
 /// Requests, guest to xenstored.
 const REQUESTS: ByteRing = ByteRing {

@@ -1,5 +1,8 @@
 //! Encoding requests and reading messages.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::abi::xs_wire::{XENSTORE_PAYLOAD_MAX, XsdSockmsg};
 use crate::platform::XenError;
 

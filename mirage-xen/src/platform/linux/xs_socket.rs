@@ -1,5 +1,8 @@
 //! `xenstored`'s Unix socket as a xenstore transport (dom0's tools and backends).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::platform::XenError;
 use crate::xenstore::XsTransport;
 use async_trait::async_trait;

@@ -1,14 +1,17 @@
 //! Event channels in the simulated hypervisor: pairs of ports that ring each other.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::Inner;
 use crate::abi::DomId;
 use crate::platform::{Port, XenError};
+use alloc::collections::BTreeMap;
+use alloc::rc::{Rc, Weak};
 use async_trait::async_trait;
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-use std::future::poll_fn;
-use std::rc::{Rc, Weak};
-use std::task::{Poll, Waker};
+use core::cell::{Cell, RefCell};
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
 
 /// Ports each domain may have open at once.
 const PORTS_PER_DOMAIN: usize = 1024;

@@ -1,12 +1,15 @@
 //! Grants in the simulated hypervisor: pages shared by reference, mapped by peers.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::Inner;
 use crate::abi::grant::GNTTAB_NR_RESERVED_ENTRIES;
 use crate::abi::{DomId, GrantRef};
 use crate::platform::{Grant, XenError};
 use crate::ring::{OwnedPage, SharedMemory};
-use std::collections::BTreeMap;
-use std::rc::{Rc, Weak};
+use alloc::collections::BTreeMap;
+use alloc::rc::{Rc, Weak};
 
 /// Grant entries each domain may have at once (four grant-table frames of v1 entries).
 const GRANTS_PER_DOMAIN: usize = 2048;

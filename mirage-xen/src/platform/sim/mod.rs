@@ -5,6 +5,9 @@
 //! At teardown it says what was left behind ([`SimXen::leaks`]): a grant not ended, a
 //! mapping not unmapped, a port not closed. Faults can be injected ([`SimXen::fail_next`]).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod events;
 mod grants;
 mod store;
@@ -15,9 +18,9 @@ pub use store::SimWatch;
 
 use super::{EventChannels, GrantTable, XenError};
 use crate::abi::{DomId, GrantRef};
-use std::cell::RefCell;
-use std::collections::BTreeSet;
-use std::rc::Rc;
+use alloc::collections::BTreeSet;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 /// An operation a fault can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,16 +1,19 @@
 //! The store of the simulated hypervisor: xenstore's tree, permissions, transactions and
 //! watches, as the real daemon behaves (see the reference's measured transcript), in memory.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Inner, SimDomain};
 use crate::abi::DomId;
 use crate::abi::xs_wire::XENSTORE_ABS_PATH_MAX;
 use crate::platform::{Access, Permission, Store, TxId, Watch, XenError};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::rc::{Rc, Weak};
 use async_trait::async_trait;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
-use std::future::poll_fn;
-use std::rc::{Rc, Weak};
-use std::task::{Poll, Waker};
+use core::cell::RefCell;
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
 
 /// Events a watch holds for a reader that does not keep up; older ones are dropped.
 const WATCH_QUEUE: usize = 4096;
