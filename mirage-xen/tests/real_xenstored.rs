@@ -412,3 +412,42 @@ fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
     });
     assert_eq!(xen.leaks(), Vec::<String>::new());
 }
+
+/// Our client and an independent one (xenstore-rs, a dev-dependency only) see the same
+/// store: what one writes the other reads, lists and removes.
+#[test]
+fn xenstore_rs_and_our_client_agree() {
+    use xenstore_rs::Xs;
+    let Some(daemon) = Daemon::start() else {
+        return;
+    };
+    // xenstore-rs finds the socket through XENSTORED_PATH (only this test uses it).
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("XENSTORED_PATH", daemon.socket()) };
+    let theirs = xenstore_rs::unix::XsUnix::new().unwrap();
+    mirage_unix::run(async {
+        let ours = XsClient::new(XsSocket::connect(Some(&daemon.socket())).await.unwrap());
+        ours.write(0, "/check/ours", "from-mirage").await.unwrap();
+        assert_eq!(&*theirs.read("/check/ours").unwrap(), "from-mirage");
+        theirs.write("/check/theirs", "from-xenstore-rs").unwrap();
+        assert_eq!(
+            ours.read(0, "/check/theirs").await.unwrap(),
+            "from-xenstore-rs"
+        );
+        let mut listed: Vec<String> = theirs
+            .directory("/check")
+            .unwrap()
+            .iter()
+            .map(|name| name.to_string())
+            .collect();
+        listed.sort();
+        let mut ours_listed = ours.directory(0, "/check").await.unwrap();
+        ours_listed.sort();
+        assert_eq!(listed, ours_listed);
+        theirs.rm("/check").unwrap();
+        assert!(matches!(
+            ours.read(0, "/check/ours").await,
+            Err(XenError::NotFound(_))
+        ));
+    });
+}
