@@ -27,17 +27,24 @@ impl Daemon {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let output = Command::new("bash")
-            .arg(&script)
-            .arg(dir.path().join("run"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Some(Daemon { dir })
+        // One start at a time: the script may run apt-get, which takes a system-wide lock
+        // (and tests run in parallel). A start that still fails is tried again.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = None;
+        for _ in 0..3 {
+            let output = Command::new("bash")
+                .arg(&script)
+                .arg(dir.path().join("run"))
+                .output()
+                .unwrap();
+            if output.status.success() {
+                return Some(Daemon { dir });
+            }
+            last = Some(String::from_utf8_lossy(&output.stderr).into_owned());
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+        panic!("xenstored did not start: {}", last.unwrap_or_default());
     }
 
     fn socket(&self) -> PathBuf {
