@@ -142,3 +142,22 @@ const _: () = assert!(core::mem::size_of::<BlkifRequest>() == 112);
 const _: () = assert!(core::mem::size_of::<BlkifRequestDiscard>() == 32);
 const _: () = assert!(core::mem::size_of::<BlkifRequestIndirect>() == 64);
 const _: () = assert!(core::mem::size_of::<BlkifResponse>() == 16);
+
+impl BlkifRequestIndirect {
+    /// The indirect request a ring slot holds (the slot's first 64 bytes).
+    pub fn from_slot(slot: &BlkifRequest) -> Self {
+        // SAFETY: both are `#[repr(C)]` plain integers; the slot is larger than the indirect
+        // request, whose every bit pattern is valid.
+        unsafe { core::ptr::read_unaligned((slot as *const BlkifRequest).cast()) }
+    }
+
+    /// This request in a ring slot (the rest of the slot zeroed).
+    pub fn to_slot(&self) -> BlkifRequest {
+        let mut slot = BlkifRequest::default();
+        // SAFETY: as above; the slot has room for the indirect request's 64 bytes.
+        unsafe {
+            core::ptr::write_unaligned((&mut slot as *mut BlkifRequest).cast(), *self);
+        }
+        slot
+    }
+}

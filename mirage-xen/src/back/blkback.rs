@@ -18,6 +18,9 @@ use crate::ring::{BackRing, RingError, SharedMemory};
 use crate::xenbus::{DevicePaths, read_state, write_state};
 use mirage_types::Block;
 
+/// Segments an indirect request may carry, as advertised (256 KiB at most per request).
+pub const MAX_INDIRECT_SEGMENTS: usize = 64;
+
 /// A block device served to a frontend.
 pub struct Blkback<P: Platform, B: Block> {
     platform: P,
@@ -85,6 +88,10 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 if info.read_write { 0 } else { VDISK_READONLY }.to_string(),
             ),
             ("feature-flush-cache", "1".into()),
+            (
+                "feature-max-indirect-segments",
+                MAX_INDIRECT_SEGMENTS.to_string(),
+            ),
             ("feature-barrier", "0".into()),
         ];
         super::await_frontend(store, &self.paths, &features).await?;
@@ -169,7 +176,22 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         info: &mirage_types::BlockInfo,
     ) -> i16 {
         match request.operation {
-            BLKIF_OP_READ | BLKIF_OP_WRITE => self.transfer(frontend, request, info).await,
+            BLKIF_OP_READ | BLKIF_OP_WRITE => {
+                let count = usize::from(request.nr_segments);
+                if count == 0 || count > BLKIF_MAX_SEGMENTS_PER_REQUEST {
+                    return BLKIF_RSP_ERROR;
+                }
+                let writing = request.operation == BLKIF_OP_WRITE;
+                self.transfer(
+                    frontend,
+                    writing,
+                    request.sector_number,
+                    &request.seg[..count],
+                    info,
+                )
+                .await
+            }
+            BLKIF_OP_INDIRECT => self.indirect(frontend, request, info).await,
             BLKIF_OP_FLUSH_DISKCACHE | BLKIF_OP_WRITE_BARRIER => match self.block.flush().await {
                 Ok(()) => BLKIF_RSP_OKAY,
                 Err(_) => BLKIF_RSP_ERROR,
@@ -178,21 +200,61 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         }
     }
 
-    async fn transfer(
+    /// An indirect request: its segments are in the frontend's indirect pages.
+    async fn indirect(
         &self,
         frontend: DomId,
         request: &BlkifRequest,
         info: &mirage_types::BlockInfo,
     ) -> i16 {
-        let writing = request.operation == BLKIF_OP_WRITE;
-        let count = usize::from(request.nr_segments);
-        if count == 0 || count > BLKIF_MAX_SEGMENTS_PER_REQUEST {
+        let indirect = BlkifRequestIndirect::from_slot(request);
+        let count = usize::from(indirect.nr_segments);
+        let writing = match indirect.indirect_op {
+            BLKIF_OP_READ => false,
+            BLKIF_OP_WRITE => true,
+            _ => return BLKIF_RSP_ERROR,
+        };
+        if count == 0 || count > MAX_INDIRECT_SEGMENTS {
             return BLKIF_RSP_ERROR;
         }
+        let mut segments = Vec::with_capacity(count);
+        for (page, gref) in indirect
+            .indirect_grefs
+            .iter()
+            .take(count.div_ceil(BLKIF_SEGMENTS_PER_INDIRECT_PAGE))
+            .enumerate()
+        {
+            let Ok(mapping) = self.platform.map(frontend, *gref, false) else {
+                return BLKIF_RSP_ERROR;
+            };
+            let here = (count - page * BLKIF_SEGMENTS_PER_INDIRECT_PAGE)
+                .min(BLKIF_SEGMENTS_PER_INDIRECT_PAGE);
+            for n in 0..here {
+                // SAFETY: the n-th 8-byte segment of a mapped 4 KiB page (n < 512), copied
+                // out before it is looked at.
+                let segment = unsafe {
+                    core::ptr::read_volatile(
+                        (mapping.as_ptr() as *const BlkifRequestSegment).add(n),
+                    )
+                };
+                segments.push(segment);
+            }
+        }
+        self.transfer(frontend, writing, indirect.sector_number, &segments, info)
+            .await
+    }
+
+    async fn transfer(
+        &self,
+        frontend: DomId,
+        writing: bool,
+        sector_number: u64,
+        segments: &[BlkifRequestSegment],
+        info: &mirage_types::BlockInfo,
+    ) -> i16 {
         if writing && !info.read_write {
             return BLKIF_RSP_ERROR;
         }
-        let segments = &request.seg[..count];
         if segments.iter().any(|s| {
             s.first_sect > s.last_sect || usize::from(s.last_sect) >= PAGE_SIZE / BLKIF_SECTOR_SIZE
         }) {
@@ -204,7 +266,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             .sum();
         // The wire counts 512-byte sectors; the device may have larger ones.
         let sector_size = u64::from(info.sector_size);
-        let Some(start_byte) = request.sector_number.checked_mul(BLKIF_SECTOR_SIZE as u64) else {
+        let Some(start_byte) = sector_number.checked_mul(BLKIF_SECTOR_SIZE as u64) else {
             return BLKIF_RSP_ERROR;
         };
         if start_byte % sector_size != 0 || !(bytes as u64).is_multiple_of(sector_size) {

@@ -26,8 +26,11 @@ use core::task::Poll;
 use core::time::Duration;
 use mirage_types::{Block, BlockError, BlockInfo, Device, Time, check_request};
 
-/// Bytes one request moves at most.
-const REQUEST_BYTES: usize = BLKIF_MAX_SEGMENTS_PER_REQUEST * PAGE_SIZE;
+/// What a request holds: its data pages, and its indirect page if it has one.
+type Held = (Vec<usize>, Option<usize>);
+
+/// Segments of an indirect request at most (256 KiB), whatever more the backend offers.
+const MAX_INDIRECT_SEGMENTS: usize = 64;
 
 type Ring<P> = FrontRing<BlkifRequest, BlkifResponse, <P as crate::platform::GrantTable>::Grant>;
 
@@ -42,8 +45,13 @@ pub struct Blkfront<P: Platform> {
     /// Data pages granted to the backend, and which are free.
     pages: Vec<P::Grant>,
     free_pages: RefCell<Vec<usize>>,
-    /// Pages each request in flight holds.
-    held: RefCell<alloc::collections::BTreeMap<u64, Vec<usize>>>,
+    /// Pages each request in flight holds (data pages, and its indirect page if any).
+    held: RefCell<alloc::collections::BTreeMap<u64, Held>>,
+    /// Segments per request: 11, or more with the backend's indirect requests.
+    per_request: usize,
+    /// Indirect pages (one per ring slot, read-only for the backend), and which are free.
+    indirect_pages: Vec<P::Grant>,
+    free_indirect: RefCell<Vec<usize>>,
     in_flight: RefCell<InFlight<i16>>,
     /// The backend broke the protocol, or the device was disconnected.
     failed: Cell<bool>,
@@ -143,6 +151,23 @@ where
         }
         let info_bits = number(read("info").await.or(Some("0".into())), "info")?;
         let mode_ro = read("mode").await.is_some_and(|m| m.trim() == "r");
+        let indirect = read("feature-max-indirect-segments")
+            .await
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let per_request = if indirect > BLKIF_MAX_SEGMENTS_PER_REQUEST {
+            indirect.min(MAX_INDIRECT_SEGMENTS)
+        } else {
+            BLKIF_MAX_SEGMENTS_PER_REQUEST
+        };
+        let indirect_pages = if per_request > BLKIF_MAX_SEGMENTS_PER_REQUEST {
+            (0..size)
+                .map(|_| platform.share(backend, true))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(xen_error)?
+        } else {
+            Vec::new()
+        };
         let flush = read("feature-flush-cache")
             .await
             .is_some_and(|v| v.trim() == "1");
@@ -156,6 +181,9 @@ where
                 size_sectors: sectors,
             },
             flush,
+            per_request,
+            free_indirect: RefCell::new((0..indirect_pages.len()).rev().collect()),
+            indirect_pages,
             free_pages: RefCell::new((0..pages.len()).rev().collect()),
             pages,
             held: RefCell::default(),
@@ -178,6 +206,12 @@ where
         self
     }
 
+    /// Pages one request moves at most: 11, or more when the backend takes indirect
+    /// requests (`feature-max-indirect-segments`, used up to 64).
+    pub fn segments_per_request(&self) -> usize {
+        self.per_request
+    }
+
     /// Where the device is in the store.
     pub fn paths(&self) -> &DevicePaths {
         &self.paths
@@ -192,8 +226,8 @@ where
                 Ok(Some(response)) => match in_flight.complete(response.id, response.status) {
                     Completed::Delivered => {}
                     Completed::Abandoned => {
-                        if let Some(pages) = self.held.borrow_mut().remove(&response.id) {
-                            self.free_pages.borrow_mut().extend(pages);
+                        if let Some(held) = self.held.borrow_mut().remove(&response.id) {
+                            self.release(held);
                         }
                     }
                     // An answer to a request never made: the backend is broken or hostile,
@@ -229,46 +263,88 @@ where
         empty: impl Fn(usize, &[u8]),
     ) -> Result<(), BlockError> {
         // Room in the ring, and pages.
-        let (id, pages) = poll_fn(|cx| {
+        let (id, (pages, indirect_page)) = poll_fn(|cx| {
             if self.failed.get() {
                 return Poll::Ready(Err(BlockError::Disconnected));
             }
             let mut free = self.free_pages.borrow_mut();
             let ring = self.ring.borrow();
-            if ring.free_requests() > 0 && free.len() >= lengths.len() {
+            let indirect = lengths.len() > BLKIF_MAX_SEGMENTS_PER_REQUEST;
+            let mut free_indirect = self.free_indirect.borrow_mut();
+            if ring.free_requests() > 0
+                && free.len() >= lengths.len()
+                && (!indirect || !free_indirect.is_empty())
+            {
                 let pages: Vec<usize> = (0..lengths.len())
                     .map(|_| free.pop().expect("counted"))
                     .collect();
+                let indirect_page = if indirect { free_indirect.pop() } else { None };
                 let id = self.in_flight.borrow_mut().start();
-                return Poll::Ready(Ok((id, pages)));
+                return Poll::Ready(Ok((id, (pages, indirect_page))));
             }
+            drop(free_indirect);
             drop(ring);
             self.in_flight.borrow_mut().wait_for_room(cx);
             Poll::Pending
         })
         .await?;
-        let mut segments = [BlkifRequestSegment::default(); BLKIF_MAX_SEGMENTS_PER_REQUEST];
+        let mut segments = Vec::with_capacity(lengths.len());
         for (i, (&page, &len)) in pages.iter().zip(lengths).enumerate() {
             let memory = &self.pages[page];
             // SAFETY: a granted page of this domain, alive as long as `self`; the backend does
             // not touch it until the request is published below.
             let bytes = unsafe { core::slice::from_raw_parts_mut(memory.as_ptr(), len) };
             fill(i, bytes);
-            segments[i] = BlkifRequestSegment {
+            segments.push(BlkifRequestSegment {
                 gref: memory.gref(),
                 first_sect: 0,
                 last_sect: (len / BLKIF_SECTOR_SIZE - 1) as u8,
                 pad: [0; 2],
-            };
+            });
         }
-        let request = BlkifRequest {
-            operation,
-            nr_segments: lengths.len() as u8,
-            handle: 0,
-            pad: 0,
-            id,
-            sector_number: sector,
-            seg: segments,
+        let request = match indirect_page {
+            // More segments than a request holds: they go in an indirect page.
+            Some(index) => {
+                let page = &self.indirect_pages[index];
+                for (n, segment) in segments.iter().enumerate() {
+                    // SAFETY: n < 64 segments of 8 bytes in a granted 4 KiB page of this
+                    // domain, not in use by the backend until the request is published.
+                    unsafe {
+                        core::ptr::write_volatile(
+                            (page.as_ptr() as *mut BlkifRequestSegment).add(n),
+                            *segment,
+                        )
+                    };
+                }
+                let mut grefs = [0; BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+                grefs[0] = page.gref();
+                BlkifRequestIndirect {
+                    operation: BLKIF_OP_INDIRECT,
+                    indirect_op: operation,
+                    nr_segments: segments.len() as u16,
+                    pad: 0,
+                    id,
+                    sector_number: sector,
+                    handle: 0,
+                    pad2: 0,
+                    indirect_grefs: grefs,
+                    pad3: 0,
+                }
+                .to_slot()
+            }
+            None => {
+                let mut seg = [BlkifRequestSegment::default(); BLKIF_MAX_SEGMENTS_PER_REQUEST];
+                seg[..segments.len()].copy_from_slice(&segments);
+                BlkifRequest {
+                    operation,
+                    nr_segments: segments.len() as u8,
+                    handle: 0,
+                    pad: 0,
+                    id,
+                    sector_number: sector,
+                    seg,
+                }
+            }
         };
         let pushed = {
             let mut ring = self.ring.borrow_mut();
@@ -283,11 +359,13 @@ where
             }
             Err(error) => {
                 self.in_flight.borrow_mut().cancel(id);
-                self.free_pages.borrow_mut().extend(pages);
+                self.release((pages, indirect_page));
                 return Err(BlockError::Unknown(format!("blkfront: {error}")));
             }
         }
-        self.held.borrow_mut().insert(id, pages.clone());
+        self.held
+            .borrow_mut()
+            .insert(id, (pages.clone(), indirect_page));
         let mut guard = Abandon {
             front: self,
             id,
@@ -328,7 +406,7 @@ where
             }
         }
         self.held.borrow_mut().remove(&id);
-        self.free_pages.borrow_mut().extend(pages);
+        self.release((pages, indirect_page));
         match status {
             BLKIF_RSP_OKAY => Ok(()),
             BLKIF_RSP_EOPNOTSUPP => Err(BlockError::Unimplemented),
@@ -339,6 +417,12 @@ where
                 "the block backend answered status {status}"
             ))),
         }
+    }
+
+    /// Gives back the pages a request held.
+    fn release(&self, (pages, indirect): Held) {
+        self.free_pages.borrow_mut().extend(pages);
+        self.free_indirect.borrow_mut().extend(indirect);
     }
 
     /// The byte offset, on the wire, of device sector `sector`.
@@ -364,11 +448,11 @@ impl<P: Platform> Drop for Abandon<'_, P> {
 }
 
 /// A transfer's requests: (byte offset in the transfer, page lengths).
-fn plan(total: usize) -> Vec<(usize, Vec<usize>)> {
+fn plan(total: usize, per_request: usize) -> Vec<(usize, Vec<usize>)> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < total {
-        let len = REQUEST_BYTES.min(total - at);
+        let len = (per_request * PAGE_SIZE).min(total - at);
         let pages = (0..len.div_ceil(PAGE_SIZE))
             .map(|i| PAGE_SIZE.min(len - i * PAGE_SIZE))
             .collect();
@@ -414,7 +498,7 @@ where
         check_request(&self.info, start_sector, buffers.iter().map(|b| b.len()))?;
         let mut sector = start_sector;
         for buffer in buffers.iter_mut() {
-            let requests = plan(buffer.len());
+            let requests = plan(buffer.len(), self.per_request);
             let cells: Vec<RefCell<&mut [u8]>> = {
                 let mut rest: &mut [u8] = buffer;
                 let mut cells = Vec::new();
@@ -452,21 +536,26 @@ where
         check_request(&self.info, start_sector, buffers.iter().map(|b| b.len()))?;
         let mut sector = start_sector;
         for buffer in buffers {
-            let transfers = plan(buffer.len()).into_iter().map(|(offset, pages)| {
-                let data = &buffer[offset..];
-                async move {
-                    self.request(
-                        BLKIF_OP_WRITE,
-                        self.wire_sector(sector, offset),
-                        &pages,
-                        |i, page| {
-                            page.copy_from_slice(&data[i * PAGE_SIZE..i * PAGE_SIZE + page.len()])
-                        },
-                        |_, _| {},
-                    )
-                    .await
-                }
-            });
+            let transfers =
+                plan(buffer.len(), self.per_request)
+                    .into_iter()
+                    .map(|(offset, pages)| {
+                        let data = &buffer[offset..];
+                        async move {
+                            self.request(
+                                BLKIF_OP_WRITE,
+                                self.wire_sector(sector, offset),
+                                &pages,
+                                |i, page| {
+                                    page.copy_from_slice(
+                                        &data[i * PAGE_SIZE..i * PAGE_SIZE + page.len()],
+                                    )
+                                },
+                                |_, _| {},
+                            )
+                            .await
+                        }
+                    });
             for result in futures::future::join_all(transfers).await {
                 result?;
             }
