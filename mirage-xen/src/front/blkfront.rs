@@ -13,6 +13,7 @@ use super::requests::{Completed, InFlight};
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
+use crate::platform::events::Events;
 use crate::platform::{Grant, Platform, Port, XenError};
 use crate::ring::{FrontRing, RingError, SharedMemory};
 use crate::xenbus::{
@@ -41,7 +42,8 @@ pub struct Blkfront<P: Platform> {
     info: BlockInfo,
     flush: bool,
     ring: RefCell<Ring<P>>,
-    port: Rc<P::Port>,
+    /// The event channel, listened to by every request waiting for its answer.
+    events: RefCell<Events<P::Port>>,
     /// Data pages granted to the backend, and which are free.
     pages: Vec<P::Grant>,
     free_pages: RefCell<Vec<usize>>,
@@ -63,10 +65,7 @@ fn xen_error(error: XenError) -> BlockError {
     BlockError::Unknown(format!("xen: {error}"))
 }
 
-impl<P: Platform> Blkfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Blkfront<P> {
     /// Connects to block device `devid` of this domain (`frontend_id`): finds its backend,
     /// shares the ring, and waits until the backend is connected.
     pub async fn connect(platform: P, frontend_id: DomId, devid: u32) -> Result<Self, BlockError> {
@@ -188,7 +187,7 @@ where
             pages,
             held: RefCell::default(),
             ring: RefCell::new(ring),
-            port: Rc::new(port),
+            events: RefCell::new(Events::new(Rc::new(port))),
             in_flight: RefCell::default(),
             failed: Cell::new(false),
             timeout: None,
@@ -354,7 +353,7 @@ where
         match pushed {
             Ok(notify) => {
                 if notify {
-                    self.port.notify();
+                    self.events.borrow().port().notify();
                 }
             }
             Err(error) => {
@@ -374,9 +373,10 @@ where
         let answer = poll_fn(|cx| {
             self.drain();
             if let Some(status) = self.in_flight.borrow_mut().take(id, cx) {
+                self.events.borrow_mut().leave(cx);
                 return Poll::Ready(status);
             }
-            if self.in_flight.borrow_mut().poll_event(&self.port, cx) {
+            if self.events.borrow_mut().poll(cx).is_ready() {
                 cx.waker().wake_by_ref();
             }
             Poll::Pending
@@ -443,6 +443,7 @@ impl<P: Platform> Drop for Abandon<'_, P> {
     fn drop(&mut self) {
         if !self.done {
             self.front.in_flight.borrow_mut().abandon(self.id);
+            self.front.events.borrow_mut().wake_all();
         }
     }
 }
@@ -463,10 +464,7 @@ fn plan(total: usize, per_request: usize) -> Vec<(usize, Vec<usize>)> {
 }
 
 #[async_trait(?Send)]
-impl<P: Platform> Device for Blkfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Device for Blkfront<P> {
     /// Closes the device (Closing, then Closed once the backend has closed); later requests
     /// fail with `Disconnected`.
     async fn disconnect(&self) {
@@ -486,10 +484,7 @@ where
 }
 
 #[async_trait(?Send)]
-impl<P: Platform> Block for Blkfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Block for Blkfront<P> {
     async fn get_info(&self) -> BlockInfo {
         self.info
     }

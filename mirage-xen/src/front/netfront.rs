@@ -34,10 +34,7 @@ type Tx<P> = FrontRing<NetifTxRequest, NetifTxResponse, <P as crate::platform::G
 type Rx<P> = FrontRing<NetifRxRequest, NetifRxResponse, <P as crate::platform::GrantTable>::Grant>;
 
 /// A Xen virtual network interface, from the guest's side: V1's `NETWORK` over `netif`.
-pub struct Netfront<P: Platform>
-where
-    P::Port: 'static,
-{
+pub struct Netfront<P: Platform> {
     platform: P,
     paths: DevicePaths,
     mac: MacAddr,
@@ -57,10 +54,7 @@ fn xen(error: XenError) -> NetError {
     NetError::Unknown(format!("xen: {error}"))
 }
 
-impl<P: Platform> Netfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Netfront<P> {
     /// Connects network interface `devid` of this domain (`frontend_id`): shares the rings,
     /// posts every receive buffer, and waits until the backend is connected.
     pub async fn connect(platform: P, frontend_id: DomId, devid: u32) -> Result<Self, NetError> {
@@ -233,10 +227,7 @@ where
 }
 
 #[async_trait(?Send)]
-impl<P: Platform> Device for Netfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Device for Netfront<P> {
     /// Closes the interface: Closing, then Closed once the backend has unmapped everything.
     async fn disconnect(&self) {
         self.disconnected.set(true);
@@ -255,10 +246,7 @@ where
 }
 
 #[async_trait(?Send)]
-impl<P: Platform> Network for Netfront<P>
-where
-    P::Port: 'static,
-{
+impl<P: Platform> Network for Netfront<P> {
     async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
         let max = MTU + ETHERNET_HEADER_LEN;
         if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
@@ -272,6 +260,7 @@ where
                 return Poll::Ready(Err(error));
             }
             if let Some(id) = self.tx_free.borrow_mut().pop() {
+                self.events.borrow_mut().leave(cx);
                 return Poll::Ready(Ok(id));
             }
             if self.events.borrow_mut().poll(cx).is_ready() {
@@ -304,20 +293,32 @@ where
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
         loop {
-            if self.disconnected.get() {
-                return Ok(());
-            }
-            self.check()?;
-            match self.take_frame()? {
-                Some(frame) => {
-                    self.stats.received(frame.len());
-                    handler(frame).await;
+            // The next frame, the end, or an error; the wait is left to the writers while
+            // the handler runs.
+            let next = poll_fn(|cx| {
+                let outcome = if self.disconnected.get() {
+                    Ok(None)
+                } else {
+                    self.check().and_then(|()| self.take_frame()).map(Some)
+                };
+                match outcome {
+                    Ok(Some(None)) => {
+                        if self.events.borrow_mut().poll(cx).is_ready() {
+                            let _ = self.reclaim();
+                            cx.waker().wake_by_ref();
+                        }
+                        Poll::Pending
+                    }
+                    outcome => {
+                        self.events.borrow_mut().leave(cx);
+                        Poll::Ready(outcome.map(Option::flatten))
+                    }
                 }
-                None => {
-                    poll_fn(|cx| self.events.borrow_mut().poll(cx)).await;
-                    let _ = self.reclaim();
-                }
-            }
+            })
+            .await?;
+            let Some(frame) = next else { return Ok(()) };
+            self.stats.received(frame.len());
+            handler(frame).await;
         }
     }
 

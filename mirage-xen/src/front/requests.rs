@@ -1,14 +1,11 @@
 //! Requests in flight on a frontend's ring: each waits for the response with its id, and
-//! whoever is waiting also listens to the event channel for all of them.
+//! the event channel is listened to through `Events`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::platform::Port;
 use alloc::collections::BTreeMap;
-use alloc::rc::Rc;
 use core::task::{Context, Waker};
-use futures::future::LocalBoxFuture;
 
 /// Ids of requests in flight, their responses once in, and who waits.
 pub(crate) struct InFlight<R> {
@@ -16,8 +13,6 @@ pub(crate) struct InFlight<R> {
     next_id: u64,
     /// Tasks waiting for a free slot in the ring.
     room: Vec<Waker>,
-    /// The wait on the event channel, shared by every waiting request.
-    event: Option<LocalBoxFuture<'static, ()>>,
 }
 
 struct Slot<R> {
@@ -44,7 +39,6 @@ impl<R> Default for InFlight<R> {
             slots: BTreeMap::new(),
             next_id: 0,
             room: Vec::new(),
-            event: None,
         }
     }
 }
@@ -93,13 +87,7 @@ impl<R> InFlight<R> {
         match slot.response.take() {
             Some(response) => {
                 self.slots.remove(&id);
-                // The task that listened on the event channel may be this one: let every
-                // other waiter take its turn, and whoever waits for room try again.
-                for slot in self.slots.values_mut() {
-                    if let Some(waker) = slot.waker.take() {
-                        waker.wake();
-                    }
-                }
+                // Its slot is free: whoever waits for room tries again.
                 for waker in self.room.drain(..) {
                     waker.wake();
                 }
@@ -139,24 +127,6 @@ impl<R> InFlight<R> {
         let ids: Vec<u64> = self.slots.keys().copied().collect();
         for id in ids {
             let _ = self.complete(id, response());
-        }
-    }
-
-    /// Polls the shared wait on `port`; true when an event came.
-    pub(crate) fn poll_event<P: Port + 'static>(
-        &mut self,
-        port: &Rc<P>,
-        cx: &mut Context<'_>,
-    ) -> bool {
-        let event = self.event.get_or_insert_with(|| {
-            let port = port.clone();
-            Box::pin(async move { port.wait().await })
-        });
-        if event.as_mut().poll(cx).is_ready() {
-            self.event = None;
-            true
-        } else {
-            false
         }
     }
 }

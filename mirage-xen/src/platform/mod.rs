@@ -90,7 +90,7 @@ pub trait Port {
 /// Making event channels.
 pub trait EventChannels {
     /// This platform's ports.
-    type Port: Port;
+    type Port: Port + 'static;
 
     /// A fresh port that `remote` may bind to (`EVTCHNOP_alloc_unbound`).
     fn alloc_unbound(&self, remote: DomId) -> Result<Self::Port, XenError>;

@@ -11,6 +11,7 @@ use alloc::rc::Rc;
 use async_trait::async_trait;
 use core::cell::RefCell;
 use core::future::poll_fn;
+use core::task::{Context, Poll};
 
 /// Requests, guest to xenstored.
 const REQUESTS: ByteRing = ByteRing {
@@ -51,26 +52,50 @@ impl<M: SharedMemory, P: Port + 'static> XsRing<M, P> {
 #[async_trait(?Send)]
 impl<M: SharedMemory, P: Port + 'static> XsTransport for XsRing<M, P> {
     async fn send(&self, mut bytes: &[u8]) -> Result<(), XenError> {
-        while !bytes.is_empty() {
-            let written = REQUESTS
-                .write(&self.page, bytes)
-                .map_err(Self::ring_error)?;
-            self.events.borrow().port().notify();
-            bytes = &bytes[written..];
-            if written == 0 {
-                poll_fn(|cx| self.events.borrow_mut().poll(cx)).await;
+        poll_fn(|cx| {
+            loop {
+                let written = match REQUESTS.write(&self.page, bytes) {
+                    Ok(written) => written,
+                    Err(error) => break self.done(cx, Err(Self::ring_error(error))),
+                };
+                self.events.borrow().port().notify();
+                bytes = &bytes[written..];
+                if bytes.is_empty() {
+                    break self.done(cx, Ok(()));
+                }
+                if written == 0 && self.events.borrow_mut().poll(cx).is_pending() {
+                    break Poll::Pending;
+                }
             }
-        }
-        Ok(())
+        })
+        .await
     }
 
     async fn recv(&self, buffer: &mut Vec<u8>) -> Result<(), XenError> {
-        loop {
-            if REPLIES.read(&self.page, buffer).map_err(Self::ring_error)? > 0 {
-                self.events.borrow().port().notify();
-                return Ok(());
+        poll_fn(|cx| {
+            loop {
+                match REPLIES.read(&self.page, buffer) {
+                    Err(error) => break self.done(cx, Err(Self::ring_error(error))),
+                    Ok(0) => {
+                        if self.events.borrow_mut().poll(cx).is_pending() {
+                            break Poll::Pending;
+                        }
+                    }
+                    Ok(_) => {
+                        self.events.borrow().port().notify();
+                        break self.done(cx, Ok(()));
+                    }
+                }
             }
-            poll_fn(|cx| self.events.borrow_mut().poll(cx)).await;
-        }
+        })
+        .await
+    }
+}
+
+impl<M: SharedMemory, P: Port + 'static> XsRing<M, P> {
+    /// Stops waiting on the port (another waiter takes over if need be) with `result`.
+    fn done(&self, cx: &Context<'_>, result: Result<(), XenError>) -> Poll<Result<(), XenError>> {
+        self.events.borrow_mut().leave(cx);
+        Poll::Ready(result)
     }
 }
