@@ -280,7 +280,6 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             Ok(mappings) => mappings,
             Err(_) => return BLKIF_RSP_ERROR,
         };
-        let mut data = vec![0u8; bytes];
         let pieces = || {
             let mut at = 0;
             segments
@@ -295,23 +294,52 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                     piece
                 })
         };
+        let start = start_byte / sector_size;
+        // Straight between the device and the guest's pages when every segment is whole
+        // device sectors and no page is listed twice (two writable views of one page
+        // cannot both be lent out); through one buffer otherwise.
+        let mut pages: Vec<*mut u8> = mappings.iter().map(|m| m.as_ptr()).collect();
+        pages.sort_unstable();
+        pages.dedup();
+        let whole = pieces().all(|(_, _, _, len)| (len as u64).is_multiple_of(sector_size));
+        if whole && pages.len() == mappings.len() {
+            let result = if writing {
+                let sources: Vec<&[u8]> = pieces()
+                    // SAFETY: mapped pages of the frontend, inside their bounds (checked
+                    // above), alive until `mappings` drops.
+                    .map(|(_, page, within, len)| unsafe {
+                        core::slice::from_raw_parts(page.add(within), len)
+                    })
+                    .collect();
+                self.block.write(start, &sources).await
+            } else {
+                let mut targets: Vec<&mut [u8]> = pieces()
+                    // SAFETY: as above, mapped writable, and no two on one page (checked).
+                    .map(|(_, page, within, len)| unsafe {
+                        core::slice::from_raw_parts_mut(page.add(within), len)
+                    })
+                    .collect();
+                self.block.read(start, &mut targets).await
+            };
+            return if result.is_ok() {
+                BLKIF_RSP_OKAY
+            } else {
+                BLKIF_RSP_ERROR
+            };
+        }
+        let mut data = vec![0u8; bytes];
         if writing {
             for (at, page, within, len) in pieces() {
                 // SAFETY: a mapped page of the frontend, inside its bounds (checked above).
                 let source = unsafe { core::slice::from_raw_parts(page.add(within), len) };
                 data[at..at + len].copy_from_slice(source);
             }
-            match self.block.write_at(start_byte / sector_size, &data).await {
+            match self.block.write_at(start, &data).await {
                 Ok(()) => BLKIF_RSP_OKAY,
                 Err(_) => BLKIF_RSP_ERROR,
             }
         } else {
-            if self
-                .block
-                .read_at(start_byte / sector_size, &mut data)
-                .await
-                .is_err()
-            {
+            if self.block.read_at(start, &mut data).await.is_err() {
                 return BLKIF_RSP_ERROR;
             }
             for (at, page, within, len) in pieces() {
