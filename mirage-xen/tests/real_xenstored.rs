@@ -129,6 +129,38 @@ fn the_client_speaks_to_a_real_xenstored() {
     });
 }
 
+/// Makes vbd xvda of domain 5 with dom0 as backend over a MemBlock of `sectors`, and runs
+/// the block conformance suite (with `seed`) through Blkfront and Blkback.
+async fn conformance_through_xen<D: Store + Clone, G: Store>(
+    dom0: Mixed<D>,
+    guest: Mixed<G>,
+    sectors: u64,
+    seed: u64,
+) {
+    use mirage_types::Device;
+    use mirage_xen::back::Blkback;
+    use mirage_xen::front::Blkfront;
+    use mirage_xen::xenbus::{DeviceKind, DevicePaths, create_device};
+    let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, 51712);
+    create_device(&dom0, &paths, &[("mode", "w")])
+        .await
+        .unwrap();
+    let backend = Blkback::new(
+        dom0.clone(),
+        paths,
+        mirage_block::MemBlock::new(512, sectors).unwrap(),
+    );
+    let frontend = async {
+        let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
+        mirage_block::conformance::run_all(&disk, seed)
+            .await
+            .unwrap();
+        disk.disconnect().await;
+    };
+    let (served, ()) = futures::join!(backend.serve(), frontend);
+    served.unwrap();
+}
+
 /// A domain whose grants and event channels are the simulated hypervisor's and whose store
 /// is the real xenstored (each side connects to its socket, as dom0's processes do).
 #[derive(Clone)]
@@ -195,10 +227,6 @@ impl<S: Store> Store for Mixed<S> {
 
 #[test]
 fn the_block_handshake_and_io_through_a_real_xenstored() {
-    use mirage_types::Device;
-    use mirage_xen::back::Blkback;
-    use mirage_xen::front::Blkfront;
-    use mirage_xen::xenbus::{DeviceKind, DevicePaths, create_device};
     let Some(daemon) = Daemon::start() else {
         return;
     };
@@ -214,22 +242,7 @@ fn the_block_handshake_and_io_through_a_real_xenstored() {
             sim: xen.domain(5),
             store: connect().await,
         };
-        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, 51712);
-        create_device(&dom0, &paths, &[("mode", "w")])
-            .await
-            .unwrap();
-        let backend = Blkback::new(
-            dom0.clone(),
-            paths,
-            mirage_block::MemBlock::new(512, 256).unwrap(),
-        );
-        let frontend = async {
-            let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
-            mirage_block::conformance::run_all(&disk, 3).await.unwrap();
-            disk.disconnect().await;
-        };
-        let (served, ()) = futures::join!(backend.serve(), frontend);
-        served.unwrap();
+        conformance_through_xen(dom0, guest, 256, 3).await;
     });
     assert_eq!(xen.leaks(), Vec::<String>::new());
 }
@@ -379,10 +392,6 @@ fn a_guest_speaks_to_a_real_xenstored_through_its_ring() {
 
 #[test]
 fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
-    use mirage_types::Device;
-    use mirage_xen::back::Blkback;
-    use mirage_xen::front::Blkfront;
-    use mirage_xen::xenbus::{DeviceKind, DevicePaths, create_device};
     let Some(daemon) = Daemon::start() else {
         return;
     };
@@ -400,22 +409,7 @@ fn a_backend_on_the_socket_drives_a_frontend_on_the_ring() {
             sim: xen.domain(5),
             store: XsClient::new(mirage_xen::xenstore::XsRing::new(page, port)),
         };
-        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, 51712);
-        create_device(&dom0, &paths, &[("mode", "w")])
-            .await
-            .unwrap();
-        let backend = Blkback::new(
-            dom0.clone(),
-            paths,
-            mirage_block::MemBlock::new(512, 128).unwrap(),
-        );
-        let frontend = async {
-            let disk = Blkfront::connect(guest, 5, 51712).await.unwrap();
-            mirage_block::conformance::run_all(&disk, 5).await.unwrap();
-            disk.disconnect().await;
-        };
-        let (served, ()) = futures::join!(backend.serve(), frontend);
-        served.unwrap();
+        conformance_through_xen(dom0, guest, 128, 5).await;
     });
     assert_eq!(xen.leaks(), Vec::<String>::new());
 }
