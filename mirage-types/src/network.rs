@@ -34,6 +34,9 @@ pub enum NetError {
         /// The longest frame the interface accepts.
         max: usize,
     },
+    /// The device did not answer within the time allowed (a silent backend or peer).
+    #[error("the network device did not answer within {0:?}")]
+    Timeout(core::time::Duration),
     /// The operating system reported an error (the error is kept as `source()`).
     #[cfg(feature = "std")]
     #[error("network I/O failed: {0}")]
@@ -48,6 +51,7 @@ impl NetError {
             NetError::Unimplemented => ErrorKind::Unimplemented,
             NetError::Disconnected => ErrorKind::Disconnected,
             NetError::InvalidLength { .. } => ErrorKind::InvalidInput,
+            NetError::Timeout(_) => ErrorKind::Timeout,
             #[cfg(feature = "std")]
             NetError::Io(error) => error.kind(),
         }

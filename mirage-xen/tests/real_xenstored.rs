@@ -131,7 +131,7 @@ fn the_client_speaks_to_a_real_xenstored() {
 
 /// Makes vbd xvda of domain 5 with dom0 as backend over a MemBlock of `sectors`, and runs
 /// the block conformance suite (with `seed`) through Blkfront and Blkback.
-async fn conformance_through_xen<D: Store + Clone, G: Store>(
+async fn conformance_through_xen<D: Store + Clone + 'static, G: Store + 'static>(
     dom0: Mixed<D>,
     guest: Mixed<G>,
     sectors: u64,

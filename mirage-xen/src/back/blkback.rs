@@ -73,6 +73,13 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         &self.block
     }
 
+    /// Serves the block device to one frontend after another: when the frontend closes (or
+    /// restarts), waits for it to connect again and serves it again; returns once the device
+    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
+    pub async fn run(&self) -> Result<(), ServeError> {
+        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+    }
+
     /// Serves the device until the frontend closes it (then returns `Ok`) or breaks the
     /// protocol.
     pub async fn serve(&self) -> Result<(), ServeError> {
@@ -153,10 +160,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             };
             if let Some(changed) = changed {
                 changed?;
-                if matches!(
-                    read_state(store, front).await?,
-                    XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
-                ) {
+                if super::frontend_left(read_state(store, front).await?) {
                     // Unmap and unbind before saying Closed: the frontend ends its grants once
                     // it reads that.
                     drop((ring, port));

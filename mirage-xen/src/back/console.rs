@@ -31,6 +31,13 @@ impl<P: Platform, C: Console> ConsoleBack<P, C> {
         }
     }
 
+    /// Serves the console to one frontend after another: when the frontend closes (or
+    /// restarts), waits for it to connect again and serves it again; returns once the device
+    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
+    pub async fn run(&self) -> Result<(), ServeError> {
+        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+    }
+
     /// Moves output and input until the guest closes the console.
     pub async fn serve(&self) -> Result<(), ServeError> {
         let store = &self.platform;
@@ -73,10 +80,7 @@ impl<P: Platform, C: Console> ConsoleBack<P, C> {
             match outcome {
                 Either::Left(changed) => {
                     changed?;
-                    if matches!(
-                        read_state(store, front).await?,
-                        XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
-                    ) {
+                    if super::frontend_left(read_state(store, front).await?) {
                         let mut rest = Vec::new();
                         let _ = OUTPUT.read(&page, &mut rest);
                         let _ = self.console.write(&rest).await;

@@ -59,6 +59,13 @@ impl<P: Platform, N: Network> Netback<P, N> {
         self.inbox.dropped.get()
     }
 
+    /// Serves the interface to one frontend after another: when the frontend closes (or
+    /// restarts), waits for it to connect again and serves it again; returns once the device
+    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
+    pub async fn run(&self) -> Result<(), ServeError> {
+        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+    }
+
     /// Bridges until the guest closes the interface.
     pub async fn serve(&self) -> Result<(), ServeError> {
         let store = &self.platform;
@@ -105,6 +112,8 @@ impl<P: Platform, N: Network> Netback<P, N> {
             }
         }));
         let mut receiving = core::pin::pin!(receiving);
+        // The frontend is closing: what it sent before is still delivered.
+        let mut leaving = false;
         loop {
             // Guest to device.
             let mut sent = Vec::new();
@@ -149,6 +158,14 @@ impl<P: Platform, N: Network> Netback<P, N> {
             if work {
                 continue;
             }
+            if leaving {
+                // Unmap and unbind before saying Closed: the frontend ends its grants once
+                // it reads that.
+                drop((tx, rx, port));
+                write_state(store, back, XenbusState::Closing).await?;
+                write_state(store, back, XenbusState::Closed).await?;
+                return Ok(());
+            }
             let outcome = {
                 let changed = core::pin::pin!(state.next());
                 let event = core::pin::pin!(port.wait());
@@ -171,15 +188,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
             };
             if let Some(changed) = outcome {
                 changed?;
-                if matches!(
-                    read_state(store, front).await?,
-                    XenbusState::Closing | XenbusState::Closed | XenbusState::Unknown
-                ) {
-                    drop((tx, rx, port));
-                    write_state(store, back, XenbusState::Closing).await?;
-                    write_state(store, back, XenbusState::Closed).await?;
-                    return Ok(());
-                }
+                leaving = super::frontend_left(read_state(store, front).await?);
             }
         }
     }

@@ -9,16 +9,14 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::link::{Link, await_backend};
 use super::requests::{Completed, InFlight};
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
-use crate::platform::events::Events;
 use crate::platform::{Grant, Platform, Port, XenError};
 use crate::ring::{FrontRing, RingError, SharedMemory};
-use crate::xenbus::{
-    DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
-};
+use crate::xenbus::{DeviceKind, DevicePaths, wait_for_state, write_state};
 use alloc::rc::Rc;
 use async_trait::async_trait;
 use core::cell::{Cell, RefCell};
@@ -37,13 +35,12 @@ type Ring<P> = FrontRing<BlkifRequest, BlkifResponse, <P as crate::platform::Gra
 
 /// A Xen virtual block device, from the guest's side: V1's `BLOCK` over `blkif`.
 pub struct Blkfront<P: Platform> {
-    platform: P,
-    paths: DevicePaths,
+    /// The event channel (listened to by every request waiting for its answer), the
+    /// backend's liveness and the time limit.
+    link: Link<P>,
     info: BlockInfo,
     flush: bool,
     ring: RefCell<Ring<P>>,
-    /// The event channel, listened to by every request waiting for its answer.
-    events: RefCell<Events<P::Port>>,
     /// Data pages granted to the backend, and which are free.
     pages: Vec<P::Grant>,
     free_pages: RefCell<Vec<usize>>,
@@ -55,10 +52,8 @@ pub struct Blkfront<P: Platform> {
     indirect_pages: Vec<P::Grant>,
     free_indirect: RefCell<Vec<usize>>,
     in_flight: RefCell<InFlight<i16>>,
-    /// The backend broke the protocol, or the device was disconnected.
+    /// The backend broke the protocol or left, or the device was disconnected.
     failed: Cell<bool>,
-    /// How long a request may wait for its answer, and the clock to tell.
-    timeout: Option<(Rc<dyn Time>, Duration)>,
 }
 
 fn xen_error(error: XenError) -> BlockError {
@@ -67,11 +62,19 @@ fn xen_error(error: XenError) -> BlockError {
 
 impl<P: Platform> Blkfront<P> {
     /// Connects to block device `devid` of this domain (`frontend_id`): finds its backend,
-    /// shares the ring, and waits until the backend is connected.
+    /// waits for it to be ready (InitWait), shares the ring, and waits until the backend is
+    /// connected. A backend that never starts is waited for (wrap the call in a timeout to
+    /// give up).
     pub async fn connect(platform: P, frontend_id: DomId, devid: u32) -> Result<Self, BlockError> {
         let paths = DevicePaths::discover(&platform, DeviceKind::Vbd, frontend_id, devid)
             .await
             .map_err(xen_error)?;
+        Self::attach(Rc::new(platform), paths).await
+    }
+
+    /// The handshake with the backend of `paths`, from Initialising to Connected.
+    async fn attach(platform: Rc<P>, paths: DevicePaths) -> Result<Self, BlockError> {
+        await_backend(&*platform, &paths).await.map_err(xen_error)?;
         let backend = paths.backend_id;
         let ring_page = platform.share(backend, false).map_err(xen_error)?;
         let ring_ref = ring_page.gref();
@@ -123,7 +126,7 @@ impl<P: Platform> Blkfront<P> {
                 }
             }
         }
-        wait_for_state(&platform, &paths.backend, |s| s == XenbusState::Connected)
+        wait_for_state(&*platform, &paths.backend, |s| s == XenbusState::Connected)
             .await
             .map_err(xen_error)?;
 
@@ -170,7 +173,7 @@ impl<P: Platform> Blkfront<P> {
         let flush = read("feature-flush-cache")
             .await
             .is_some_and(|v| v.trim() == "1");
-        write_state(&platform, front, XenbusState::Connected)
+        write_state(&*platform, front, XenbusState::Connected)
             .await
             .map_err(xen_error)?;
         Ok(Blkfront {
@@ -187,13 +190,24 @@ impl<P: Platform> Blkfront<P> {
             pages,
             held: RefCell::default(),
             ring: RefCell::new(ring),
-            events: RefCell::new(Events::new(Rc::new(port))),
             in_flight: RefCell::default(),
             failed: Cell::new(false),
-            timeout: None,
-            platform,
-            paths,
+            link: Link::new(platform, paths, port),
         })
+    }
+
+    /// Connects again after the backend left (it closed, died or restarted: requests fail
+    /// with `Disconnected`) or after [`Device::disconnect`]: closes this side, waits for the
+    /// backend to let go of the old pages (within the timeout, if one was set), then does
+    /// the whole handshake again with the backend, whenever it is back. The device's size may
+    /// have changed; the timeout stays.
+    pub async fn reconnect(&mut self) -> Result<(), BlockError> {
+        self.disconnect().await;
+        let mut fresh = Self::attach(self.link.platform.clone(), self.link.paths.clone()).await?;
+        fresh.link.set_limit(self.link.limit());
+        // The old pages and port go now, the backend having let go of them.
+        *self = fresh;
+        Ok(())
     }
 
     /// Gives up on a request the backend has not answered within `timeout` (by `time`'s
@@ -201,7 +215,7 @@ impl<P: Platform> Blkfront<P> {
     /// the backend does with the request's pages later cannot be known. Without it a silent
     /// backend makes requests wait for ever, as on Linux.
     pub fn with_timeout(mut self, time: impl Time + 'static, timeout: Duration) -> Self {
-        self.timeout = Some((Rc::new(time), timeout));
+        self.link.set_limit(Some((Rc::new(time), timeout)));
         self
     }
 
@@ -213,7 +227,7 @@ impl<P: Platform> Blkfront<P> {
 
     /// Where the device is in the store.
     pub fn paths(&self) -> &DevicePaths {
-        &self.paths
+        &self.link.paths
     }
 
     /// Takes every response published, handing each to its request.
@@ -353,7 +367,7 @@ impl<P: Platform> Blkfront<P> {
         match pushed {
             Ok(notify) => {
                 if notify {
-                    self.events.borrow().port().notify();
+                    self.link.notify();
                 }
             }
             Err(error) => {
@@ -373,28 +387,25 @@ impl<P: Platform> Blkfront<P> {
         let answer = poll_fn(|cx| {
             self.drain();
             if let Some(status) = self.in_flight.borrow_mut().take(id, cx) {
-                self.events.borrow_mut().leave(cx);
+                self.link.leave(cx);
                 return Poll::Ready(status);
             }
-            if self.events.borrow_mut().poll(cx).is_ready() {
+            if self.link.poll(cx).is_ready() {
+                if self.link.backend_gone() && !self.failed.get() {
+                    // What it did with the requests in flight cannot be known: they fail.
+                    self.failed.set(true);
+                    self.in_flight.borrow_mut().fail_all(|| BLKIF_RSP_ERROR);
+                }
                 cx.waker().wake_by_ref();
             }
             Poll::Pending
         });
-        let status = match &self.timeout {
-            None => answer.await,
-            Some((time, timeout)) => {
-                let answer = core::pin::pin!(answer);
-                let expiry = core::pin::pin!(time.sleep(*timeout));
-                match futures::future::select(answer, expiry).await {
-                    futures::future::Either::Left((status, _)) => status,
-                    futures::future::Either::Right(((), _)) => {
-                        // The request stays abandoned (its pages held) and the device is
-                        // given up.
-                        self.failed.set(true);
-                        return Err(BlockError::Timeout(*timeout));
-                    }
-                }
+        let status = match self.link.within(answer).await {
+            Ok(status) => status,
+            Err(limit) => {
+                // The request stays abandoned (its pages held) and the device is given up.
+                self.failed.set(true);
+                return Err(BlockError::Timeout(limit));
             }
         };
         guard.done = true;
@@ -410,6 +421,7 @@ impl<P: Platform> Blkfront<P> {
         match status {
             BLKIF_RSP_OKAY => Ok(()),
             BLKIF_RSP_EOPNOTSUPP => Err(BlockError::Unimplemented),
+            _ if self.link.backend_gone() => Err(BlockError::Disconnected),
             _ if self.failed.get() => Err(BlockError::Unknown(
                 "the block backend broke the ring protocol".into(),
             )),
@@ -443,7 +455,7 @@ impl<P: Platform> Drop for Abandon<'_, P> {
     fn drop(&mut self) {
         if !self.done {
             self.front.in_flight.borrow_mut().abandon(self.id);
-            self.front.events.borrow_mut().wake_all();
+            self.front.link.wake_all();
         }
     }
 }
@@ -465,21 +477,13 @@ fn plan(total: usize, per_request: usize) -> Vec<(usize, Vec<usize>)> {
 
 #[async_trait(?Send)]
 impl<P: Platform> Device for Blkfront<P> {
-    /// Closes the device (Closing, then Closed once the backend has closed); later requests
-    /// fail with `Disconnected`.
+    /// Closes the device (Closing, then Closed once the backend has let go of the pages, or
+    /// the timeout is up); later requests fail with `Disconnected` until
+    /// [`Blkfront::reconnect`].
     async fn disconnect(&self) {
         self.failed.set(true);
         self.in_flight.borrow_mut().fail_all(|| BLKIF_RSP_ERROR);
-        let front = &self.paths.frontend;
-        let _ = write_state(&self.platform, front, XenbusState::Closing).await;
-        if read_state(&self.platform, &self.paths.backend)
-            .await
-            .is_ok()
-        {
-            // The backend unmaps the pages before it says Closed; only then may they go.
-            let _ = wait_until_closed(&self.platform, &self.paths.backend).await;
-        }
-        let _ = write_state(&self.platform, front, XenbusState::Closed).await;
+        self.link.close().await;
     }
 }
 

@@ -6,6 +6,7 @@ use crate::prelude::*;
 
 mod blkfront;
 mod console;
+mod link;
 mod netfront;
 mod requests;
 

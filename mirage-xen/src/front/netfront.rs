@@ -8,23 +8,23 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::link::{Link, await_backend};
 use crate::abi::DomId;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
-use crate::platform::events::Events;
 use crate::platform::{Grant, Platform, Port, XenError};
 use crate::ring::{FrontRing, SharedMemory};
-use crate::xenbus::{
-    DeviceKind, DevicePaths, read_state, wait_for_state, wait_until_closed, write_state,
-};
+use crate::xenbus::{DeviceKind, DevicePaths, wait_for_state, write_state};
 use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use core::cell::{Cell, RefCell};
 use core::future::poll_fn;
 use core::task::Poll;
+use core::time::Duration;
 use mirage_types::{
     Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,
+    Time,
 };
 
 /// The MTU the frontend offers (no scatter-gather: one page per frame).
@@ -35,8 +35,8 @@ type Rx<P> = FrontRing<NetifRxRequest, NetifRxResponse, <P as crate::platform::G
 
 /// A Xen virtual network interface, from the guest's side: V1's `NETWORK` over `netif`.
 pub struct Netfront<P: Platform> {
-    platform: P,
-    paths: DevicePaths,
+    /// The event channel, the backend's liveness and the time limit.
+    link: Link<P>,
     mac: MacAddr,
     tx: RefCell<Tx<P>>,
     rx: RefCell<Rx<P>>,
@@ -44,7 +44,6 @@ pub struct Netfront<P: Platform> {
     /// TX pages (and so request ids) free to use.
     tx_free: RefCell<Vec<u16>>,
     rx_pages: Vec<P::Grant>,
-    events: RefCell<Events<P::Port>>,
     stats: StatsCounter,
     failed: Cell<bool>,
     disconnected: Cell<bool>,
@@ -55,12 +54,47 @@ fn xen(error: XenError) -> NetError {
 }
 
 impl<P: Platform> Netfront<P> {
-    /// Connects network interface `devid` of this domain (`frontend_id`): shares the rings,
-    /// posts every receive buffer, and waits until the backend is connected.
+    /// Connects network interface `devid` of this domain (`frontend_id`): waits for its
+    /// backend to be ready (InitWait), shares the rings, posts every receive buffer, and
+    /// waits until the backend is connected. A backend that never starts is waited for
+    /// (wrap the call in a timeout to give up).
     pub async fn connect(platform: P, frontend_id: DomId, devid: u32) -> Result<Self, NetError> {
         let paths = DevicePaths::discover(&platform, DeviceKind::Vif, frontend_id, devid)
             .await
             .map_err(xen)?;
+        Self::attach(Rc::new(platform), paths).await
+    }
+
+    /// Connects again after the backend left (it closed, died or restarted: `write` and
+    /// `listen` fail with `Disconnected`) or after [`Device::disconnect`]: closes this side,
+    /// waits for the backend to let go of the old pages (within the timeout, if one was
+    /// set), then does the whole handshake again, whenever the backend is back.
+    pub async fn reconnect(&mut self) -> Result<(), NetError> {
+        self.disconnect().await;
+        let mut fresh = Self::attach(self.link.platform.clone(), self.link.paths.clone()).await?;
+        fresh.link.set_limit(self.link.limit());
+        // The old pages and port go now, the backend having let go of them.
+        *self = fresh;
+        Ok(())
+    }
+
+    /// Gives up a `write` that waits longer than `timeout` (by `time`'s clock) for the
+    /// backend to free a transmit slot, with [`NetError::Timeout`]; a `disconnect` waits no
+    /// longer than that for the backend either. Without it a silent backend makes writers
+    /// wait for ever, as on Linux.
+    pub fn with_timeout(mut self, time: impl Time + 'static, timeout: Duration) -> Self {
+        self.link.set_limit(Some((Rc::new(time), timeout)));
+        self
+    }
+
+    /// Where the interface is in the store.
+    pub fn paths(&self) -> &DevicePaths {
+        &self.link.paths
+    }
+
+    /// The handshake with the backend of `paths`, from Initialising to Connected.
+    async fn attach(platform: Rc<P>, paths: DevicePaths) -> Result<Self, NetError> {
+        await_backend(&*platform, &paths).await.map_err(xen)?;
         let front = &paths.frontend;
         let mac: MacAddr = platform
             .read(0, &format!("{front}/mac"))
@@ -108,13 +142,12 @@ impl<P: Platform> Netfront<P> {
                 .await
                 .map_err(xen)?;
         }
-        write_state(&platform, front, XenbusState::Connected)
+        write_state(&*platform, front, XenbusState::Connected)
             .await
             .map_err(xen)?;
-        wait_for_state(&platform, &paths.backend, |s| s == XenbusState::Connected)
+        wait_for_state(&*platform, &paths.backend, |s| s == XenbusState::Connected)
             .await
             .map_err(xen)?;
-        let port = Rc::new(port);
         port.notify();
         Ok(Netfront {
             tx_free: RefCell::new((0..tx_pages.len() as u16).rev().collect()),
@@ -122,13 +155,11 @@ impl<P: Platform> Netfront<P> {
             rx_pages,
             tx: RefCell::new(tx),
             rx: RefCell::new(rx),
-            events: RefCell::new(Events::new(port)),
+            link: Link::new(platform, paths, port),
             mac,
             stats: StatsCounter::default(),
             failed: Cell::new(false),
             disconnected: Cell::new(false),
-            platform,
-            paths,
         })
     }
 
@@ -163,7 +194,7 @@ impl<P: Platform> Netfront<P> {
     }
 
     fn check(&self) -> Result<(), NetError> {
-        if self.disconnected.get() {
+        if self.disconnected.get() || self.link.backend_gone() {
             Err(NetError::Disconnected)
         } else if self.failed.get() {
             Err(NetError::Unknown(
@@ -214,7 +245,7 @@ impl<P: Platform> Netfront<P> {
                 gref: page.gref(),
             });
             if rx.push_requests_and_check_notify() {
-                self.events.borrow().port().notify();
+                self.link.notify();
             }
             if response.flags & NETRXF_MORE_DATA == 0 {
                 return Ok((!frame.is_empty()).then(|| Bytes::from(frame)));
@@ -228,20 +259,13 @@ impl<P: Platform> Netfront<P> {
 
 #[async_trait(?Send)]
 impl<P: Platform> Device for Netfront<P> {
-    /// Closes the interface: Closing, then Closed once the backend has unmapped everything.
+    /// Closes the interface: Closing, then Closed once the backend has let go of the pages
+    /// (or the timeout is up); `listen` returns.
     async fn disconnect(&self) {
         self.disconnected.set(true);
-        let front = &self.paths.frontend;
-        let _ = write_state(&self.platform, front, XenbusState::Closing).await;
-        if read_state(&self.platform, &self.paths.backend)
-            .await
-            .is_ok()
-        {
-            let _ = wait_until_closed(&self.platform, &self.paths.backend).await;
-        }
-        let _ = write_state(&self.platform, front, XenbusState::Closed).await;
-        // Let `listen` notice.
-        self.events.borrow().port().notify();
+        // Let `listen` and waiting writers notice.
+        self.link.wake_all();
+        self.link.close().await;
     }
 }
 
@@ -255,20 +279,21 @@ impl<P: Platform> Network for Netfront<P> {
                 max,
             });
         }
-        let id = poll_fn(|cx| {
+        let slot = poll_fn(|cx| {
             if let Err(error) = self.check().and_then(|()| self.reclaim()) {
+                self.link.leave(cx);
                 return Poll::Ready(Err(error));
             }
             if let Some(id) = self.tx_free.borrow_mut().pop() {
-                self.events.borrow_mut().leave(cx);
+                self.link.leave(cx);
                 return Poll::Ready(Ok(id));
             }
-            if self.events.borrow_mut().poll(cx).is_ready() {
+            if self.link.poll(cx).is_ready() {
                 cx.waker().wake_by_ref();
             }
             Poll::Pending
-        })
-        .await?;
+        });
+        let id = self.link.within(slot).await.map_err(NetError::Timeout)??;
         let page = &self.tx_pages[usize::from(id)];
         // SAFETY: a granted page of this domain, not in any request now.
         unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
@@ -285,7 +310,7 @@ impl<P: Platform> Network for Netfront<P> {
             tx.push_requests_and_check_notify()
         };
         if notify {
-            self.events.borrow().port().notify();
+            self.link.notify();
         }
         self.stats.sent(frame.len());
         Ok(())
@@ -298,19 +323,21 @@ impl<P: Platform> Network for Netfront<P> {
             let next = poll_fn(|cx| {
                 let outcome = if self.disconnected.get() {
                     Ok(None)
+                } else if self.link.backend_gone() {
+                    Err(NetError::Disconnected)
                 } else {
                     self.check().and_then(|()| self.take_frame()).map(Some)
                 };
                 match outcome {
                     Ok(Some(None)) => {
-                        if self.events.borrow_mut().poll(cx).is_ready() {
+                        if self.link.poll(cx).is_ready() {
                             let _ = self.reclaim();
                             cx.waker().wake_by_ref();
                         }
                         Poll::Pending
                     }
                     outcome => {
-                        self.events.borrow_mut().leave(cx);
+                        self.link.leave(cx);
                         Poll::Ready(outcome.map(Option::flatten))
                     }
                 }

@@ -1,5 +1,6 @@
-//! One event channel listened to by several tasks at once: whoever waits polls the one wait
-//! on the port, and when it fires every waiter is woken to look at its own condition.
+//! One wait listened to by several tasks at once (an event channel, or a store watch):
+//! whoever waits polls the one wait, and when it fires every waiter is woken to look at its
+//! own condition.
 //!
 //! The port's wait remembers only the task that polled it last. A task whose condition came
 //! true another way (a response another task took in for it) must [`Events::leave`], so that
@@ -14,28 +15,35 @@ use alloc::rc::Rc;
 use core::task::{Context, Poll, Waker};
 use futures::future::LocalBoxFuture;
 
-/// The shared wait on a port.
-pub(crate) struct Events<P: Port + 'static> {
-    port: Rc<P>,
+/// Makes the wait afresh each time the last one fired.
+type MakeWait = Box<dyn Fn() -> LocalBoxFuture<'static, ()>>;
+
+/// The shared wait.
+pub(crate) struct Events {
+    make: MakeWait,
     wait: Option<LocalBoxFuture<'static, ()>>,
     waiters: Vec<Waker>,
     /// The task that polled the wait last, whom the port will wake.
     polled_by: Option<Waker>,
 }
 
-impl<P: Port + 'static> Events<P> {
-    pub(crate) fn new(port: Rc<P>) -> Self {
+impl Events {
+    /// Waits for `port`'s events.
+    pub(crate) fn new<P: Port + 'static>(port: Rc<P>) -> Self {
+        Self::of(move || {
+            let port = port.clone();
+            Box::pin(async move { port.wait().await })
+        })
+    }
+
+    /// Waits for what the futures `make` makes wait for, one after the other.
+    pub(crate) fn of(make: impl Fn() -> LocalBoxFuture<'static, ()> + 'static) -> Self {
         Events {
-            port,
+            make: Box::new(make),
             wait: None,
             waiters: Vec::new(),
             polled_by: None,
         }
-    }
-
-    /// The port.
-    pub(crate) fn port(&self) -> &P {
-        &self.port
     }
 
     /// Ready once an event came since the wait began; every other waiter is then woken.
@@ -43,10 +51,7 @@ impl<P: Port + 'static> Events<P> {
         if !self.waiters.iter().any(|w| w.will_wake(cx.waker())) {
             self.waiters.push(cx.waker().clone());
         }
-        let port = self.port.clone();
-        let wait = self
-            .wait
-            .get_or_insert_with(|| Box::pin(async move { port.wait().await }));
+        let wait = self.wait.get_or_insert_with(&self.make);
         match wait.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 self.wait = None;

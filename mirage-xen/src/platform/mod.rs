@@ -100,10 +100,11 @@ pub trait EventChannels {
     fn bind_interdomain(&self, remote: DomId, remote_port: u32) -> Result<Self::Port, XenError>;
 }
 
-/// Everything a frontend or backend needs of its platform, in one bound.
-pub trait Platform: GrantTable + EventChannels + Store {}
+/// Everything a frontend or backend needs of its platform, in one bound. Platforms are
+/// handles that own what they use (`'static`), so a device can keep waiting on them.
+pub trait Platform: GrantTable + EventChannels + Store + 'static {}
 
-impl<T: GrantTable + EventChannels + Store> Platform for T {}
+impl<T: GrantTable + EventChannels + Store + 'static> Platform for T {}
 
 /// A store transaction: 0 is none.
 pub type TxId = u32;
@@ -172,7 +173,7 @@ pub trait Watch {
 #[async_trait(?Send)]
 pub trait Store {
     /// This store's watches.
-    type Watch: Watch;
+    type Watch: Watch + 'static;
 
     /// The value at `path`.
     async fn read(&self, tx: TxId, path: &str) -> Result<String, XenError>;

@@ -48,13 +48,21 @@ pub async fn wait_for_state<S: Store>(
     }
 }
 
-/// Waits until the peer at `dir` has closed (`Closed`, or its node is gone), through
-/// `Closing`: what a side that is shutting down waits for before it frees what the peer used.
+/// Waits until the peer at `dir` has let go of this side's pages: it is `Closed`, its node
+/// is gone, or it started again (`Initialising`, `InitWait`: a restarted peer holds nothing
+/// of the last connection). What a side that is shutting down waits for before it frees
+/// what the peer used.
 pub async fn wait_until_closed<S: Store>(store: &S, dir: &str) -> Result<(), XenError> {
     let watch = store.watch(&format!("{dir}/state")).await?;
     loop {
         match read_state(store, dir).await {
-            Ok(XenbusState::Closed | XenbusState::Unknown) | Err(XenError::PermissionDenied(_)) => {
+            Ok(
+                XenbusState::Closed
+                | XenbusState::Unknown
+                | XenbusState::Initialising
+                | XenbusState::InitWait,
+            )
+            | Err(XenError::PermissionDenied(_)) => {
                 return Ok(());
             }
             Ok(_) => {}

@@ -31,16 +31,19 @@ const REPLIES: ByteRing = ByteRing {
 /// The xenstore page `M` and event channel `P` of a guest.
 pub struct XsRing<M: SharedMemory, P: Port + 'static> {
     page: M,
-    events: RefCell<Events<P>>,
+    port: Rc<P>,
+    events: RefCell<Events>,
 }
 
 impl<M: SharedMemory, P: Port + 'static> XsRing<M, P> {
     /// The ring on `page`, signalled through `port`. The page is used as it is (xenstored
     /// may already have answered into it).
     pub fn new(page: M, port: P) -> Self {
+        let port = Rc::new(port);
         XsRing {
             page,
-            events: RefCell::new(Events::new(Rc::new(port))),
+            events: RefCell::new(Events::new(port.clone())),
+            port,
         }
     }
 
@@ -58,7 +61,7 @@ impl<M: SharedMemory, P: Port + 'static> XsTransport for XsRing<M, P> {
                     Ok(written) => written,
                     Err(error) => break self.done(cx, Err(Self::ring_error(error))),
                 };
-                self.events.borrow().port().notify();
+                self.port.notify();
                 bytes = &bytes[written..];
                 if bytes.is_empty() {
                     break self.done(cx, Ok(()));
@@ -82,7 +85,7 @@ impl<M: SharedMemory, P: Port + 'static> XsTransport for XsRing<M, P> {
                         }
                     }
                     Ok(_) => {
-                        self.events.borrow().port().notify();
+                        self.port.notify();
                         break self.done(cx, Ok(()));
                     }
                 }
