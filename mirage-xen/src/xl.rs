@@ -163,6 +163,19 @@ pub fn vdev_name(index: usize) -> String {
     format!("xvd{}", String::from_utf8(letters).expect("ASCII letters"))
 }
 
+/// The index of disk `name` (`xvda` is 0, `xvdz` 25, `xvdaa` 26), the inverse of
+/// [`vdev_name`]; `None` if it is not such a name.
+pub fn vdev_index(name: &str) -> Option<usize> {
+    let letters = name.strip_prefix("xvd")?;
+    if letters.is_empty() || letters.len() > 4 || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let number = letters
+        .bytes()
+        .fold(0usize, |n, b| n * 26 + usize::from(b - b'a') + 1);
+    Some(number - 1)
+}
+
 /// The device number of disk `index` (`xvda` is 51712): `202 << 8 | disk << 4` below 16
 /// disks, the extended form `1 << 28 | disk << 8` above.
 pub fn vdev_number(index: usize) -> u32 {
@@ -177,6 +190,16 @@ pub fn vdev_number(index: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_turn_back_into_indices() {
+        for index in [0, 1, 25, 26, 27, 701, 702, 18_277] {
+            assert_eq!(vdev_index(&vdev_name(index)), Some(index), "{index}");
+        }
+        for junk in ["", "xvd", "sda", "xvdA", "xvd1", "xvdaaaaa"] {
+            assert_eq!(vdev_index(junk), None, "{junk}");
+        }
+    }
 
     #[test]
     fn names_and_numbers_of_disks() {

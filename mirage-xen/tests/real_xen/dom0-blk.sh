@@ -1,0 +1,44 @@
+#!/bin/sh
+# Runs in dom0 (boot.sh -s): a PV domU whose kernel's xen-blkfront drives a disk served by
+# our mirage-blkback (Blkback<FileBlock> in a dom0 process); checksums compared both ways.
+up() { cut -d' ' -f1 /proc/uptime; }
+res() { echo "@@ RESULT $1 $2 ${3:-}"; }
+modprobe xen-gntdev 2>/dev/null; modprobe xen-evtchn 2>/dev/null
+IMG=/tmp/disk.img
+dd if=/dev/zero of=$IMG bs=1M count=20 2>/dev/null
+dd if=/dev/urandom of=/tmp/first bs=1M count=1 2>/dev/null
+dd if=/tmp/first of=$IMG bs=1M conv=notrunc 2>/dev/null
+echo "@@ dom0-pattern-md5=$(md5sum < /tmp/first | cut -d' ' -f1)"
+cat > /tmp/t.cfg <<CFG
+name = "t"
+type = "pv"
+kernel = "/boot/vmlinuz"
+ramdisk = "/host/domu-test.cpio.gz"
+extra = "console=hvc0 rdinit=/init"
+memory = 160
+vcpus = 1
+on_poweroff = "destroy"
+CFG
+LOG=/var/log/xen/console/guest-t.log
+rm -f $LOG
+xl create /tmp/t.cfg || { res create FAIL; exit 1; }
+DOMID=$(xl domid t)
+WAIT_STEPS=900
+/host/mirage-blkback --domain "$DOMID" --image $IMG --vdev xvdb --trace > /tmp/backend.log 2>&1 &
+BACKEND=$!
+i=0; until grep -q "## DONE\|## NO-DISK" $LOG 2>/dev/null; do
+    i=$((i+1)); [ $i -gt ${WAIT_STEPS:-3000} ] && break; usleep 200000
+    kill -0 $BACKEND 2>/dev/null || break
+done
+echo "== backend"; head -50 /tmp/backend.log
+echo "== interrupts"; grep -i -E "evtchn|xen" /proc/interrupts | head
+xl debug-keys e; xl dmesg | tail -30
+echo "== guest"; grep "^## " $LOG
+echo "== store"; xenstore-ls -f /local/domain/0/backend/mirage-vbd 2>/dev/null | head -20
+i=0; while xl domid t >/dev/null 2>&1 && [ $i -lt 100 ]; do usleep 200000; i=$((i+1)); done
+xl destroy t 2>/dev/null
+xenstore-rm /local/domain/$DOMID/device/vbd 2>/dev/null
+i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$((i+1)); done
+kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-still-running"; kill $BACKEND; }
+wait $BACKEND; echo "@@ backend-exit=$?"
+echo "@@ image-md5=$(dd if=$IMG bs=1M skip=1 count=16 2>/dev/null | md5sum | cut -d' ' -f1)"
