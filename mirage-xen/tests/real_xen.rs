@@ -52,7 +52,17 @@ fn cpio(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
     let mut entry = |ino: usize, name: &str, mode: u32, data: &[u8]| {
         let header = format!(
             "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            0, 0, 1, 0, data.len(), 0, 0, 0, 0, name.len() + 1, 0
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name.len() + 1,
+            0
         );
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(name.as_bytes());
@@ -96,8 +106,9 @@ fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
     )
     .unwrap();
     // The stock domU initramfs with our /init on top.
-    let init = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen/domu-init"))
-        .unwrap();
+    let init =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen/domu-init"))
+            .unwrap();
     let mut ramdisk = std::fs::read(images.join("domu.cpio.gz")).unwrap();
     let extra = cpio(&[("init", 0o100755, &init)]);
     let mut gzip = Command::new("gzip")

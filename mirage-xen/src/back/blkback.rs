@@ -21,6 +21,16 @@ use mirage_types::Block;
 /// Segments an indirect request may carry, as advertised (256 KiB at most per request).
 pub const MAX_INDIRECT_SEGMENTS: usize = 64;
 
+/// The operation a response names: an indirect request's is the one it carries (Linux's
+/// blkfront rejects anything else and stops the device, as Linux's blkback answers).
+fn answered_operation(request: &BlkifRequest) -> u8 {
+    if request.operation == BLKIF_OP_INDIRECT {
+        BlkifRequestIndirect::from_slot(request).indirect_op
+    } else {
+        request.operation
+    }
+}
+
 /// A block device served to a frontend.
 pub struct Blkback<P: Platform, B: Block> {
     platform: P,
@@ -136,7 +146,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             for (request, status) in batch.iter().zip(statuses) {
                 ring.push_response(BlkifResponse {
                     id: request.id,
-                    operation: request.operation,
+                    operation: answered_operation(request),
                     status,
                     ..BlkifResponse::default()
                 })

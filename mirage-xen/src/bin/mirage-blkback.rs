@@ -80,7 +80,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let Some(devid) = mirage_xen::xl::vdev_index(&args.vdev).map(mirage_xen::xl::vdev_number)
     else {
-        eprintln!("mirage-blkback: {} is not a device name like xvdb", args.vdev);
+        eprintln!(
+            "mirage-blkback: {} is not a device name like xvdb",
+            args.vdev
+        );
         return ExitCode::from(2);
     };
     match mirage_unix::run(serve(&args, devid)) {
@@ -111,9 +114,13 @@ async fn serve(args: &Args, devid: u32) -> Result<(), String> {
     create_device(&xen, &paths, &[("mode", mode), ("type", "mirage")])
         .await
         .map_err(|e| e.to_string())?;
-    xen.write(0, &format!("{}/virtual-device", paths.frontend), &devid.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+    xen.write(
+        0,
+        &format!("{}/virtual-device", paths.frontend),
+        &devid.to_string(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
         "mirage-blkback: serving {} to domain {} as {} ({devid})",
         args.image.display(),

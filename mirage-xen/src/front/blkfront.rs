@@ -52,6 +52,8 @@ pub struct Blkfront<P: Platform> {
     indirect_pages: Vec<P::Grant>,
     free_indirect: RefCell<Vec<usize>>,
     in_flight: RefCell<InFlight<i16>>,
+    /// The operation of each request in flight, which its response must name.
+    operations: RefCell<alloc::collections::BTreeMap<u64, u8>>,
     /// The backend broke the protocol or left, or the device was disconnected.
     failed: Cell<bool>,
 }
@@ -191,6 +193,7 @@ impl<P: Platform> Blkfront<P> {
             held: RefCell::default(),
             ring: RefCell::new(ring),
             in_flight: RefCell::default(),
+            operations: RefCell::default(),
             failed: Cell::new(false),
             link: Link::new(platform, paths, port),
         })
@@ -236,19 +239,27 @@ impl<P: Platform> Blkfront<P> {
         let mut in_flight = self.in_flight.borrow_mut();
         loop {
             match ring.take_response() {
-                Ok(Some(response)) => match in_flight.complete(response.id, response.status) {
-                    Completed::Delivered => {}
-                    Completed::Abandoned => {
-                        if let Some(held) = self.held.borrow_mut().remove(&response.id) {
-                            self.release(held);
-                        }
-                    }
-                    // An answer to a request never made: the backend is broken or hostile,
-                    // and nothing it says can be matched to a request any more.
-                    Completed::Unknown => {
+                Ok(Some(response)) => {
+                    let asked = self.operations.borrow_mut().remove(&response.id);
+                    if asked.is_some_and(|operation| operation != response.operation) {
+                        // An answer to another question: the backend is broken (Linux's
+                        // blkfront gives the device up too).
                         return self.fail(&mut in_flight, RingError::NothingToAnswer);
                     }
-                },
+                    match in_flight.complete(response.id, response.status) {
+                        Completed::Delivered => {}
+                        Completed::Abandoned => {
+                            if let Some(held) = self.held.borrow_mut().remove(&response.id) {
+                                self.release(held);
+                            }
+                        }
+                        // An answer to a request never made: the backend is broken or hostile,
+                        // and nothing it says can be matched to a request any more.
+                        Completed::Unknown => {
+                            return self.fail(&mut in_flight, RingError::NothingToAnswer);
+                        }
+                    }
+                }
                 Ok(None) => match ring.final_check_for_responses() {
                     Ok(true) => continue,
                     Ok(false) => return,
@@ -359,6 +370,7 @@ impl<P: Platform> Blkfront<P> {
                 }
             }
         };
+        self.operations.borrow_mut().insert(id, operation);
         let pushed = {
             let mut ring = self.ring.borrow_mut();
             ring.push_request(request)

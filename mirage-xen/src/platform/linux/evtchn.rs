@@ -205,6 +205,11 @@ impl Drop for LinuxPort {
     fn drop(&mut self) {
         self.evtchn.ports.borrow_mut().remove(&self.number);
         let mut arg = PortArg { port: self.number };
-        let _ = ioctl::call(self.evtchn.device.get_ref(), ioctl::EVTCHN_UNBIND, &mut arg, "");
+        let _ = ioctl::call(
+            self.evtchn.device.get_ref(),
+            ioctl::EVTCHN_UNBIND,
+            &mut arg,
+            "",
+        );
     }
 }

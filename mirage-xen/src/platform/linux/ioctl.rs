@@ -51,8 +51,7 @@ pub(crate) struct GntallocDealloc {
 
 pub(crate) const GNTALLOC_FLAG_WRITABLE: u16 = 1;
 pub(crate) const GNTALLOC_ALLOC_GREF: libc::c_ulong = ioc(b'G', 5, size_of::<GntallocAlloc>());
-pub(crate) const GNTALLOC_DEALLOC_GREF: libc::c_ulong =
-    ioc(b'G', 6, size_of::<GntallocDealloc>());
+pub(crate) const GNTALLOC_DEALLOC_GREF: libc::c_ulong = ioc(b'G', 6, size_of::<GntallocDealloc>());
 
 #[repr(C)]
 pub(crate) struct GntdevGrantRef {
@@ -100,9 +99,7 @@ pub(crate) fn os_error(what: &str) -> XenError {
     let error = std::io::Error::last_os_error();
     match error.raw_os_error() {
         Some(libc::ENOMEM | libc::ENOSPC) => XenError::Exhausted(format!("{what}: {error}")),
-        Some(libc::EPERM | libc::EACCES) => {
-            XenError::PermissionDenied(format!("{what}: {error}"))
-        }
+        Some(libc::EPERM | libc::EACCES) => XenError::PermissionDenied(format!("{what}: {error}")),
         Some(libc::ENOENT | libc::ESRCH | libc::EINVAL) => {
             XenError::NotFound(format!("{what}: {error}"))
         }

@@ -36,9 +36,8 @@ impl XsTransport for XsDevice {
             let mut guard = self.device.writable().await.map_err(io_error)?;
             let written = guard.try_io(|device| {
                 // SAFETY: writing from a live buffer of the length given.
-                let n = unsafe {
-                    libc::write(device.as_raw_fd(), bytes.as_ptr().cast(), bytes.len())
-                };
+                let n =
+                    unsafe { libc::write(device.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
                 if n < 0 {
                     Err(std::io::Error::last_os_error())
                 } else {
