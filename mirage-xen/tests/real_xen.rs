@@ -9,85 +9,11 @@
 //! into the target directory. Where either is missing the test says so and does nothing:
 //! that is a skip, not a pass.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "real_xen/harness.rs"]
+mod harness;
 
-/// The xen-qemu tools, or why the test cannot run here.
-fn tools() -> Result<PathBuf, String> {
-    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/xen-qemu");
-    let tools = std::env::var_os("XEN_QEMU_TOOLS").map_or(tools, PathBuf::from);
-    if !tools.join("boot.sh").exists() {
-        return Err(format!("no xen-qemu tools at {}", tools.display()));
-    }
-    // SAFETY: a plain getter.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err("not root (building the images needs apt-get download as root)".into());
-    }
-    let qemu = Command::new("sh")
-        .args(["-c", "command -v qemu-system-x86_64"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !qemu.status.success() {
-        return Err("qemu-system-x86_64 is not installed (see the xen-qemu README)".into());
-    }
-    Ok(tools)
-}
-
-/// Builds (once) the images under the target directory.
-fn images(tools: &Path) -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xen-qemu");
-    if !out.join("domu.cpio.gz").exists() {
-        let status = Command::new(tools.join("build.sh"))
-            .arg(&out)
-            .status()
-            .expect("build.sh runs");
-        assert!(status.success(), "build.sh failed");
-    }
-    out
-}
-
-/// A `newc` cpio archive of `files` (name, mode, contents), as Linux's initramfs reads.
-fn cpio(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut entry = |ino: usize, name: &str, mode: u32, data: &[u8]| {
-        let header = format!(
-            "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            0,
-            0,
-            1,
-            0,
-            data.len(),
-            0,
-            0,
-            0,
-            0,
-            name.len() + 1,
-            0
-        );
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
-        out.extend_from_slice(data);
-        while out.len() % 4 != 0 {
-            out.push(0);
-        }
-    };
-    for (ino, (name, mode, data)) in files.iter().enumerate() {
-        entry(ino + 1, name, *mode, data);
-    }
-    entry(0, "TRAILER!!!", 0, &[]);
-    out
-}
-
-/// The value of `key=` on the line that has it.
-fn value<'a>(output: &'a str, key: &str) -> Option<&'a str> {
-    output
-        .lines()
-        .find_map(|line| line.split_once(&format!("{key}=")).map(|(_, v)| v.trim()))
-}
+use harness::{boot, domu_ramdisk, images, tools, value};
+use std::path::Path;
 
 #[test]
 fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
@@ -105,37 +31,17 @@ fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
         files.path().join("mirage-blkback"),
     )
     .unwrap();
-    // The stock domU initramfs with our /init on top.
-    let init =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen/domu-init"))
-            .unwrap();
-    let mut ramdisk = std::fs::read(images.join("domu.cpio.gz")).unwrap();
-    let extra = cpio(&[("init", 0o100755, &init)]);
-    let mut gzip = Command::new("gzip")
-        .arg("-1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("gzip runs");
-    use std::io::Write;
-    gzip.stdin.take().unwrap().write_all(&extra).unwrap();
-    ramdisk.extend(gzip.wait_with_output().unwrap().stdout);
-    std::fs::write(files.path().join("domu-test.cpio.gz"), ramdisk).unwrap();
-
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen");
+    domu_ramdisk(&images, &here.join("domu-init"), &[], files.path());
     let log = images.join("blk-serial.log");
-    let output = Command::new(tools.join("boot.sh"))
-        .arg("-s")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen/dom0-blk.sh"))
-        .arg("-f")
-        .arg(files.path())
-        .args(["-t", "1500", "-l"])
-        .arg(&log)
-        .arg(&images)
-        .output()
-        .expect("boot.sh runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}\n{stderr}");
+    let stdout = boot(
+        &tools,
+        &images,
+        &here.join("dom0-blk.sh"),
+        files.path(),
+        &log,
+    );
+    println!("{stdout}");
     let report = |case: &str, ok: bool| {
         println!("real Xen: {case}: {}", if ok { "PASS" } else { "FAIL" });
         ok
@@ -164,6 +70,62 @@ fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
         ),
         report(
             "the backend stops cleanly when the device goes",
+            value(&stdout, "@@ backend-exit") == Some("0"),
+        ),
+    ];
+    assert!(
+        results.iter().all(|ok| *ok),
+        "real Xen cases failed (serial log: {})",
+        log.display()
+    );
+}
+
+#[test]
+fn linux_netfront_in_a_domu_against_our_netback_in_dom0() {
+    let tools = match tools() {
+        Ok(tools) => tools,
+        Err(why) => {
+            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
+            return;
+        }
+    };
+    let images = images(&tools);
+    let files = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_mirage-netback"),
+        files.path().join("mirage-netback"),
+    )
+    .unwrap();
+    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen");
+    domu_ramdisk(&images, &here.join("domu-net-init"), &[], files.path());
+    let log = images.join("net-serial.log");
+    let stdout = boot(&tools, &images, &here.join("dom0-net.sh"), files.path(), &log);
+    println!("{stdout}");
+    let report = |case: &str, ok: bool| {
+        println!("real Xen: {case}: {}", if ok { "PASS" } else { "FAIL" });
+        ok
+    };
+    let sent = value(&stdout, "## sent-md5");
+    let received = value(&stdout, "@@ received-md5").and_then(|v| v.split(' ').next());
+    let results = [
+        report(
+            "the domU's netfront has the MAC our backend gave it",
+            value(&stdout, "## mac") == Some("00:16:3e:00:00:02"),
+        ),
+        report(
+            "the domU pings dom0 through Netback and the tap",
+            value(&stdout, "## ping-dom0") == Some("ok"),
+        ),
+        report(
+            "dom0 pings the domU",
+            value(&stdout, "@@ ping-domu") == Some("ok"),
+        ),
+        report(
+            "4 MiB over TCP from the domU arrive intact in dom0",
+            sent.is_some() && sent == received,
+        ),
+        report(
+            "the backend stops cleanly when the interface goes",
             value(&stdout, "@@ backend-exit") == Some("0"),
         ),
     ];

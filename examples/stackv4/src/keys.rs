@@ -41,6 +41,11 @@ pub struct Keys {
     /// no address until you give it one).
     #[arg(long)]
     pub create_tap: bool,
+    /// In a Xen domain: the direct stack runs on this domain's network interface N (`vif`
+    /// N) through our own userspace frontend (`Netfront` over `/dev/xen`) instead of a tap
+    /// device. The kernel's xen-netfront must not be loaded (it would own the interface).
+    #[arg(long, value_name = "N")]
+    pub xen_vif: Option<u32>,
     /// The socket stack's listening addresses, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.0.0.0")]
     pub interfaces: Vec<Ipv4Addr>,

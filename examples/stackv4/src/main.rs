@@ -9,6 +9,8 @@ use mirage_console::UnixConsole;
 use mirage_net::{Addressing, DirectStack, Recorded, SocketStack, StackConfig};
 use mirage_types::{Console, Either, StackV4};
 use mirage_unix::Tap;
+use mirage_xen::front::Netfront;
+use mirage_xen::platform::linux::GuestXen;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,22 +39,37 @@ fn main() -> ExitCode {
     })
 }
 
-/// The tap device, recorded to `--pcap` if given.
-type Link = Either<Tap, Recorded<Tap>>;
+/// A Xen domain's interface through our own frontend.
+type XenVif = Netfront<GuestXen>;
 
-/// The direct stack on the tap device `--network`, configured statically or by DHCP.
+/// The tap device or the Xen interface, recorded to `--pcap` if given.
+type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
+
+/// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
+/// configured statically or by DHCP.
 async fn direct(console: &UnixConsole, keys: &Keys) -> Result<DirectStack<Link>, String> {
-    let tap = if keys.create_tap {
-        Tap::create(&keys.network)
-    } else {
-        Tap::open(&keys.network)
-    }
-    .map_err(|e| e.to_string())?;
-    let tap = match &keys.pcap {
-        None => Either::Left(tap),
-        Some(path) => {
-            Either::Right(Recorded::new(tap, path).map_err(|e| format!("{}: {e}", path.display()))?)
+    let device = match keys.xen_vif {
+        Some(vif) => {
+            let (xen, domid) = GuestXen::this_domain().await.map_err(|e| e.to_string())?;
+            let netfront = Netfront::connect(xen, domid, vif)
+                .await
+                .map_err(|e| format!("vif {vif}: {e}"))?;
+            Either::Right(netfront)
         }
+        None => Either::Left(
+            if keys.create_tap {
+                Tap::create(&keys.network)
+            } else {
+                Tap::open(&keys.network)
+            }
+            .map_err(|e| e.to_string())?,
+        ),
+    };
+    let tap = match &keys.pcap {
+        None => Either::Left(device),
+        Some(path) => Either::Right(
+            Recorded::new(device, path).map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
     };
     let addressing = if keys.dhcp {
         Addressing::Dhcp {

@@ -75,6 +75,10 @@ impl<P: Platform, N: Network> Netback<P, N> {
             ("feature-sg", "0"),
             ("feature-gso-tcpv4", "0"),
             ("feature-rx-notify", "1"),
+            // Frames go to the device as they are: a frontend must fill in its checksums
+            // (Linux's netfront otherwise leaves them blank for the backend to finish).
+            ("feature-no-csum-offload", "1"),
+            ("feature-ipv6-csum-offload", "0"),
         ]
         .into_iter()
         .map(|(node, value)| (node, value.to_owned()))

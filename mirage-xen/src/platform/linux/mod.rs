@@ -78,6 +78,25 @@ impl<S> LinuxXen<S> {
     }
 }
 
+/// The platform of a process in a guest domain: the store through `/dev/xen/xenbus`.
+pub type GuestXen = LinuxXen<Rc<crate::xenstore::XsClient<XsDevice>>>;
+
+impl GuestXen {
+    /// This domain's platform and its domain id (read from the store), from a process in
+    /// any domain (dom0 included): the store through `/dev/xen/xenbus`. Needs a tokio
+    /// runtime with I/O.
+    pub async fn this_domain() -> Result<(Self, DomId), XenError> {
+        let xen = LinuxXen::new(crate::xenstore::XsClient::new(XsDevice::open()?));
+        // A relative path is this domain's own directory.
+        let text = xen.read(0, "domid").await?;
+        let domid = text
+            .trim()
+            .parse()
+            .map_err(|_| XenError::Other(format!("the store's domid is {text:?}")))?;
+        Ok((xen, domid))
+    }
+}
+
 impl<S> GrantTable for LinuxXen<S> {
     type Grant = LinuxGrant;
     type Mapping = LinuxMapping;

@@ -1,0 +1,166 @@
+//! Booting a real Xen under QEMU from a test or a benchmark: the workspace's
+//! `../shared/tools/xen-qemu` scripts, images built once into the target directory, a domU
+//! ramdisk with our own `/init`, and a dom0 script's output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The xen-qemu tools, or why the test cannot run here.
+pub fn tools() -> Result<PathBuf, String> {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/xen-qemu");
+    let tools = std::env::var_os("XEN_QEMU_TOOLS").map_or(tools, PathBuf::from);
+    if !tools.join("boot.sh").exists() {
+        return Err(format!("no xen-qemu tools at {}", tools.display()));
+    }
+    // SAFETY: a plain getter.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root (building the images needs apt-get download as root)".into());
+    }
+    let qemu = Command::new("sh")
+        .args(["-c", "command -v qemu-system-x86_64"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !qemu.status.success() {
+        return Err("qemu-system-x86_64 is not installed (see the xen-qemu README)".into());
+    }
+    Ok(tools)
+}
+
+/// Builds (once) the images under the target directory.
+pub fn images(tools: &Path) -> PathBuf {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xen-qemu");
+    if !out.join("domu.cpio.gz").exists() {
+        let status = Command::new(tools.join("build.sh"))
+            .arg(&out)
+            .status()
+            .expect("build.sh runs");
+        assert!(status.success(), "build.sh failed");
+    }
+    out
+}
+
+/// A `newc` cpio archive of `files` (name, mode, contents), as Linux's initramfs reads.
+pub fn cpio(files: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut entry = |ino: usize, name: &str, mode: u32, data: &[u8]| {
+        let header = format!(
+            "070701{ino:08x}{mode:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+            0,
+            0,
+            1,
+            0,
+            data.len(),
+            0,
+            0,
+            0,
+            0,
+            name.len() + 1,
+            0
+        );
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(data);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    };
+    for (ino, (name, mode, data)) in files.iter().enumerate() {
+        entry(ino + 1, name, *mode, data);
+    }
+    entry(0, "TRAILER!!!", 0, &[]);
+    out
+}
+
+/// The value of `key=` on the line that has it.
+pub fn value<'a>(output: &'a str, key: &str) -> Option<&'a str> {
+    output
+        .lines()
+        .find_map(|line| line.split_once(&format!("{key}=")).map(|(_, v)| v.trim()))
+}
+
+/// The stock domU initramfs with `init` (a script) as its `/init`, written into `files`
+/// as `domu-test.cpio.gz`; `programs` (path in the domU, program built here) are added
+/// stripped, with the C library they load (the stock domU has only a static busybox).
+pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], files: &Path) {
+    let init = std::fs::read(init).unwrap();
+    let mut entries: Vec<(String, u32, Vec<u8>)> = vec![("init".into(), 0o100755, init)];
+    if !programs.is_empty() {
+        for dir in ["lib", "lib64", "lib/x86_64-linux-gnu"] {
+            entries.push((dir.into(), 0o040755, Vec::new()));
+        }
+        for lib in [
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/x86_64-linux-gnu/libgcc_s.so.1",
+            "/lib/x86_64-linux-gnu/libm.so.6",
+        ] {
+            entries.push((lib[1..].into(), 0o100755, std::fs::read(lib).unwrap()));
+        }
+        let loader = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        entries.push(("lib64/ld-linux-x86-64.so.2".into(), 0o100755, loader));
+    }
+    for (path, program) in programs {
+        let stripped = files.join("stripped");
+        let status = Command::new("strip")
+            .arg("-o")
+            .arg(&stripped)
+            .arg(program)
+            .status()
+            .expect("strip runs");
+        assert!(status.success(), "strip {}", program.display());
+        entries.push((path.to_string(), 0o100755, std::fs::read(&stripped).unwrap()));
+        std::fs::remove_file(stripped).unwrap();
+    }
+    let listed: Vec<(&str, u32, &[u8])> = entries
+        .iter()
+        .map(|(name, mode, data)| (name.as_str(), *mode, data.as_slice()))
+        .collect();
+    let mut ramdisk = std::fs::read(images.join("domu.cpio.gz")).unwrap();
+    let extra = cpio(&listed);
+    let mut gzip = Command::new("gzip")
+        .arg("-1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    use std::io::Write;
+    let mut input = gzip.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || input.write_all(&extra).unwrap());
+    let compressed = gzip.wait_with_output().unwrap().stdout;
+    writer.join().unwrap();
+    ramdisk.extend(compressed);
+    std::fs::write(files.join("domu-test.cpio.gz"), ramdisk).unwrap();
+}
+
+/// Boots Xen, runs `script` in dom0 with `files` at `/host`, and returns what it printed
+/// (and boot.sh's own report); the serial log goes to `log`.
+pub fn boot(tools: &Path, images: &Path, script: &Path, files: &Path, log: &Path) -> String {
+    let output = Command::new(tools.join("boot.sh"))
+        .arg("-s")
+        .arg(script)
+        .arg("-f")
+        .arg(files)
+        .args(["-t", "1500", "-l"])
+        .arg(log)
+        .arg(images)
+        .output()
+        .expect("boot.sh runs");
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Every value of `key=` on lines that have it.
+pub fn values<'a>(output: &'a str, key: &str) -> Vec<&'a str> {
+    output
+        .lines()
+        .filter_map(|line| line.split_once(&format!("{key}=")).map(|(_, v)| v.trim()))
+        .collect()
+}
