@@ -26,7 +26,10 @@ fn block_test_over_our_blkfront_against_linux_blkback_prints_the_tutorial_output
     harness::domu_ramdisk(
         &images,
         &here.join("domu-block_test-init"),
-        &[("bin/mir-block_test", Path::new(env!("CARGO_BIN_EXE_mir-block_test")))],
+        &[(
+            "bin/mir-block_test",
+            Path::new(env!("CARGO_BIN_EXE_mir-block_test")),
+        )],
         files.path(),
     );
     let log = images.join("block_test-serial.log");

@@ -26,7 +26,10 @@ fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
     harness::domu_ramdisk(
         &images,
         &here.join("domu-stackv4-init"),
-        &[("bin/mir-stackv4", Path::new(env!("CARGO_BIN_EXE_mir-stackv4")))],
+        &[(
+            "bin/mir-stackv4",
+            Path::new(env!("CARGO_BIN_EXE_mir-stackv4")),
+        )],
         files.path(),
     );
     let log = images.join("stackv4-serial.log");
@@ -40,7 +43,11 @@ fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
     println!("{output}");
     let lines: Vec<&str> = output.lines().collect();
     let has = |wanted: &str| lines.iter().any(|line| line.trim_end() == wanted);
-    assert!(has("IP address: 169.254.100.2"), "serial log: {}", log.display());
+    assert!(
+        has("IP address: 169.254.100.2"),
+        "serial log: {}",
+        log.display()
+    );
     assert_eq!(
         harness::value(&output, "@@ ping"),
         Some("3 packets transmitted, 3 packets received"),
@@ -52,6 +59,14 @@ fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
         "serial log: {}",
         log.display()
     );
-    assert!(has("TCP 169.254.100.1:40080 > _:8080"), "serial log: {}", log.display());
-    assert!(has("read: 15 \"hello tcp world\""), "serial log: {}", log.display());
+    assert!(
+        has("TCP 169.254.100.1:40080 > _:8080"),
+        "serial log: {}",
+        log.display()
+    );
+    assert!(
+        has("read: 15 \"hello tcp world\""),
+        "serial log: {}",
+        log.display()
+    );
 }

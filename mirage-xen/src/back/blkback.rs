@@ -10,10 +10,11 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::grant_maps::GrantMaps;
+use crate::abi::PAGE_SIZE;
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
-use crate::abi::{DomId, PAGE_SIZE};
-use crate::platform::{GrantTable, Platform, Port, Watch, XenError};
+use crate::platform::{Platform, Port, Watch, XenError};
 use crate::ring::{BackRing, RingError, SharedMemory};
 use crate::xenbus::{DevicePaths, read_state, write_state};
 use mirage_types::Block;
@@ -110,6 +111,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 MAX_INDIRECT_SEGMENTS.to_string(),
             ),
             ("feature-barrier", "0".into()),
+            ("feature-persistent", "1".into()),
         ];
         super::await_frontend(store, &self.paths, &features).await?;
         let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
@@ -124,6 +126,11 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             _ => {}
         }
         let frontend_id = self.paths.frontend_id;
+        let persistent = store
+            .read(0, &format!("{front}/feature-persistent"))
+            .await
+            .is_ok_and(|value| value.trim() == "1");
+        let grants = GrantMaps::new(&self.platform, frontend_id, persistent);
         let page = self.platform.map(frontend_id, ring_ref, true)?;
         let mut ring: BackRing<BlkifRequest, BlkifResponse, _> =
             BackRing::attach(page).map_err(ServeError::Ring)?;
@@ -140,7 +147,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             let statuses = futures::future::join_all(
                 batch
                     .iter()
-                    .map(|request| self.handle(frontend_id, request, &info)),
+                    .map(|request| self.handle(&grants, request, &info)),
             )
             .await;
             for (request, status) in batch.iter().zip(statuses) {
@@ -173,7 +180,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 if super::frontend_left(read_state(store, front).await?) {
                     // Unmap and unbind before saying Closed: the frontend ends its grants once
                     // it reads that.
-                    drop((ring, port));
+                    drop((ring, port, grants));
                     write_state(store, back, XenbusState::Closing).await?;
                     write_state(store, back, XenbusState::Closed).await?;
                     return Ok(());
@@ -185,7 +192,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
     /// Does one request and returns its status.
     async fn handle(
         &self,
-        frontend: DomId,
+        grants: &GrantMaps<'_, P>,
         request: &BlkifRequest,
         info: &mirage_types::BlockInfo,
     ) -> i16 {
@@ -197,7 +204,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 }
                 let writing = request.operation == BLKIF_OP_WRITE;
                 self.transfer(
-                    frontend,
+                    grants,
                     writing,
                     request.sector_number,
                     &request.seg[..count],
@@ -205,7 +212,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 )
                 .await
             }
-            BLKIF_OP_INDIRECT => self.indirect(frontend, request, info).await,
+            BLKIF_OP_INDIRECT => self.indirect(grants, request, info).await,
             BLKIF_OP_FLUSH_DISKCACHE | BLKIF_OP_WRITE_BARRIER => match self.block.flush().await {
                 Ok(()) => BLKIF_RSP_OKAY,
                 Err(_) => BLKIF_RSP_ERROR,
@@ -217,7 +224,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
     /// An indirect request: its segments are in the frontend's indirect pages.
     async fn indirect(
         &self,
-        frontend: DomId,
+        grants: &GrantMaps<'_, P>,
         request: &BlkifRequest,
         info: &mirage_types::BlockInfo,
     ) -> i16 {
@@ -238,7 +245,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             .take(count.div_ceil(BLKIF_SEGMENTS_PER_INDIRECT_PAGE))
             .enumerate()
         {
-            let Ok(mapping) = self.platform.map(frontend, *gref, false) else {
+            let Ok(mapping) = grants.map(*gref, false) else {
                 return BLKIF_RSP_ERROR;
             };
             let here = (count - page * BLKIF_SEGMENTS_PER_INDIRECT_PAGE)
@@ -254,13 +261,13 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 segments.push(segment);
             }
         }
-        self.transfer(frontend, writing, indirect.sector_number, &segments, info)
+        self.transfer(grants, writing, indirect.sector_number, &segments, info)
             .await
     }
 
     async fn transfer(
         &self,
-        frontend: DomId,
+        grants: &GrantMaps<'_, P>,
         writing: bool,
         sector_number: u64,
         segments: &[BlkifRequestSegment],
@@ -288,8 +295,8 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         }
         let mappings = match segments
             .iter()
-            .map(|s| self.platform.map(frontend, s.gref, !writing))
-            .collect::<Result<Vec<<P as GrantTable>::Mapping>, _>>()
+            .map(|s| grants.map(s.gref, !writing))
+            .collect::<Result<Vec<_>, _>>()
         {
             Ok(mappings) => mappings,
             Err(_) => return BLKIF_RSP_ERROR,

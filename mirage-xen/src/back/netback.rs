@@ -75,9 +75,9 @@ impl<P: Platform, N: Network> Netback<P, N> {
             ("feature-sg", "0"),
             ("feature-gso-tcpv4", "0"),
             ("feature-rx-notify", "1"),
-            // Frames go to the device as they are: a frontend must fill in its checksums
-            // (Linux's netfront otherwise leaves them blank for the backend to finish).
-            ("feature-no-csum-offload", "1"),
+            // Checksums a frontend leaves blank are finished here before the frame goes
+            // to the device (Linux's netfront leaves TCP and UDP ones blank whatever the
+            // backend says).
             ("feature-ipv6-csum-offload", "0"),
         ]
         .into_iter()
@@ -212,7 +212,11 @@ impl<P: Platform, N: Network> Netback<P, N> {
             .map_err(|_| ())?;
         // SAFETY: a mapped page of the guest; the range is inside it (checked).
         let data = unsafe { core::slice::from_raw_parts(page.as_ptr().add(offset), size) };
-        Ok(data.to_vec())
+        let mut frame = data.to_vec();
+        if request.flags & NETTXF_CSUM_BLANK != 0 {
+            super::checksum::complete(&mut frame);
+        }
+        Ok(frame)
     }
 
     /// Copies `frame` into the guest's buffer of `request`; the response's status.

@@ -29,6 +29,53 @@ struct Args {
     /// The guest interface's MAC address.
     #[arg(long, default_value = "00:16:3e:00:00:02")]
     mac: String,
+    /// Print each frame's length and direction (to stderr).
+    #[arg(long)]
+    trace: bool,
+}
+
+/// A network device that prints each frame.
+struct Traced<N>(N);
+
+#[mirage_types::async_trait(?Send)]
+impl<N: mirage_types::Device> mirage_types::Device for Traced<N> {
+    async fn disconnect(&self) {
+        self.0.disconnect().await
+    }
+}
+
+#[mirage_types::async_trait(?Send)]
+impl<N: mirage_types::Network> mirage_types::Network for Traced<N> {
+    async fn write(&self, frame: &[u8]) -> Result<(), mirage_types::NetError> {
+        let result = self.0.write(frame).await;
+        eprintln!("guest -> device: {} bytes: {result:?}", frame.len());
+        result
+    }
+
+    async fn listen(&self, handler: mirage_types::FrameHandler) -> Result<(), mirage_types::NetError> {
+        self.0
+            .listen(std::rc::Rc::new(move |frame: bytes::Bytes| {
+                eprintln!("device -> guest: {} bytes", frame.len());
+                handler(frame)
+            }))
+            .await
+    }
+
+    fn mac(&self) -> mirage_types::MacAddr {
+        self.0.mac()
+    }
+
+    fn mtu(&self) -> usize {
+        self.0.mtu()
+    }
+
+    fn get_stats_counters(&self) -> mirage_types::Stats {
+        self.0.get_stats_counters()
+    }
+
+    fn reset_stats_counters(&self) {
+        self.0.reset_stats_counters()
+    }
 }
 
 fn main() -> ExitCode {
@@ -55,12 +102,22 @@ async fn serve(args: &Args) -> Result<(), String> {
         frontend_id: args.domain,
         frontend: format!("/local/domain/{}/device/vif/{}", args.domain, args.vif),
         backend_id: 0,
-        backend: format!("/local/domain/0/backend/mirage-vif/{}/{}", args.domain, args.vif),
+        backend: format!(
+            "/local/domain/0/backend/mirage-vif/{}/{}",
+            args.domain, args.vif
+        ),
     };
-    create_device(&xen, &paths, &[("mac", &args.mac), ("handle", &args.vif.to_string())])
-        .await
-        .map_err(|e| e.to_string())?;
-    for (node, value) in [("mac", args.mac.as_str()), ("handle", &args.vif.to_string())] {
+    create_device(
+        &xen,
+        &paths,
+        &[("mac", &args.mac), ("handle", &args.vif.to_string())],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for (node, value) in [
+        ("mac", args.mac.as_str()),
+        ("handle", &args.vif.to_string()),
+    ] {
         xen.write(0, &format!("{}/{node}", paths.frontend), value)
             .await
             .map_err(|e| e.to_string())?;
@@ -69,8 +126,11 @@ async fn serve(args: &Args) -> Result<(), String> {
         "mirage-netback: domain {}'s vif {} ({}) linked to {}",
         args.domain, args.vif, args.mac, args.tap
     );
-    Netback::new(xen, paths, tap)
-        .run()
-        .await
-        .map_err(|e| e.to_string())
+    eprintln!("mirage-netback: waiting for the guest");
+    let served = if args.trace {
+        Netback::new(xen, paths, Traced(tap)).run().await
+    } else {
+        Netback::new(xen, paths, tap).run().await
+    };
+    served.map_err(|e| e.to_string())
 }

@@ -107,6 +107,11 @@ impl<P: Platform> Blkfront<P> {
                 platform
                     .write(tx, &format!("{front}/protocol"), "x86_64-abi")
                     .await?;
+                // The data pages are granted once and reused by every request: a backend
+                // may keep them mapped.
+                platform
+                    .write(tx, &format!("{front}/feature-persistent"), "1")
+                    .await?;
                 platform
                     .write(
                         tx,

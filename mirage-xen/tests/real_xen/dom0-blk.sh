@@ -44,3 +44,18 @@ i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$(
 kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-still-running"; kill $BACKEND; }
 wait $BACKEND; echo "@@ backend-exit=$?"
 echo "@@ image-md5=$(dd if=$IMG bs=1M skip=1 count=16 2>/dev/null | md5sum | cut -d' ' -f1)"
+# The .xl files mirage-xl writes for the tutorial's examples, in each form, through xl's own
+# parser (a dry run: -n).
+for kind in pv pvh legacy; do
+    mkdir -p /tmp/xl-$kind
+    for name in console block_test kv_ro_crunch kv_ro stackv4; do
+        /host/mirage-xl $name --out /tmp/xl-$kind --kind $kind >/dev/null
+        touch /tmp/xl-$kind/mir-$name.xen /tmp/xl-$kind/disk.img /tmp/xl-$kind/fat1.img
+        if xl create -n /tmp/xl-$kind/$name.xl >/tmp/xl.out 2>&1; then
+            echo "@@ xl-n-$kind-$name=ok"
+        else
+            echo "@@ xl-n-$kind-$name=failed: $(tr '\n' ' ' < /tmp/xl.out | head -c 300)"
+        fi
+    done
+done
+dmesg | grep -i -E "segfault|general protection|traps:" | sed 's/^/@@ kernel: /'

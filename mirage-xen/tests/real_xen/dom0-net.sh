@@ -14,11 +14,12 @@ on_poweroff = "destroy"
 CFG
 LOG=/var/log/xen/console/guest-n.log
 rm -f $LOG
-nc -l -p 7000 > /tmp/received &
+# busybox nc closes the connection when its stdin ends: keep it open.
+sleep 600 | nc -l -p 7000 > /tmp/received &
 LISTENER=$!
 xl create /tmp/n.cfg || { echo "@@ create failed"; exit 1; }
 DOMID=$(xl domid n)
-/host/mirage-netback --domain "$DOMID" --tap mirage0 > /tmp/netback.log 2>&1 &
+/host/mirage-netback --domain "$DOMID" --tap mirage0 ${TRACE:+--trace} > /tmp/netback.log 2>&1 &
 BACKEND=$!
 i=0; until ip link show mirage0 >/dev/null 2>&1 || [ $i -gt 100 ]; do usleep 100000; i=$((i+1)); done
 ip addr add 10.9.0.1/24 dev mirage0
@@ -32,9 +33,10 @@ wait_for "## NET-DONE"
 i=0; while kill -0 $LISTENER 2>/dev/null && [ $i -lt 100 ]; do usleep 200000; i=$((i+1)); done
 echo "@@ received-md5=$(md5sum < /tmp/received | cut -d' ' -f1) bytes=$(wc -c < /tmp/received)"
 grep "^## " $LOG
-echo "== backend"; cat /tmp/netback.log
+echo "== backend"; head -20 /tmp/netback.log; echo ...; tail -20 /tmp/netback.log
 xl destroy n 2>/dev/null
 xenstore-rm /local/domain/$DOMID/device/vif/0 2>/dev/null
 i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$((i+1)); done
 kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-still-running"; kill $BACKEND; }
 wait $BACKEND; echo "@@ backend-exit=$?"
+dmesg | grep -i -E "segfault|general protection|traps:" | sed 's/^/@@ kernel: /'

@@ -113,7 +113,11 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
             .status()
             .expect("strip runs");
         assert!(status.success(), "strip {}", program.display());
-        entries.push((path.to_string(), 0o100755, std::fs::read(&stripped).unwrap()));
+        entries.push((
+            path.to_string(),
+            0o100755,
+            std::fs::read(&stripped).unwrap(),
+        ));
         std::fs::remove_file(stripped).unwrap();
     }
     let listed: Vec<(&str, u32, &[u8])> = entries
@@ -140,6 +144,12 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
 /// Boots Xen, runs `script` in dom0 with `files` at `/host`, and returns what it printed
 /// (and boot.sh's own report); the serial log goes to `log`.
 pub fn boot(tools: &Path, images: &Path, script: &Path, files: &Path, log: &Path) -> String {
+    // One Xen at a time, across tests and test binaries: two under TCG on two cores would
+    // each run at half speed.
+    let lock = std::fs::File::create(images.join("boot.lock")).unwrap();
+    // SAFETY: flock on a descriptor this owns; released when `lock` is dropped.
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "locking {}", images.display());
     let output = Command::new(tools.join("boot.sh"))
         .arg("-s")
         .arg(script)
