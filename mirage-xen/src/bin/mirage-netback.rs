@@ -52,7 +52,10 @@ impl<N: mirage_types::Network> mirage_types::Network for Traced<N> {
         result
     }
 
-    async fn listen(&self, handler: mirage_types::FrameHandler) -> Result<(), mirage_types::NetError> {
+    async fn listen(
+        &self,
+        handler: mirage_types::FrameHandler,
+    ) -> Result<(), mirage_types::NetError> {
         self.0
             .listen(std::rc::Rc::new(move |frame: bytes::Bytes| {
                 eprintln!("device -> guest: {} bytes", frame.len());

@@ -48,16 +48,18 @@ pub async fn wait_for_state<S: Store>(
     }
 }
 
-/// Waits until the peer at `dir` has let go of this side's pages: it is `Closed`, its node
-/// is gone, or it started again (`Initialising`, `InitWait`: a restarted peer holds nothing
-/// of the last connection). What a side that is shutting down waits for before it frees
-/// what the peer used.
+/// Waits until the peer at `dir` has let go of this side's pages: it is `Closing` or
+/// `Closed` (backends unmap before they say either; Linux's go `Closed` only after the
+/// frontend has), its node is gone, or it started again (`Initialising`, `InitWait`: a
+/// restarted peer holds nothing of the last connection). What a frontend that is shutting
+/// down waits for, after saying `Closing`, before it frees what the backend used.
 pub async fn wait_until_closed<S: Store>(store: &S, dir: &str) -> Result<(), XenError> {
     let watch = store.watch(&format!("{dir}/state")).await?;
     loop {
         match read_state(store, dir).await {
             Ok(
-                XenbusState::Closed
+                XenbusState::Closing
+                | XenbusState::Closed
                 | XenbusState::Unknown
                 | XenbusState::Initialising
                 | XenbusState::InitWait,

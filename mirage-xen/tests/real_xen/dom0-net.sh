@@ -26,7 +26,7 @@ ip addr add 10.9.0.1/24 dev mirage0
 ip link set mirage0 up
 wait_for() { i=0; until grep -q "$1" $LOG 2>/dev/null; do
     i=$((i+1)); [ $i -gt 3000 ] && return 1; usleep 200000
-    xl domid n >/dev/null 2>&1 || return 1; done; }
+    [ $((i % 25)) = 0 ] && ! xl domid n >/dev/null 2>&1 && return 1; done; }
 wait_for "## NET-READY\|## NO-ETH0"
 ping -c 3 -W 10 10.9.0.2 >/dev/null 2>&1 && echo "@@ ping-domu=ok" || echo "@@ ping-domu=failed"
 wait_for "## NET-DONE"

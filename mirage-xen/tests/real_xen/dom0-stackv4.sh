@@ -18,7 +18,7 @@ rm -f $LOG
 xl create /tmp/s.cfg || { echo "@@ create failed"; exit 1; }
 i=0; until grep -q "IP address\|## STACKV4-END" $LOG 2>/dev/null; do
     i=$((i+1)); [ $i -gt 3000 ] && break; usleep 200000
-    xl domid s >/dev/null 2>&1 || break
+    [ $((i % 25)) = 0 ] && ! xl domid s >/dev/null 2>&1 && break
 done
 ping -c 3 -W 10 169.254.100.2 > /tmp/ping.txt 2>&1
 echo "@@ ping=$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' /tmp/ping.txt)"

@@ -9,8 +9,14 @@ use std::process::Command;
 
 /// The xen-qemu tools, or why the test cannot run here.
 pub fn tools() -> Result<PathBuf, String> {
-    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/xen-qemu");
-    let tools = std::env::var_os("XEN_QEMU_TOOLS").map_or(tools, PathBuf::from);
+    // `shared/tools/xen-qemu` beside the workspace (../shared from its root), or where
+    // XEN_QEMU_TOOLS says.
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/tools/xen-qemu"))
+        .find(|dir| dir.join("boot.sh").exists())
+        .unwrap_or_else(|| PathBuf::from("../shared/tools/xen-qemu"));
+    let tools = std::env::var_os("XEN_QEMU_TOOLS").map_or(beside, PathBuf::from);
     if !tools.join("boot.sh").exists() {
         return Err(format!("no xen-qemu tools at {}", tools.display()));
     }
@@ -124,8 +130,17 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
         .iter()
         .map(|(name, mode, data)| (name.as_str(), *mode, data.as_slice()))
         .collect();
-    let mut ramdisk = std::fs::read(images.join("domu.cpio.gz")).unwrap();
-    let extra = cpio(&listed);
+    // One gzip stream of both archives: libxc inflates a gzip'd ramdisk itself, sizing its
+    // buffer by the last member's trailer, and so keeps only the first member when there
+    // are several (our programs vanished); Linux unpacks archives that follow each other.
+    let stock = Command::new("gzip")
+        .arg("-dc")
+        .arg(images.join("domu.cpio.gz"))
+        .output()
+        .expect("gzip runs");
+    assert!(stock.status.success(), "gzip -dc domu.cpio.gz");
+    let mut archives = stock.stdout;
+    archives.extend(cpio(&listed));
     let mut gzip = Command::new("gzip")
         .arg("-1")
         .stdin(std::process::Stdio::piped())
@@ -134,10 +149,9 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
         .expect("gzip runs");
     use std::io::Write;
     let mut input = gzip.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || input.write_all(&extra).unwrap());
-    let compressed = gzip.wait_with_output().unwrap().stdout;
+    let writer = std::thread::spawn(move || input.write_all(&archives).unwrap());
+    let ramdisk = gzip.wait_with_output().unwrap().stdout;
     writer.join().unwrap();
-    ramdisk.extend(compressed);
     std::fs::write(files.join("domu-test.cpio.gz"), ramdisk).unwrap();
 }
 

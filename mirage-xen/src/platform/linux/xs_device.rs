@@ -31,24 +31,22 @@ fn io_error(error: std::io::Error) -> XenError {
 
 #[async_trait(?Send)]
 impl XsTransport for XsDevice {
+    /// Writes at once: the device takes a whole message in one write and never blocks (its
+    /// `poll` never reports it writable, so waiting for that would wait for ever).
     async fn send(&self, mut bytes: &[u8]) -> Result<(), XenError> {
         while !bytes.is_empty() {
-            let mut guard = self.device.writable().await.map_err(io_error)?;
-            let written = guard.try_io(|device| {
-                // SAFETY: writing from a live buffer of the length given.
-                let n =
-                    unsafe { libc::write(device.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-                if n < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(n as usize)
-                }
-            });
-            match written {
-                Ok(Ok(n)) => bytes = &bytes[n..],
-                Ok(Err(error)) => return Err(io_error(error)),
-                Err(_would_block) => {}
+            // SAFETY: writing from a live buffer of the length given.
+            let n = unsafe {
+                libc::write(
+                    self.device.get_ref().as_raw_fd(),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                )
+            };
+            if n < 0 {
+                return Err(io_error(std::io::Error::last_os_error()));
             }
+            bytes = &bytes[n as usize..];
         }
         Ok(())
     }
