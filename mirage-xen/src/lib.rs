@@ -17,6 +17,7 @@ mod prelude {
 
 pub mod abi;
 pub mod back;
+mod checksum;
 pub mod front;
 pub mod platform;
 pub mod ring;

@@ -1,7 +1,8 @@
 //! stackv4 on a real Xen: `mir-stackv4 --net direct --xen-vif 0` in a PV domU (nested
 //! under QEMU, the workspace's `../shared/tools/xen-qemu`) runs the direct stack on our own
 //! userspace Netfront, against Linux's xen-netback on dom0's bridge; dom0 pings it and its
-//! `nc` lines print the tutorial's output.
+//! `nc` line prints the tutorial's output (dom0's busybox `nc` has no UDP; the UDP line is
+//! checked over a tap device in `direct_netns.rs`).
 //!
 //! Needs root and `qemu-system-x86_64`; without them the test says so and does nothing (a
 //! skip, not a pass).
@@ -51,11 +52,6 @@ fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
     assert_eq!(
         harness::value(&output, "@@ ping"),
         Some("3 packets transmitted, 3 packets received"),
-        "serial log: {}",
-        log.display()
-    );
-    assert!(
-        has("UDP 169.254.100.1:40053 > 169.254.100.2:53: \"hello udp world\""),
         "serial log: {}",
         log.display()
     );

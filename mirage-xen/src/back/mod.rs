@@ -4,7 +4,6 @@
 use crate::prelude::*;
 
 mod blkback;
-mod checksum;
 mod console;
 mod grant_maps;
 mod netback;

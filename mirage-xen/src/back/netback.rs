@@ -214,7 +214,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
         let data = unsafe { core::slice::from_raw_parts(page.as_ptr().add(offset), size) };
         let mut frame = data.to_vec();
         if request.flags & NETTXF_CSUM_BLANK != 0 {
-            super::checksum::complete(&mut frame);
+            crate::checksum::complete(&mut frame);
         }
         Ok(frame)
     }

@@ -209,6 +209,9 @@ impl<P: Platform> Netfront<P> {
     fn take_frame(&self) -> Result<Option<Bytes>, NetError> {
         let mut rx = self.rx.borrow_mut();
         let mut frame = Vec::new();
+        // The backend left the TCP or UDP checksum to finish (Linux's netback does for
+        // frames from dom0's own stack).
+        let mut blank_checksum = false;
         loop {
             let response = match rx.take_response() {
                 Ok(Some(response)) => response,
@@ -247,7 +250,13 @@ impl<P: Platform> Netfront<P> {
             if rx.push_requests_and_check_notify() {
                 self.link.notify();
             }
+            if response.flags & NETRXF_CSUM_BLANK != 0 {
+                blank_checksum = true;
+            }
             if response.flags & NETRXF_MORE_DATA == 0 {
+                if blank_checksum {
+                    crate::checksum::complete(&mut frame);
+                }
                 return Ok((!frame.is_empty()).then(|| Bytes::from(frame)));
             }
             if frame.len() > 65_535 {

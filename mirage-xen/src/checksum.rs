@@ -1,7 +1,8 @@
-//! Finishing the checksums a frontend left blank (`NETTXF_csum_blank`): Linux's netfront
-//! offloads TCP and UDP checksums to the backend whatever the backend says, so a backend
-//! whose device does not finish them (a tap device without a vnet header, a userspace
-//! stack) must, or the frames are dropped on arrival.
+//! Finishing TCP and UDP checksums a peer left blank: Linux's netfront leaves them to the
+//! backend (`NETTXF_csum_blank`) whatever the backend says, and Linux's netback passes
+//! frames from dom0's own stack with theirs blank (`NETRXF_csum_blank`). A device that does
+//! not finish them (a tap device without a vnet header, a userspace stack that checks
+//! them) would drop those frames.
 
 /// The TCP or UDP checksum of the IPv4 or IPv6 packet in Ethernet frame `frame`, computed
 /// and written in place. Frames that are neither are left alone (`false`); nothing is
