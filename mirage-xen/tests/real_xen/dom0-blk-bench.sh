@@ -27,6 +27,8 @@ i=0; until grep -q "## BENCH-DONE\|## NO-DISKS" $LOG 2>/dev/null; do
 done
 grep "^## " $LOG
 cat /tmp/backend.log
+if ! kill -0 $BACKEND 2>/dev/null; then wait $BACKEND; echo "@@ backend-exit=$? (before the domU finished)"; fi
+dmesg | grep -i -E "segfault|general protection|traps:" | sed 's/^/@@ kernel: /'
 i=0; while xl domid b >/dev/null 2>&1 && [ $i -lt 100 ]; do usleep 200000; i=$((i+1)); done
 xl destroy b 2>/dev/null
 xenstore-rm /local/domain/$DOMID/device/vbd/51728 2>/dev/null
