@@ -19,29 +19,18 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let tools = match harness::tools() {
-        Ok(tools) => tools,
-        Err(why) => {
-            eprintln!("real Xen benchmark not run: {why}");
-            return;
-        }
+    let Some((output, _log)) = harness::run_case(
+        "domu-bench-init",
+        &[],
+        &[(
+            "mirage-blkback",
+            Path::new(env!("CARGO_BIN_EXE_mirage-blkback")),
+        )],
+        "dom0-blk-bench.sh",
+        "bench-serial.log",
+    ) else {
+        return;
     };
-    let images = harness::images(&tools);
-    let files = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_mirage-blkback"),
-        files.path().join("mirage-blkback"),
-    )
-    .unwrap();
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen");
-    harness::domu_ramdisk(&images, &here.join("domu-bench-init"), &[], files.path());
-    let output = harness::boot(
-        &tools,
-        &images,
-        &here.join("dom0-blk-bench.sh"),
-        files.path(),
-        &images.join("bench-serial.log"),
-    );
     let seconds = |key: &str| -> Vec<f64> {
         harness::values(&output, key)
             .iter()

@@ -12,37 +12,26 @@
 #[path = "real_xen/harness.rs"]
 mod harness;
 
-use harness::{boot, domu_ramdisk, images, tools, value};
+use harness::{run_case, value};
 use std::path::Path;
 
 #[test]
 fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
-    let tools = match tools() {
-        Ok(tools) => tools,
-        Err(why) => {
-            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
-            return;
-        }
+    let Some((stdout, log)) = run_case(
+        "domu-init",
+        &[],
+        &[
+            (
+                "mirage-blkback",
+                Path::new(env!("CARGO_BIN_EXE_mirage-blkback")),
+            ),
+            ("mirage-xl", Path::new(env!("CARGO_BIN_EXE_mirage-xl"))),
+        ],
+        "dom0-blk.sh",
+        "blk-serial.log",
+    ) else {
+        return;
     };
-    let images = images(&tools);
-    let files = tempfile::tempdir().unwrap();
-    for (program, name) in [
-        (env!("CARGO_BIN_EXE_mirage-blkback"), "mirage-blkback"),
-        (env!("CARGO_BIN_EXE_mirage-xl"), "mirage-xl"),
-    ] {
-        std::fs::copy(program, files.path().join(name)).unwrap();
-    }
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen");
-    domu_ramdisk(&images, &here.join("domu-init"), &[], files.path());
-    let log = images.join("blk-serial.log");
-    let stdout = boot(
-        &tools,
-        &images,
-        &here.join("dom0-blk.sh"),
-        files.path(),
-        &log,
-    );
-    println!("{stdout}");
     let report = |case: &str, ok: bool| {
         println!("real Xen: {case}: {}", if ok { "PASS" } else { "FAIL" });
         ok
@@ -104,31 +93,18 @@ fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
 
 #[test]
 fn linux_netfront_in_a_domu_against_our_netback_in_dom0() {
-    let tools = match tools() {
-        Ok(tools) => tools,
-        Err(why) => {
-            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
-            return;
-        }
+    let Some((stdout, log)) = run_case(
+        "domu-net-init",
+        &[],
+        &[(
+            "mirage-netback",
+            Path::new(env!("CARGO_BIN_EXE_mirage-netback")),
+        )],
+        "dom0-net.sh",
+        "net-serial.log",
+    ) else {
+        return;
     };
-    let images = images(&tools);
-    let files = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_mirage-netback"),
-        files.path().join("mirage-netback"),
-    )
-    .unwrap();
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real_xen");
-    domu_ramdisk(&images, &here.join("domu-net-init"), &[], files.path());
-    let log = images.join("net-serial.log");
-    let stdout = boot(
-        &tools,
-        &images,
-        &here.join("dom0-net.sh"),
-        files.path(),
-        &log,
-    );
-    println!("{stdout}");
     let report = |case: &str, ok: bool| {
         println!("real Xen: {case}: {}", if ok { "PASS" } else { "FAIL" });
         ok

@@ -13,34 +13,18 @@ use std::path::Path;
 
 #[test]
 fn block_test_over_our_blkfront_against_linux_blkback_prints_the_tutorial_output() {
-    let tools = match harness::tools() {
-        Ok(tools) => tools,
-        Err(why) => {
-            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
-            return;
-        }
-    };
-    let images = harness::images(&tools);
-    let files = tempfile::tempdir().unwrap();
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mirage-xen/tests/real_xen");
-    harness::domu_ramdisk(
-        &images,
-        &here.join("domu-block_test-init"),
+    let Some((output, log)) = harness::run_case(
+        "domu-block_test-init",
         &[(
             "bin/mir-block_test",
             Path::new(env!("CARGO_BIN_EXE_mir-block_test")),
         )],
-        files.path(),
-    );
-    let log = images.join("block_test-serial.log");
-    let output = harness::boot(
-        &tools,
-        &images,
-        &here.join("dom0-block_test.sh"),
-        files.path(),
-        &log,
-    );
-    println!("{output}");
+        &[],
+        "dom0-block_test.sh",
+        "block_test-serial.log",
+    ) else {
+        return;
+    };
     let printed: String = output
         .lines()
         .skip_while(|line| !line.starts_with("## BLOCK-TEST-BEGIN"))

@@ -14,34 +14,18 @@ use std::path::Path;
 
 #[test]
 fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
-    let tools = match harness::tools() {
-        Ok(tools) => tools,
-        Err(why) => {
-            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
-            return;
-        }
-    };
-    let images = harness::images(&tools);
-    let files = tempfile::tempdir().unwrap();
-    let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mirage-xen/tests/real_xen");
-    harness::domu_ramdisk(
-        &images,
-        &here.join("domu-stackv4-init"),
+    let Some((output, log)) = harness::run_case(
+        "domu-stackv4-init",
         &[(
             "bin/mir-stackv4",
             Path::new(env!("CARGO_BIN_EXE_mir-stackv4")),
         )],
-        files.path(),
-    );
-    let log = images.join("stackv4-serial.log");
-    let output = harness::boot(
-        &tools,
-        &images,
-        &here.join("dom0-stackv4.sh"),
-        files.path(),
-        &log,
-    );
-    println!("{output}");
+        &[],
+        "dom0-stackv4.sh",
+        "stackv4-serial.log",
+    ) else {
+        return;
+    };
     let lines: Vec<&str> = output.lines().collect();
     let has = |wanted: &str| lines.iter().any(|line| line.trim_end() == wanted);
     assert!(

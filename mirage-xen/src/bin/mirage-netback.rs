@@ -29,56 +29,9 @@ struct Args {
     /// The guest interface's MAC address.
     #[arg(long, default_value = "00:16:3e:00:00:02")]
     mac: String,
-    /// Print each frame's length and direction (to stderr).
-    #[arg(long)]
-    trace: bool,
-}
-
-/// A network device that prints each frame.
-struct Traced<N>(N);
-
-#[mirage_types::async_trait(?Send)]
-impl<N: mirage_types::Device> mirage_types::Device for Traced<N> {
-    async fn disconnect(&self) {
-        self.0.disconnect().await
-    }
-}
-
-#[mirage_types::async_trait(?Send)]
-impl<N: mirage_types::Network> mirage_types::Network for Traced<N> {
-    async fn write(&self, frame: &[u8]) -> Result<(), mirage_types::NetError> {
-        let result = self.0.write(frame).await;
-        eprintln!("guest -> device: {} bytes: {result:?}", frame.len());
-        result
-    }
-
-    async fn listen(
-        &self,
-        handler: mirage_types::FrameHandler,
-    ) -> Result<(), mirage_types::NetError> {
-        self.0
-            .listen(std::rc::Rc::new(move |frame: bytes::Bytes| {
-                eprintln!("device -> guest: {} bytes", frame.len());
-                handler(frame)
-            }))
-            .await
-    }
-
-    fn mac(&self) -> mirage_types::MacAddr {
-        self.0.mac()
-    }
-
-    fn mtu(&self) -> usize {
-        self.0.mtu()
-    }
-
-    fn get_stats_counters(&self) -> mirage_types::Stats {
-        self.0.get_stats_counters()
-    }
-
-    fn reset_stats_counters(&self) {
-        self.0.reset_stats_counters()
-    }
+    /// Record every frame between the guest and the tap device to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -130,10 +83,13 @@ async fn serve(args: &Args) -> Result<(), String> {
         args.domain, args.vif, args.mac, args.tap
     );
     eprintln!("mirage-netback: waiting for the guest");
-    let served = if args.trace {
-        Netback::new(xen, paths, Traced(tap)).run().await
-    } else {
-        Netback::new(xen, paths, tap).run().await
+    let served = match &args.pcap {
+        Some(path) => {
+            let recorded = mirage_net::Recorded::new(tap, path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Netback::new(xen, paths, recorded).run().await
+        }
+        None => Netback::new(xen, paths, tap).run().await,
     };
     served.map_err(|e| e.to_string())
 }

@@ -19,7 +19,7 @@ sleep 600 | nc -l -p 7000 > /tmp/received &
 LISTENER=$!
 xl create /tmp/n.cfg || { echo "@@ create failed"; exit 1; }
 DOMID=$(xl domid n)
-/host/mirage-netback --domain "$DOMID" --tap mirage0 ${TRACE:+--trace} > /tmp/netback.log 2>&1 &
+/host/mirage-netback --domain "$DOMID" --tap mirage0 ${PCAP:+--pcap $PCAP} > /tmp/netback.log 2>&1 &
 BACKEND=$!
 i=0; until ip link show mirage0 >/dev/null 2>&1 || [ $i -gt 100 ]; do usleep 100000; i=$((i+1)); done
 ip addr add 10.9.0.1/24 dev mirage0

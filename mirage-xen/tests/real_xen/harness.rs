@@ -188,3 +188,43 @@ pub fn values<'a>(output: &'a str, key: &str) -> Vec<&'a str> {
         .filter_map(|line| line.split_once(&format!("{key}=")).map(|(_, v)| v.trim()))
         .collect()
 }
+
+/// This directory: the dom0 scripts and domU inits.
+pub fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("mirage-xen/tests/real_xen"))
+        .find(|dir| dir.join("harness.rs").exists())
+        .expect("mirage-xen/tests/real_xen in the workspace")
+}
+
+/// One case on the real Xen: a domU whose `/init` is `init` (with `domu_programs` added,
+/// path in the domU and program), dom0 running `script` with `dom0_programs` at `/host`;
+/// returns what the script printed and the serial log's path. `None` (said on stderr)
+/// where the machine cannot boot Xen: a skip, not a pass.
+pub fn run_case(
+    init: &str,
+    domu_programs: &[(&str, &Path)],
+    dom0_programs: &[(&str, &Path)],
+    script: &str,
+    log: &str,
+) -> Option<(String, PathBuf)> {
+    let tools = match tools() {
+        Ok(tools) => tools,
+        Err(why) => {
+            eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
+            return None;
+        }
+    };
+    let images = images(&tools);
+    let files = tempfile::tempdir().unwrap();
+    for (name, program) in dom0_programs {
+        std::fs::copy(program, files.path().join(name)).unwrap();
+    }
+    let here = scripts();
+    domu_ramdisk(&images, &here.join(init), domu_programs, files.path());
+    let log = images.join(log);
+    let output = boot(&tools, &images, &here.join(script), files.path(), &log);
+    println!("{output}");
+    Some((output, log))
+}
