@@ -111,7 +111,11 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 MAX_INDIRECT_SEGMENTS.to_string(),
             ),
             ("feature-barrier", "0".into()),
-            ("feature-persistent", "1".into()),
+            // Not offered: with persistent grants, Linux's blkfront on the real Xen once
+            // read back other data than it wrote (a grant reference reused for another
+            // page while mapped here is the suspect). Until that is understood, grants are
+            // mapped per request, which is always right.
+            ("feature-persistent", "0".into()),
         ];
         super::await_frontend(store, &self.paths, &features).await?;
         let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
