@@ -53,22 +53,28 @@ impl<S> LinuxXen<S> {
         &self.store
     }
 
-    /// What `slot` holds, opened by `open` the first time.
-    fn lazily<T: Clone>(
-        slot: &RefCell<Option<T>>,
-        open: impl FnOnce() -> Result<T, XenError>,
-    ) -> Result<T, XenError> {
+    fn device(
+        slot: &RefCell<Option<Rc<OwnedFd>>>,
+        name: &str,
+        module: &str,
+    ) -> Result<Rc<OwnedFd>, XenError> {
         let mut slot = slot.borrow_mut();
-        if let Some(held) = &*slot {
-            return Ok(held.clone());
+        if let Some(device) = &*slot {
+            return Ok(device.clone());
         }
-        let opened = open()?;
-        *slot = Some(opened.clone());
-        Ok(opened)
+        let device = Rc::new(ioctl::open_device(name, module)?);
+        *slot = Some(device.clone());
+        Ok(device)
     }
 
     fn evtchn(&self) -> Result<Rc<evtchn::Evtchn>, XenError> {
-        Self::lazily(&self.evtchn, evtchn::Evtchn::open)
+        let mut slot = self.evtchn.borrow_mut();
+        if let Some(evtchn) = &*slot {
+            return Ok(evtchn.clone());
+        }
+        let evtchn = evtchn::Evtchn::open()?;
+        *slot = Some(evtchn.clone());
+        Ok(evtchn)
     }
 }
 
@@ -96,16 +102,12 @@ impl<S> GrantTable for LinuxXen<S> {
     type Mapping = LinuxMapping;
 
     fn share(&self, domain: DomId, readonly: bool) -> Result<LinuxGrant, XenError> {
-        let device = Self::lazily(&self.gntalloc, || {
-            ioctl::open_device("gntalloc", "xen-gntalloc").map(Rc::new)
-        })?;
+        let device = Self::device(&self.gntalloc, "gntalloc", "xen-gntalloc")?;
         grants::share(&device, domain, readonly)
     }
 
     fn map(&self, domain: DomId, gref: GrantRef, writable: bool) -> Result<LinuxMapping, XenError> {
-        let device = Self::lazily(&self.gntdev, || {
-            ioctl::open_device("gntdev", "xen-gntdev").map(Rc::new)
-        })?;
+        let device = Self::device(&self.gntdev, "gntdev", "xen-gntdev")?;
         grants::map(&device, domain, gref, writable)
     }
 }
