@@ -259,3 +259,98 @@ fn a_backend_that_never_answers_times_out() {
         );
     });
 }
+
+/// A frontend that asks for persistent grants (as Linux's always does) from a backend that
+/// does not offer them ends each grant once its request is answered: the backend must have
+/// let go of the page by then, or the frontend's grant ends while still mapped (Linux's
+/// blkfront fails the request: "backend has not unmapped grant").
+#[test]
+fn grants_not_offered_as_persistent_are_unmapped_with_each_response() {
+    let xen = SimXen::new();
+    let (dom0, guest) = (xen.domain(0), xen.domain(5));
+    mirage_unix::run(async {
+        let paths = DevicePaths::new(DeviceKind::Vbd, 5, 0, XVDA);
+        create_device(&dom0, &paths, &[]).await.unwrap();
+        let backend = Blkback::new(dom0.clone(), paths.clone(), MemBlock::new(512, 64).unwrap());
+        let frontend = async {
+            let front_dir = &paths.frontend;
+            wait_for_state(&guest, &paths.backend, |s| s == XenbusState::InitWait)
+                .await
+                .unwrap();
+            let offered = guest
+                .read(0, &format!("{}/feature-persistent", paths.backend))
+                .await
+                .unwrap_or_default();
+            assert_ne!(
+                offered.trim(),
+                "1",
+                "this test is for a backend not offering them"
+            );
+            let ring_page = guest.share(0, false).unwrap();
+            let port = guest.alloc_unbound(0).unwrap();
+            for (node, value) in [
+                ("ring-ref", ring_page.gref().to_string()),
+                ("event-channel", port.number().to_string()),
+                ("feature-persistent", "1".to_string()),
+            ] {
+                guest
+                    .write(0, &format!("{front_dir}/{node}"), &value)
+                    .await
+                    .unwrap();
+            }
+            let mut ring: FrontRing<BlkifRequest, BlkifResponse, _> =
+                FrontRing::init(ring_page).unwrap();
+            write_state(&guest, front_dir, XenbusState::Initialised)
+                .await
+                .unwrap();
+            wait_for_state(&guest, &paths.backend, |s| s == XenbusState::Connected)
+                .await
+                .unwrap();
+            for id in 0..3u64 {
+                let data = guest.share(0, false).unwrap();
+                let mut seg = [BlkifRequestSegment::default(); 11];
+                seg[0] = BlkifRequestSegment {
+                    gref: data.gref(),
+                    first_sect: 0,
+                    last_sect: 7,
+                    pad: [0; 2],
+                };
+                ring.push_request(BlkifRequest {
+                    operation: BLKIF_OP_WRITE,
+                    nr_segments: 1,
+                    id,
+                    sector_number: id * 8,
+                    seg,
+                    ..Default::default()
+                })
+                .unwrap();
+                ring.push_requests_and_check_notify();
+                port.notify();
+                let response = loop {
+                    if let Some(response) = ring.take_response().unwrap() {
+                        break response;
+                    }
+                    if !ring.final_check_for_responses().unwrap() {
+                        port.wait().await;
+                    }
+                };
+                assert_eq!(response.status, BLKIF_RSP_OKAY);
+                drop(data);
+                assert_eq!(
+                    xen.leaks()
+                        .into_iter()
+                        .filter(|leak| leak.contains("ended while mapped"))
+                        .collect::<Vec<_>>(),
+                    Vec::<String>::new(),
+                    "request {id}: the backend still maps a page whose request was answered"
+                );
+            }
+            write_state(&guest, front_dir, XenbusState::Closing)
+                .await
+                .unwrap();
+            drop((ring, port));
+        };
+        let (served, ()) = futures::join!(backend.serve(), frontend);
+        served.unwrap();
+    });
+}

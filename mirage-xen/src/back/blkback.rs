@@ -22,6 +22,11 @@ use mirage_types::Block;
 /// Segments an indirect request may carry, as advertised (256 KiB at most per request).
 pub const MAX_INDIRECT_SEGMENTS: usize = 64;
 
+/// Whether Blkback offers persistent grants (`feature-persistent`). Not yet: with them,
+/// Linux's blkfront on the real Xen once read back other data than it had written, and
+/// the cause is not understood; grants are mapped per request, which is always right.
+const OFFERS_PERSISTENT_GRANTS: bool = false;
+
 /// The operation a response names: an indirect request's is the one it carries (Linux's
 /// blkfront rejects anything else and stops the device, as Linux's blkback answers).
 fn answered_operation(request: &BlkifRequest) -> u8 {
@@ -111,11 +116,10 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 MAX_INDIRECT_SEGMENTS.to_string(),
             ),
             ("feature-barrier", "0".into()),
-            // Not offered: with persistent grants, Linux's blkfront on the real Xen once
-            // read back other data than it wrote (a grant reference reused for another
-            // page while mapped here is the suspect). Until that is understood, grants are
-            // mapped per request, which is always right.
-            ("feature-persistent", "0".into()),
+            (
+                "feature-persistent",
+                u8::from(OFFERS_PERSISTENT_GRANTS).to_string(),
+            ),
         ];
         super::await_frontend(store, &self.paths, &features).await?;
         let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
@@ -130,10 +134,14 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             _ => {}
         }
         let frontend_id = self.paths.frontend_id;
-        let persistent = store
-            .read(0, &format!("{front}/feature-persistent"))
-            .await
-            .is_ok_and(|value| value.trim() == "1");
+        // Persistent only when both sides said so: a frontend that was not offered them
+        // ends its grants after each response, which a kept mapping would prevent (Linux's
+        // blkfront then fails the request: "backend has not unmapped grant").
+        let persistent = OFFERS_PERSISTENT_GRANTS
+            && store
+                .read(0, &format!("{front}/feature-persistent"))
+                .await
+                .is_ok_and(|value| value.trim() == "1");
         let grants = GrantMaps::new(&self.platform, frontend_id, persistent);
         let page = self.platform.map(frontend_id, ring_ref, true)?;
         let mut ring: BackRing<BlkifRequest, BlkifResponse, _> =
