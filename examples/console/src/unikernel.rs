@@ -1,7 +1,7 @@
 //! The application, generic over its devices (the tutorial's `unikernel.ml`).
 
+use core::time::Duration;
 use mirage_types::{Console, ConsoleError, Time};
-use std::time::Duration;
 
 /// How many hello/world pairs to print.
 pub const ROUNDS: usize = 4;

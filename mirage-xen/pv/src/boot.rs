@@ -1,0 +1,64 @@
+//! The kernel's entry: the ELF notes Xen's domain builder requires, `_start` (Xen enters it
+//! in long mode with `rsi` pointing at start_info and a one-page stack), and the switch to
+//! our own stack.
+
+use crate::start_info::StartInfo;
+
+core::arch::global_asm!(
+    r#"
+    .pushsection .note.Xen, "a", @note
+    .balign 4
+    .long 4, 6f - 5f, 6          /* XEN_ELFNOTE_GUEST_OS */
+    .asciz "Xen"
+5:  .asciz "mirage-rs"
+6:  .balign 4
+    .long 4, 6f - 5f, 7          /* XEN_ELFNOTE_GUEST_VERSION */
+    .asciz "Xen"
+5:  .asciz "0.1"
+6:  .balign 4
+    .long 4, 6f - 5f, 5          /* XEN_ELFNOTE_XEN_VERSION: required */
+    .asciz "Xen"
+5:  .asciz "xen-3.0"
+6:  .balign 4
+    .long 4, 6f - 5f, 8          /* XEN_ELFNOTE_LOADER: required */
+    .asciz "Xen"
+5:  .asciz "generic"
+6:  .balign 4
+    .long 4, 6f - 5f, 3          /* XEN_ELFNOTE_VIRT_BASE */
+    .asciz "Xen"
+5:  .quad 0
+6:  .balign 4
+    .long 4, 6f - 5f, 4          /* XEN_ELFNOTE_PADDR_OFFSET */
+    .asciz "Xen"
+5:  .quad 0
+6:  .balign 4
+    .long 4, 6f - 5f, 1          /* XEN_ELFNOTE_ENTRY */
+    .asciz "Xen"
+5:  .quad _start
+6:  .balign 4
+    .popsection
+
+    .pushsection .bss.mirage_stack, "aw", @nobits
+    .balign 16
+mirage_stack_bottom:
+    .skip 524288                 /* 512 KiB: futures live on the heap; this is for calls */
+mirage_stack_top:
+    .popsection
+
+    .pushsection .text.boot, "ax"
+    .globl _start
+_start:
+    lea mirage_stack_top(%rip), %rsp
+    mov %rsi, %rdi
+    call mirage_xen_pv_start
+    ud2
+    .popsection
+    "#,
+    options(att_syntax)
+);
+
+/// Where `_start` goes, on our stack.
+#[unsafe(no_mangle)]
+extern "C" fn mirage_xen_pv_start(start_info: &'static StartInfo) -> ! {
+    crate::kernel::start(start_info)
+}

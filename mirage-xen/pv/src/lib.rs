@@ -1,0 +1,102 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod boot;
+pub mod console;
+pub mod events;
+pub mod executor;
+pub mod grants;
+pub mod hypercall;
+mod kernel;
+mod libc;
+pub mod memory;
+pub mod platform;
+pub mod random;
+pub mod shared_info;
+pub mod start_info;
+pub mod time;
+
+pub use console::PvConsole;
+pub use executor::block_on;
+pub use kernel::{Shutdown, shutdown};
+pub use platform::PvXen;
+pub use random::{NoRdrand, PvRandom};
+pub use time::{PvClock, PvTime};
+
+use start_info::StartInfo;
+
+/// The running guest, handed to the application's `main`: its devices and what Xen told it
+/// at boot.
+#[derive(Debug, Clone, Copy)]
+pub struct Xen {
+    start_info: &'static StartInfo,
+}
+
+impl Xen {
+    fn new(start_info: &'static StartInfo) -> Self {
+        Xen { start_info }
+    }
+
+    /// The domain's console (what `xl console` shows).
+    pub fn console(&self) -> PvConsole {
+        PvConsole::new(
+            console::RawPage(memory::va_of_mfn(self.start_info.console_mfn)),
+            self.start_info.console_evtchn,
+        )
+    }
+
+    /// Grants, event channels and the xenstore: the platform `mirage-xen`'s devices
+    /// (`Blkfront`, `Netfront`, `XenConsole`) run on. One store connection, shared.
+    pub fn platform(&self) -> PvXen {
+        static PLATFORM: executor::Global<Option<PvXen>> = executor::Global::new(None);
+        PLATFORM.with(|platform| {
+            platform
+                .get_or_insert_with(|| PvXen::new(self.start_info))
+                .clone()
+        })
+    }
+
+    /// Monotonic time and sleeps.
+    pub fn time(&self) -> PvTime {
+        PvTime
+    }
+
+    /// The wall clock.
+    pub fn clock(&self) -> PvClock {
+        PvClock
+    }
+
+    /// Random bytes from RDRAND, if the CPU has it.
+    pub fn random(&self) -> Result<PvRandom, NoRdrand> {
+        PvRandom::new()
+    }
+
+    /// The command line (`extra =` in the `.xl`).
+    pub fn command_line(&self) -> &'static str {
+        self.start_info.command_line()
+    }
+
+    /// What Xen handed the kernel at boot.
+    pub fn start_info(&self) -> &'static StartInfo {
+        self.start_info
+    }
+}
+
+/// Names the application's entry: `main!(run)` with `fn run(xen: Xen) -> Result<(), E>`
+/// (`E: Display`). `Ok` powers the domain off; an error is written to the console and the
+/// domain crashes, as after a panic.
+#[macro_export]
+macro_rules! main {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        fn __mirage_xen_pv_main(xen: $crate::Xen) -> Option<::alloc::string::String> {
+            match $main(xen) {
+                Ok(()) => None,
+                Err(error) => Some(::alloc::format!("{error}")),
+            }
+        }
+    };
+}

@@ -1,0 +1,77 @@
+#!/bin/sh
+# Runs in dom0 (boot.sh -s): our PV unikernels booted by `xl create` from their generated
+# .xl files (in /host with the kernels): mir-console's hello world with each console line's
+# time, a panicking kernel, an idle kernel's CPU time, the smallest memory that boots, and a
+# Linux PV domU's time to /init as the yardstick.
+up() { read u _ < /proc/uptime; echo "$u"; }
+gone() { ! xl domid "$1" >/dev/null 2>&1; }
+# Waits (up to $2 tenths of a second) until domain $1 is gone.
+wait_gone() { i=0; while ! gone "$1" && [ $i -lt "$2" ]; do usleep 100000; i=$((i+1)); done; }
+
+# mir-console: created paused, its console attached, then unpaused; each line timed.
+T0=$(up)
+xl create -p /host/console.xl >/tmp/create.out 2>&1 || { echo "@@ console-create=failed $(cat /tmp/create.out)"; }
+(sleep 120 | xl console console | while IFS= read -r line; do
+    read u _ < /proc/uptime; echo "@@ console-line=$u $line"; done > /tmp/console.out) &
+usleep 300000
+xl unpause console
+wait_gone console 600
+sleep 1
+echo "@@ console-t0=$T0"
+tr -d '\r' < /tmp/console.out
+echo "@@ console-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/xl-console.log | head -1)"
+
+# A Linux PV domU: xl create to /init's first line.
+cat > /tmp/linux.cfg <<CFG
+name = "linux"
+type = "pv"
+kernel = "/boot/vmlinuz"
+ramdisk = "/host/domu-test.cpio.gz"
+extra = "console=hvc0 rdinit=/init quiet"
+memory = 128
+vcpus = 1
+on_poweroff = "destroy"
+CFG
+LOG=/var/log/xen/console/guest-linux.log
+rm -f $LOG
+T0=$(up)
+xl create /tmp/linux.cfg >/dev/null 2>&1
+i=0; until grep -q "## linux init" $LOG 2>/dev/null || [ $i -gt 1500 ]; do usleep 100000; i=$((i+1)); done
+echo "@@ linux-init-after=$T0 $(up)"
+wait_gone linux 300; xl destroy linux 2>/dev/null
+
+# A panic: its message on the console, the domain crashed (kept by on_crash = 'preserve').
+xl create /host/panic.xl >/dev/null 2>&1 || echo "@@ panic-create=failed"
+LOG=/var/log/xen/console/guest-panic.log
+i=0; until grep -q "panic" $LOG 2>/dev/null || [ $i -gt 300 ]; do usleep 100000; i=$((i+1)); done
+usleep 500000
+tr -d '\r' < $LOG | sed 's/^/@@ panic-console=/'
+echo "@@ panic-state=$(xl list panic 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f5)"
+echo "@@ panic-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/xl-panic.log | head -1)"
+xl destroy panic 2>/dev/null
+
+# Idle: CPU time over 10 s of a sleeping guest.
+xl create /host/idle.xl >/dev/null 2>&1 || echo "@@ idle-create=failed"
+LOG=/var/log/xen/console/guest-idle.log
+i=0; until grep -q "idle start" $LOG 2>/dev/null || [ $i -gt 300 ]; do usleep 100000; i=$((i+1)); done
+cpu() { xl list idle 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6; }
+echo "@@ idle-cpu-start=$(up) $(cpu)"
+sleep 10
+echo "@@ idle-cpu-end=$(up) $(cpu)"
+xl destroy idle 2>/dev/null
+
+# The smallest memory that boots: the idle kernel, sleeping 0 s, at growing sizes.
+for m in 9 10 11 12 14 16 20 24 32; do
+    sed -e "s/^memory = .*/memory = $m/" -e "s/^name = .*/name = 'mem$m'/" \
+        -e "s/^on_crash = .*/on_crash = 'destroy'/" /host/idle.xl > /tmp/mem.xl
+    echo 'extra = "0"' >> /tmp/mem.xl
+    if xl create /tmp/mem.xl >/tmp/create.out 2>&1; then
+        wait_gone mem$m 100
+        if grep -q "idle end" /var/log/xen/console/guest-mem$m.log 2>/dev/null; then
+            echo "@@ smallest-memory=$m"; break
+        fi
+        xl destroy mem$m 2>/dev/null
+    fi
+    echo "@@ memory-$m=no: $(grep -m1 -i -E "error|fail" /tmp/create.out)"
+done
+xl dmesg | grep -i -E "unhandled|crash|d[0-9]+v0" | tail -10 | sed 's/^/@@ xen: /'
