@@ -1,8 +1,11 @@
 //! A block device in memory.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
 use mirage_types::{Block, BlockError, BlockInfo, Device, async_trait, check_request};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 /// A block device held in memory: for tests, scratch space, and as the model other backends
 /// are compared against. Clones share the same sectors.

@@ -1,4 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
+
+extern crate alloc;
 
 pub mod unikernel;

@@ -1,8 +1,12 @@
 //! The application, generic over its console and disk (the tutorial's `unikernel.ml`).
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 use mirage_block::conformance::{BlockTestOp, block_test_plan, pattern};
 use mirage_types::{Block, BlockError, BlockInfo, Console, ConsoleError};
-use std::fmt;
 
 /// How the test sequence could not run to its end.
 #[derive(Debug)]
@@ -35,7 +39,7 @@ impl fmt::Display for Abort {
     }
 }
 
-impl std::error::Error for Abort {}
+impl core::error::Error for Abort {}
 
 impl From<ConsoleError> for Abort {
     fn from(error: ConsoleError) -> Self {

@@ -16,14 +16,17 @@
 //! mirage_unix::run(conformance::run_all(&disk, 7)).unwrap();
 //! ```
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod model;
 mod plan;
 
 pub use model::model_checks;
 pub use plan::{BlockTestCheck, BlockTestOp, block_test_plan, pattern};
 
+use core::fmt;
 use mirage_types::{Block, BlockError};
-use std::fmt;
 
 /// A conformance check that failed: which one, and what was seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +43,7 @@ impl fmt::Display for Failure {
     }
 }
 
-impl std::error::Error for Failure {}
+impl core::error::Error for Failure {}
 
 pub(crate) fn fail<T>(check: impl Into<String>, detail: impl Into<String>) -> Result<T, Failure> {
     Err(Failure {

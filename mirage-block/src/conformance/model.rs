@@ -1,5 +1,8 @@
 //! A seeded random sequence of requests, compared with an in-memory model of the device.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Failure, fail};
 use mirage_types::{Block, BlockError};
 use rand::rngs::StdRng;

@@ -1,6 +1,9 @@
 //! The ten checks of Mirage's `block_test` example, and its data pattern.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 /// What a `block_test` check does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

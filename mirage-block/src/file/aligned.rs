@@ -1,5 +1,8 @@
 //! An owned, zeroed byte buffer aligned for direct I/O.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use std::alloc::{Layout, alloc_zeroed, dealloc, handle_alloc_error};
 use std::ptr::NonNull;
 

@@ -1,5 +1,8 @@
 //! `FileBlock`: Mirage's `block_of_file`, over an image file or a real block device.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod aligned;
 mod open;
 mod vectored;

@@ -1,5 +1,8 @@
 //! Opening an image file or block device, and finding its geometry.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use mirage_types::{BlockError, IoError};
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -1,5 +1,8 @@
 //! Positional vectored I/O: `preadv2`/`pwritev2`, looping over short transfers.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use std::fs::File;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::AsRawFd;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs in dom0 (boot.sh -s): our PV unikernels booted by `xl create` from their generated
 # .xl files (in /host with the kernels): mir-console's hello world with each console line's
-# time, a panicking kernel, an idle kernel's CPU time, the smallest memory that boots, and a
+# time, mir-block_test on a disk, a panicking kernel, an idle kernel's CPU time, the smallest memory that boots, and a
 # Linux PV domU's time to /init as the yardstick.
 up() { read u _ < /proc/uptime; echo "$u"; }
 gone() { ! xl domid "$1" >/dev/null 2>&1; }
@@ -20,6 +20,19 @@ sleep 1
 echo "@@ console-t0=$T0"
 tr -d '\r' < /tmp/console.out
 echo "@@ console-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/xl-console.log | head -1)"
+
+# block_test: its disk from its .xl, served by dom0's kernel blkback to our Blkfront.
+dd if=/dev/zero of=/tmp/disk.img count=100000 2>/dev/null
+xl create /host/block_test.xl >/tmp/create.out 2>&1 || echo "@@ block_test-create=failed $(head -c 300 /tmp/create.out)"
+# Until it powers off, or crashes (kept by on_crash = 'preserve').
+i=0; while [ $i -lt 300 ]; do
+    state=$(xl list block_test 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f5)
+    case "$state" in ""|*c*) break ;; esac
+    sleep 1; i=$((i+1))
+done
+tr -d '\r' < /var/log/xen/console/guest-block_test.log | sed 's/^/@@ block_test-console=/'
+echo "@@ block_test-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/xl-block_test.log | head -1)"
+xl destroy block_test 2>/dev/null
 
 # A Linux PV domU: xl create to /init's first line.
 cat > /tmp/linux.cfg <<CFG
@@ -51,9 +64,12 @@ echo "@@ panic-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/x
 xl destroy panic 2>/dev/null
 
 # Idle: CPU time over 10 s of a sleeping guest.
-xl create /host/idle.xl >/dev/null 2>&1 || echo "@@ idle-create=failed"
+# Also a warm start (not the boot's first domain): xl create to the first console line.
 LOG=/var/log/xen/console/guest-idle.log
-i=0; until grep -q "idle start" $LOG 2>/dev/null || [ $i -gt 300 ]; do usleep 100000; i=$((i+1)); done
+T0=$(up)
+xl create /host/idle.xl >/dev/null 2>&1 || echo "@@ idle-create=failed"
+i=0; until grep -q "idle start" $LOG 2>/dev/null || [ $i -gt 3000 ]; do usleep 10000; i=$((i+1)); done
+echo "@@ idle-first-line-after=$T0 $(up)"
 cpu() { xl list idle 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6; }
 echo "@@ idle-cpu-start=$(up) $(cpu)"
 sleep 10
