@@ -175,9 +175,15 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
             .unwrap()
             .parse::<f64>()
             .unwrap();
-    let linux = harness::value(&output, "@@ linux-init-after")
-        .and_then(|v| v.split_once(' '))
-        .map(|(a, b)| b.parse::<f64>().unwrap() - a.parse::<f64>().unwrap());
+    let between = |key| {
+        harness::value(&output, key)
+            .and_then(|v| v.split_once(' '))
+            .map(|(a, b)| b.parse::<f64>().unwrap() - a.parse::<f64>().unwrap())
+    };
+    let (warm, linux) = (
+        between("@@ idle-first-line-after"),
+        between("@@ linux-init-after"),
+    );
     eprintln!(
         "figures: kernel images {} bytes (console), {} bytes (block_test); xl create -> \
          first console line {first_line:.2} s (the boot's first domain, paused, console \
