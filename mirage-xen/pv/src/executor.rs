@@ -123,8 +123,10 @@ fn idle() {
     let poll = SchedPoll {
         ports: ports.as_ptr(),
         nr_ports: ports.len() as u32,
-        // Absolute system time; 0 is none. A deadline already past returns at once.
-        timeout: deadline.map_or(0, |d| d.max(1)),
+        // Absolute system time (Xen's is signed: a deadline past i64::MAX would be in the
+        // past and return at once, spinning); 0 is none. A deadline already past returns
+        // at once.
+        timeout: deadline.map_or(0, |d| d.clamp(1, i64::MAX as u64 / 2)),
     };
     // SAFETY: SCHEDOP_poll reads `struct sched_poll` and the port array, both alive
     // through the call.

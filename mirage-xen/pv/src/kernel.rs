@@ -66,6 +66,13 @@ pub(crate) fn start(start_info: &'static StartInfo) -> ! {
         );
         shutdown(Shutdown::Crash);
     }
+    if let Err(rc) = crate::boot::guard_stack() {
+        let _ = write!(
+            Emergency(console),
+            "mirage-xen-pv: unmapping the stack guard failed: {rc}\r\n"
+        );
+        shutdown(Shutdown::Crash);
+    }
     let xen = crate::Xen::new(start_info);
     // SAFETY: defined by the application through `main!`, with this signature.
     match unsafe { __mirage_xen_pv_main(xen) } {
