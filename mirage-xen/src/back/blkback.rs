@@ -11,9 +11,9 @@
 use crate::prelude::*;
 
 use super::grant_maps::GrantMaps;
-use crate::abi::PAGE_SIZE;
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
+use crate::abi::{GrantRef, PAGE_SIZE};
 use crate::platform::{Platform, Port, Watch, XenError};
 use crate::ring::{BackRing, RingError, SharedMemory};
 use crate::xenbus::{DevicePaths, read_state, write_state};
@@ -305,13 +305,9 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         if start_byte % sector_size != 0 || !(bytes as u64).is_multiple_of(sector_size) {
             return BLKIF_RSP_ERROR;
         }
-        let mappings = match segments
-            .iter()
-            .map(|s| grants.map(s.gref, !writing))
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(mappings) => mappings,
-            Err(_) => return BLKIF_RSP_ERROR,
+        let grefs: Vec<GrantRef> = segments.iter().map(|s| s.gref).collect();
+        let Ok(mappings) = grants.map_all(&grefs, !writing) else {
+            return BLKIF_RSP_ERROR;
         };
         let pieces = || {
             let mut at = 0;

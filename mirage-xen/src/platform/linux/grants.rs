@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::ioctl::{self, GntallocAlloc, GntallocDealloc, GntdevGrantRef, GntdevMap, GntdevUnmap};
+use super::ioctl::{self, GntallocAlloc, GntallocDealloc, GntdevMap, GntdevUnmap};
 use crate::abi::{DomId, GrantRef, PAGE_SIZE};
 use crate::platform::{Grant, XenError};
 use crate::ring::SharedMemory;
@@ -87,60 +87,91 @@ impl Drop for LinuxGrant {
     }
 }
 
-/// A page another domain granted, mapped into this process (gntdev): unmapped when dropped.
-pub struct LinuxMapping {
+/// Pages another domain granted, mapped into this process together (gntdev: one ioctl,
+/// one `mmap`): unmapped when the last of their [`LinuxMapping`]s is dropped.
+struct MappedRegion {
     device: Rc<OwnedFd>,
     index: u64,
+    count: usize,
+    base: *mut u8,
+}
+
+impl Drop for MappedRegion {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map_all`, used by nothing once this is dropped.
+        unsafe { libc::munmap(self.base.cast(), self.count * PAGE_SIZE) };
+        unmap(&self.device, self.index, self.count);
+    }
+}
+
+/// A page another domain granted, mapped into this process (gntdev): unmapped when dropped
+/// (with the pages mapped in the same batch, once all of them are).
+pub struct LinuxMapping {
+    region: Rc<MappedRegion>,
     page: *mut u8,
 }
 
-pub(crate) fn map(
+/// Maps `grefs` of `domain`, one mapping per grant, with one ioctl and one `mmap`.
+pub(crate) fn map_all(
     device: &Rc<OwnedFd>,
     domain: DomId,
-    gref: GrantRef,
+    grefs: &[GrantRef],
     writable: bool,
-) -> Result<LinuxMapping, XenError> {
-    let mut request = GntdevMap {
-        count: 1,
-        pad: 0,
-        index: 0,
-        refs: [GntdevGrantRef {
-            domid: domain.into(),
-            gref,
-        }],
-    };
+) -> Result<Vec<LinuxMapping>, XenError> {
+    if grefs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // `struct ioctl_gntdev_map_grant_ref` with `count` references: its header (count, pad,
+    // index) in the first two u64 words, then the references, two u32 each.
+    let mut request = vec![0u64; 2 + grefs.len()];
+    request[0] = grefs.len() as u64;
+    for (slot, &gref) in request[2..].iter_mut().zip(grefs) {
+        *slot = u64::from(domain) | (u64::from(gref) << 32);
+    }
+    const _: () = assert!(core::mem::size_of::<GntdevMap>() == 24);
+    // SAFETY: `request` is laid out as the structure the ioctl takes (checked against
+    // GntdevMap, whose single reference is the first of ours), alive for the call.
+    let header = unsafe { &mut *request.as_mut_ptr().cast::<GntdevMap>() };
     ioctl::call(
         device,
         ioctl::GNTDEV_MAP_GRANT_REF,
-        &mut request,
-        "mapping a grant (/dev/xen/gntdev)",
+        header,
+        "mapping grants (/dev/xen/gntdev)",
     )?;
-    // The grant is mapped by the mmap itself: a bad reference fails here.
-    let what = format!("mapping grant {gref} of domain {domain}");
-    let page = match ioctl::map_pages(device, request.index, 1, writable, &what) {
-        Ok(page) => page,
+    let index = header.index;
+    // The grants are mapped by the mmap itself: a bad reference fails here.
+    let what = format!("mapping grants {grefs:?} of domain {domain}");
+    let base = match ioctl::map_pages(device, index, grefs.len(), writable, &what) {
+        Ok(base) => base,
         Err(error) => {
-            unmap(device, request.index);
+            unmap(device, index, grefs.len());
             return Err(error);
         }
     };
-    Ok(LinuxMapping {
+    let region = Rc::new(MappedRegion {
         device: device.clone(),
-        index: request.index,
-        page,
-    })
+        index,
+        count: grefs.len(),
+        base,
+    });
+    Ok((0..grefs.len())
+        .map(|n| LinuxMapping {
+            region: region.clone(),
+            page: base.wrapping_add(n * PAGE_SIZE),
+        })
+        .collect())
 }
 
-fn unmap(device: &OwnedFd, index: u64) {
+fn unmap(device: &OwnedFd, index: u64, count: usize) {
     let mut unmap = GntdevUnmap {
         index,
-        count: 1,
+        count: count as u32,
         pad: 0,
     };
     let _ = ioctl::call(device, ioctl::GNTDEV_UNMAP_GRANT_REF, &mut unmap, "");
 }
 
-// SAFETY: a page mapped for as long as the value lives.
+// SAFETY: a page mapped for as long as the value lives (it holds its region).
 unsafe impl SharedMemory for LinuxMapping {
     fn as_ptr(&self) -> *mut u8 {
         self.page
@@ -151,10 +182,11 @@ unsafe impl SharedMemory for LinuxMapping {
     }
 }
 
-impl Drop for LinuxMapping {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `map`, used by nothing once this is dropped.
-        unsafe { libc::munmap(self.page.cast(), PAGE_SIZE) };
-        unmap(&self.device, self.index);
+impl core::fmt::Debug for LinuxMapping {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LinuxMapping")
+            .field("index", &self.region.index)
+            .field("page", &self.page)
+            .finish()
     }
 }

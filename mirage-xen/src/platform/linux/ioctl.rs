@@ -74,6 +74,8 @@ pub(crate) struct GntdevUnmap {
     pub pad: u32,
 }
 
+/// The ioctl's number encodes the size of the structure with one reference; the kernel reads
+/// `count` of them.
 pub(crate) const GNTDEV_MAP_GRANT_REF: libc::c_ulong = ioc(b'G', 0, size_of::<GntdevMap>());
 pub(crate) const GNTDEV_UNMAP_GRANT_REF: libc::c_ulong = ioc(b'G', 1, size_of::<GntdevUnmap>());
 
