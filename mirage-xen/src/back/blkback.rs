@@ -11,10 +11,10 @@
 use crate::prelude::*;
 
 use super::grant_maps::GrantMaps;
+use crate::abi::PAGE_SIZE;
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
-use crate::abi::{GrantRef, PAGE_SIZE};
-use crate::platform::{Platform, Port, Watch, XenError};
+use crate::platform::{GrantPiece, Platform, Port, Watch, XenError};
 use crate::ring::{BackRing, RingError, SharedMemory};
 use crate::xenbus::{DevicePaths, read_state, write_state};
 use mirage_types::Block;
@@ -277,6 +277,41 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             .await
     }
 
+    /// A transfer through one buffer, the data copied from or to the frontend's pages by the
+    /// hypervisor (one grant-copy call per request on Linux: no mapping, no unmapping).
+    async fn copied(
+        &self,
+        grants: &GrantMaps<'_, P>,
+        writing: bool,
+        start: u64,
+        segments: &[BlkifRequestSegment],
+        bytes: usize,
+    ) -> i16 {
+        let pieces: Vec<GrantPiece> = segments
+            .iter()
+            .map(|s| GrantPiece {
+                gref: s.gref,
+                offset: u16::from(s.first_sect) * BLKIF_SECTOR_SIZE as u16,
+                len: u16::from(s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_SIZE as u16,
+            })
+            .collect();
+        let mut data = vec![0u8; bytes];
+        let done = if writing {
+            match grants.copy_from(&pieces, &mut data) {
+                Ok(()) => self.block.write_at(start, &data).await.is_ok(),
+                Err(_) => false,
+            }
+        } else {
+            self.block.read_at(start, &mut data).await.is_ok()
+                && grants.copy_to(&data, &pieces).is_ok()
+        };
+        if done {
+            BLKIF_RSP_OKAY
+        } else {
+            BLKIF_RSP_ERROR
+        }
+    }
+
     async fn transfer(
         &self,
         grants: &GrantMaps<'_, P>,
@@ -305,8 +340,15 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         if start_byte % sector_size != 0 || !(bytes as u64).is_multiple_of(sector_size) {
             return BLKIF_RSP_ERROR;
         }
-        let grefs: Vec<GrantRef> = segments.iter().map(|s| s.gref).collect();
-        let Ok(mappings) = grants.map_all(&grefs, !writing) else {
+        let start = start_byte / sector_size;
+        if !grants.persistent() {
+            return self.copied(grants, writing, start, segments, bytes).await;
+        }
+        let Ok(mappings) = segments
+            .iter()
+            .map(|s| grants.map(s.gref, !writing))
+            .collect::<Result<Vec<_>, _>>()
+        else {
             return BLKIF_RSP_ERROR;
         };
         let pieces = || {
@@ -323,7 +365,6 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                     piece
                 })
         };
-        let start = start_byte / sector_size;
         // Straight between the device and the guest's pages when every segment is whole
         // device sectors and no page is listed twice (two writable views of one page
         // cannot both be lent out); through one buffer otherwise.

@@ -1,6 +1,7 @@
-//! How a backend maps the frontend's grants for one connection: afresh for each request,
-//! or, when both sides agree on persistent grants (`feature-persistent`), once per grant and
-//! kept until the connection ends, as Linux's blkback does. Mapping and unmapping a page per
+//! How a backend reaches the frontend's grants for one connection: copied by the hypervisor
+//! for each request (one grant-copy call for all its pieces, nothing mapped), or, when both
+//! sides agree on persistent grants (`feature-persistent`), mapped once per grant and kept
+//! until the connection ends, as Linux's blkback does. Mapping and unmapping a page per
 //! segment costs two system calls and a hypercall each; with persistent grants a frontend
 //! reuses a fixed set of pages and the backend maps each only once.
 
@@ -8,7 +9,7 @@
 use crate::prelude::*;
 
 use crate::abi::{DomId, GrantRef};
-use crate::platform::{GrantTable, XenError};
+use crate::platform::{GrantPiece, GrantTable, XenError};
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use core::cell::RefCell;
@@ -65,18 +66,19 @@ impl<'p, P: GrantTable> GrantMaps<'p, P> {
         Ok(mapping)
     }
 
-    /// Grants `grefs`, mapped (`writable` if the backend writes into them), in order: in
-    /// one batch when nothing is kept (one system call for a request's pages on Linux).
-    pub(crate) fn map_all(
-        &self,
-        grefs: &[GrantRef],
-        writable: bool,
-    ) -> Result<Vec<Rc<P::Mapping>>, XenError> {
-        if self.kept.is_none() {
-            let mapped = self.platform.map_all(self.frontend, grefs, writable)?;
-            return Ok(mapped.into_iter().map(Rc::new).collect());
-        }
-        grefs.iter().map(|&gref| self.map(gref, writable)).collect()
+    /// Whether grants are kept mapped (persistent); if not, data is copied.
+    pub(crate) fn persistent(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    /// Copies the frontend's `pieces` into `into`.
+    pub(crate) fn copy_from(&self, pieces: &[GrantPiece], into: &mut [u8]) -> Result<(), XenError> {
+        self.platform.copy_from_grants(self.frontend, pieces, into)
+    }
+
+    /// Copies `from` into the frontend's `pieces`.
+    pub(crate) fn copy_to(&self, from: &[u8], pieces: &[GrantPiece]) -> Result<(), XenError> {
+        self.platform.copy_to_grants(self.frontend, from, pieces)
     }
 
     /// How many grants are kept mapped.

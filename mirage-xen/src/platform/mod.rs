@@ -56,6 +56,17 @@ pub trait Grant: SharedMemory {
     fn gref(&self) -> GrantRef;
 }
 
+/// Part of a page another domain granted: `len` bytes from `offset` of grant `gref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantPiece {
+    /// The grant.
+    pub gref: GrantRef,
+    /// Where in its page the piece starts.
+    pub offset: u16,
+    /// Its length (the piece stays within the page).
+    pub len: u16,
+}
+
 /// Sharing pages with other domains, and mapping theirs.
 pub trait GrantTable {
     /// A page this domain shares.
@@ -86,6 +97,66 @@ pub trait GrantTable {
             .map(|&gref| self.map(domain, gref, writable))
             .collect()
     }
+
+    /// Copies `pieces` of `domain`'s granted pages, one after another, into `into` (as long
+    /// as the pieces together). Platforms with a hypervisor copy (Linux: gntdev's grant
+    /// copy, one system call for the lot, nothing mapped) override it; this one maps.
+    fn copy_from_grants(
+        &self,
+        domain: DomId,
+        pieces: &[GrantPiece],
+        into: &mut [u8],
+    ) -> Result<(), XenError> {
+        check_pieces(pieces, into.len())?;
+        let mut at = 0;
+        for piece in pieces {
+            let page = self.map(domain, piece.gref, false)?;
+            let (offset, len) = (usize::from(piece.offset), usize::from(piece.len));
+            // SAFETY: a mapped page, the piece inside it (checked).
+            let source = unsafe { core::slice::from_raw_parts(page.as_ptr().add(offset), len) };
+            into[at..at + len].copy_from_slice(source);
+            at += len;
+        }
+        Ok(())
+    }
+
+    /// Copies `from` into `pieces` of `domain`'s granted pages, one after another (the
+    /// reverse of [`GrantTable::copy_from_grants`]; the grants must be writable).
+    fn copy_to_grants(
+        &self,
+        domain: DomId,
+        from: &[u8],
+        pieces: &[GrantPiece],
+    ) -> Result<(), XenError> {
+        check_pieces(pieces, from.len())?;
+        let mut at = 0;
+        for piece in pieces {
+            let page = self.map(domain, piece.gref, true)?;
+            let (offset, len) = (usize::from(piece.offset), usize::from(piece.len));
+            // SAFETY: a page mapped writable, the piece inside it (checked).
+            let target = unsafe { core::slice::from_raw_parts_mut(page.as_ptr().add(offset), len) };
+            target.copy_from_slice(&from[at..at + len]);
+            at += len;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `pieces` each stay within a page and together are `bytes` long.
+pub(crate) fn check_pieces(pieces: &[GrantPiece], bytes: usize) -> Result<(), XenError> {
+    if let Some(piece) = pieces
+        .iter()
+        .find(|p| usize::from(p.offset) + usize::from(p.len) > crate::abi::PAGE_SIZE)
+    {
+        return Err(XenError::Other(format!("{piece:?} crosses its page's end")));
+    }
+    let total: usize = pieces.iter().map(|p| usize::from(p.len)).sum();
+    if total != bytes {
+        return Err(XenError::Other(format!(
+            "the pieces hold {total} bytes, the buffer {bytes}"
+        )));
+    }
+    Ok(())
 }
 
 /// One end of an event channel: a doorbell. Closed when dropped.

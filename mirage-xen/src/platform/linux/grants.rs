@@ -4,9 +4,12 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::ioctl::{self, GntallocAlloc, GntallocDealloc, GntdevMap, GntdevUnmap};
+use super::ioctl::{
+    self, GntallocAlloc, GntallocDealloc, GntdevCopySegment, GntdevGrantCopy, GntdevMap,
+    GntdevUnmap,
+};
 use crate::abi::{DomId, GrantRef, PAGE_SIZE};
-use crate::platform::{Grant, XenError};
+use crate::platform::{Grant, GrantPiece, XenError};
 use crate::ring::SharedMemory;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
@@ -188,5 +191,56 @@ impl core::fmt::Debug for LinuxMapping {
             .field("index", &self.region.index)
             .field("page", &self.page)
             .finish()
+    }
+}
+
+/// Copies between `buffer` and `pieces` of `domain`'s grants with one gntdev grant-copy
+/// ioctl (the hypervisor copies; nothing is mapped here): into the grants if `to_grants`,
+/// out of them otherwise. The caller has checked that `buffer` is as long as the pieces.
+pub(crate) fn copy(
+    device: &OwnedFd,
+    domain: DomId,
+    pieces: &[GrantPiece],
+    buffer: *mut u8,
+    to_grants: bool,
+) -> Result<(), XenError> {
+    let mut at = 0usize;
+    let mut segments: Vec<GntdevCopySegment> = pieces
+        .iter()
+        .map(|piece| {
+            let foreign =
+                u64::from(piece.gref) | (u64::from(piece.offset) << 32) | (u64::from(domain) << 48);
+            let local = buffer.wrapping_add(at) as u64;
+            at += usize::from(piece.len);
+            let (source, dest, flags) = if to_grants {
+                (local, foreign, ioctl::GNTCOPY_DEST_GREF)
+            } else {
+                (foreign, local, ioctl::GNTCOPY_SOURCE_GREF)
+            };
+            GntdevCopySegment {
+                source,
+                dest,
+                len: piece.len,
+                flags,
+                status: 0,
+            }
+        })
+        .collect();
+    let mut request = GntdevGrantCopy {
+        count: segments.len() as u32,
+        segments: segments.as_mut_ptr(),
+    };
+    ioctl::call(
+        device,
+        ioctl::GNTDEV_GRANT_COPY,
+        &mut request,
+        "copying grants (/dev/xen/gntdev)",
+    )?;
+    match segments.iter().zip(pieces).find(|(s, _)| s.status != 0) {
+        None => Ok(()),
+        Some((segment, piece)) => Err(XenError::PermissionDenied(format!(
+            "copying grant {} of domain {domain}: Xen's status {}",
+            piece.gref, segment.status
+        ))),
     }
 }

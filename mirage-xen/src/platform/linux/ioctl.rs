@@ -74,6 +74,32 @@ pub(crate) struct GntdevUnmap {
     pub pad: u32,
 }
 
+/// `struct ioctl_gntdev_grant_copy_segment`: a virtual address or a foreign grant on each
+/// side (`flags` says which), `len` bytes, and the hypervisor's status back.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct GntdevCopySegment {
+    pub source: u64,
+    pub dest: u64,
+    pub len: u16,
+    pub flags: u16,
+    pub status: i16,
+}
+
+/// `struct ioctl_gntdev_grant_copy`.
+#[repr(C)]
+pub(crate) struct GntdevGrantCopy {
+    pub count: u32,
+    pub segments: *mut GntdevCopySegment,
+}
+
+/// The source of a copy segment is a grant (`GNTCOPY_source_gref`).
+pub(crate) const GNTCOPY_SOURCE_GREF: u16 = 1;
+/// The destination is a grant (`GNTCOPY_dest_gref`).
+pub(crate) const GNTCOPY_DEST_GREF: u16 = 2;
+
+pub(crate) const GNTDEV_GRANT_COPY: libc::c_ulong = ioc(b'G', 8, size_of::<GntdevGrantCopy>());
+
 /// The ioctl's number encodes the size of the structure with one reference; the kernel reads
 /// `count` of them.
 pub(crate) const GNTDEV_MAP_GRANT_REF: libc::c_ulong = ioc(b'G', 0, size_of::<GntdevMap>());
@@ -195,5 +221,7 @@ mod tests {
         assert_eq!(GNTALLOC_DEALLOC_GREF, 0x0010_4706);
         assert_eq!(GNTDEV_MAP_GRANT_REF, 0x0018_4700);
         assert_eq!(GNTDEV_UNMAP_GRANT_REF, 0x0010_4701);
+        assert_eq!(GNTDEV_GRANT_COPY, 0x0010_4708);
+        assert_eq!(size_of::<GntdevCopySegment>(), 24);
     }
 }

@@ -20,7 +20,9 @@ pub use grants::{LinuxGrant, LinuxMapping};
 pub use xs_device::XsDevice;
 pub use xs_socket::XsSocket;
 
-use super::{EventChannels, GrantTable, Permission, Store, TxId, XenError};
+use super::{
+    EventChannels, GrantPiece, GrantTable, Permission, Store, TxId, XenError, check_pieces,
+};
 use crate::abi::{DomId, GrantRef};
 use async_trait::async_trait;
 use std::cell::RefCell;
@@ -119,6 +121,29 @@ impl<S> GrantTable for LinuxXen<S> {
     ) -> Result<Vec<LinuxMapping>, XenError> {
         let device = Self::device(&self.gntdev, "gntdev", "xen-gntdev")?;
         grants::map_all(&device, domain, grefs, writable)
+    }
+
+    fn copy_from_grants(
+        &self,
+        domain: DomId,
+        pieces: &[GrantPiece],
+        into: &mut [u8],
+    ) -> Result<(), XenError> {
+        check_pieces(pieces, into.len())?;
+        let device = Self::device(&self.gntdev, "gntdev", "xen-gntdev")?;
+        grants::copy(&device, domain, pieces, into.as_mut_ptr(), false)
+    }
+
+    fn copy_to_grants(
+        &self,
+        domain: DomId,
+        from: &[u8],
+        pieces: &[GrantPiece],
+    ) -> Result<(), XenError> {
+        check_pieces(pieces, from.len())?;
+        let device = Self::device(&self.gntdev, "gntdev", "xen-gntdev")?;
+        // The kernel only reads `from` for a copy into the grants.
+        grants::copy(&device, domain, pieces, from.as_ptr().cast_mut(), true)
     }
 }
 
