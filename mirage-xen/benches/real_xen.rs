@@ -70,6 +70,16 @@ fn main() {
         "dom0-net-bench.sh",
         "net-bench-serial.log",
     ) {
+        // Every timed transfer (and the two small ones first) must have arrived whole.
+        let received = harness::values(&output, "@@ got-7000")
+            .into_iter()
+            .chain(harness::values(&output, "@@ got-7001"));
+        let short: Vec<&str> = received
+            .filter(|bytes| !matches!(*bytes, "16777216" | "5"))
+            .collect();
+        if !short.is_empty() {
+            missing.push(format!("transfers arrived short: {short:?} bytes"));
+        }
         match medians(&output, "send", "eth0", "eth1") {
             Ok((linux, ours)) => println!(
                 "16 MiB TCP sends through Linux's netfront: Linux's netback {:.1} Mbit/s, our \

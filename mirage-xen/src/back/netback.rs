@@ -12,8 +12,8 @@ use super::ServeError;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
-use crate::platform::{GrantTable, Platform, Port, Watch};
-use crate::ring::{BackRing, SharedMemory};
+use crate::platform::{GrantPiece, Platform, Port, Watch};
+use crate::ring::BackRing;
 use crate::xenbus::{DevicePaths, read_state, write_state};
 use alloc::collections::VecDeque;
 use alloc::rc::Rc;
@@ -206,13 +206,17 @@ impl<P: Platform, N: Network> Netback<P, N> {
         {
             return Err(());
         }
-        let page = self
-            .platform
-            .map(guest, request.gref, false)
+        // Copied by the hypervisor (Linux's netback copies too): nothing of the guest's is
+        // mapped into this process.
+        let mut frame = vec![0u8; size];
+        let piece = GrantPiece {
+            gref: request.gref,
+            offset: request.offset,
+            len: request.size,
+        };
+        self.platform
+            .copy_from_grants(guest, &[piece], &mut frame)
             .map_err(|_| ())?;
-        // SAFETY: a mapped page of the guest; the range is inside it (checked).
-        let data = unsafe { core::slice::from_raw_parts(page.as_ptr().add(offset), size) };
-        let mut frame = data.to_vec();
         if request.flags & NETTXF_CSUM_BLANK != 0 {
             crate::checksum::complete(&mut frame);
         }
@@ -224,11 +228,14 @@ impl<P: Platform, N: Network> Netback<P, N> {
         if frame.len() > PAGE_SIZE {
             return NETIF_RSP_DROPPED;
         }
-        let Ok(page) = <P as GrantTable>::map(&self.platform, guest, request.gref, true) else {
-            return NETIF_RSP_ERROR;
+        let piece = GrantPiece {
+            gref: request.gref,
+            offset: 0,
+            len: frame.len() as u16,
         };
-        // SAFETY: a mapped, writable page of the guest; the frame fits (checked).
-        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
-        frame.len() as i16
+        match self.platform.copy_to_grants(guest, frame, &[piece]) {
+            Ok(()) => frame.len() as i16,
+            Err(_) => NETIF_RSP_ERROR,
+        }
     }
 }

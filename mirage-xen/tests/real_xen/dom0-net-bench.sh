@@ -18,8 +18,9 @@ CFG
 LOG=/var/log/xen/console/guest-nb.log
 rm -f $LOG
 # busybox nc -l ends with its connection (and closes early when its stdin ends).
+# Each connection's byte count goes to /tmp/got-PORT, for the benchmark to check.
 for port in 7000 7001; do
-    (while :; do sleep 600 | nc -l -p $port > /dev/null; done) &
+    (while :; do sleep 600 | nc -l -p $port | wc -c >> /tmp/got-$port; done) &
 done
 xl create /tmp/nb.cfg || { echo "@@ create failed"; exit 1; }
 DOMID=$(xl domid nb)
@@ -34,6 +35,7 @@ i=0; until grep -q "## NET-BENCH-DONE\|## NO-ETH" $LOG 2>/dev/null; do
     kill -0 $BACKEND 2>/dev/null || break
 done
 grep "^## " $LOG
+for port in 7000 7001; do sed "s/^/@@ got-$port=/" /tmp/got-$port; done
 kill -0 $BACKEND 2>/dev/null || { wait $BACKEND; echo "@@ backend-exit=$? (before the domU finished)"; }
 echo "== backend"; tail -20 /tmp/netback.log
 xl destroy nb 2>/dev/null
