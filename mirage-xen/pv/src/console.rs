@@ -95,6 +95,26 @@ impl PvConsole {
     }
 }
 
+/// Waits until xenconsoled has read everything written to the console ring, or `limit_ns`
+/// have passed: the domain's last lines would be lost if it shut down before.
+pub(crate) fn drain(page: RawPage, port: u32, limit_ns: u64) {
+    if !crate::shared_info::mapped() {
+        // No clock to bound the wait: do not wait.
+        return;
+    }
+    let deadline = crate::shared_info::system_time_ns().saturating_add(limit_ns);
+    while OUTPUT.unread(&page).is_ok_and(|unread| unread > 0)
+        && crate::shared_info::system_time_ns() < deadline
+    {
+        crate::hypercall::notify(port);
+        crate::executor::poll_one(
+            port,
+            deadline.min(crate::shared_info::system_time_ns() + 20_000_000),
+        );
+        crate::shared_info::take_pending(port);
+    }
+}
+
 /// `line` with the console's line ending (`\r\n`, as a terminal shows it).
 fn with_newline(line: &str) -> Vec<u8> {
     let mut text = Vec::with_capacity(line.len() + 2);

@@ -103,6 +103,37 @@ fn dispatch() -> bool {
     any
 }
 
+/// `struct sched_poll`.
+#[repr(C)]
+struct SchedPoll {
+    ports: *const u32,
+    nr_ports: u32,
+    timeout: u64,
+}
+
+/// Blocks in Xen until one of `ports` is pending or `timeout` (absolute system time; 0 is
+/// none) passes.
+fn sched_poll(ports: &[u32], timeout: u64) {
+    let poll = SchedPoll {
+        ports: ports.as_ptr(),
+        nr_ports: ports.len() as u32,
+        // Xen's time is signed: a deadline past i64::MAX would be in the past and return at
+        // once, spinning.
+        timeout: timeout.min(i64::MAX as u64 / 2),
+    };
+    // SAFETY: SCHEDOP_poll reads `struct sched_poll` and the port array, both alive
+    // through the call.
+    unsafe {
+        hypercall2(SCHED_OP, sched::POLL, &raw const poll as u64);
+    }
+}
+
+/// Blocks in Xen until `port` is pending or `deadline` (system time) passes, outside the
+/// executor (draining the console at shutdown).
+pub(crate) fn poll_one(port: u32, deadline: u64) {
+    sched_poll(&[port], deadline.max(1));
+}
+
 /// Blocks in Xen until a waited port is pending or the next timer is due.
 fn idle() {
     let (ports, deadline) = WAITERS.with(|w| {
@@ -114,25 +145,8 @@ fn idle() {
     if ports.is_empty() && deadline.is_none() {
         panic!("the application waits for nothing: no timer and no event channel");
     }
-    #[repr(C)]
-    struct SchedPoll {
-        ports: *const u32,
-        nr_ports: u32,
-        timeout: u64,
-    }
-    let poll = SchedPoll {
-        ports: ports.as_ptr(),
-        nr_ports: ports.len() as u32,
-        // Absolute system time (Xen's is signed: a deadline past i64::MAX would be in the
-        // past and return at once, spinning); 0 is none. A deadline already past returns
-        // at once.
-        timeout: deadline.map_or(0, |d| d.clamp(1, i64::MAX as u64 / 2)),
-    };
-    // SAFETY: SCHEDOP_poll reads `struct sched_poll` and the port array, both alive
-    // through the call.
-    unsafe {
-        hypercall2(SCHED_OP, sched::POLL, &raw const poll as u64);
-    }
+    // A deadline already past returns at once; 0 is none.
+    sched_poll(&ports, deadline.map_or(0, |d| d.max(1)));
 }
 
 struct Flag(AtomicBool);

@@ -3,7 +3,7 @@
 //! poweroff when it returns `Ok`, crash (with the message on the console) when it fails or
 //! panics.
 
-use crate::console::{PvConsole, RawPage};
+use crate::console::{PvConsole, RawPage, drain};
 use crate::executor::Global;
 use crate::hypercall::{SCHED_OP, hypercall2, sched};
 use crate::start_info::StartInfo;
@@ -75,19 +75,28 @@ pub(crate) fn start(start_info: &'static StartInfo) -> ! {
     }
     let xen = crate::Xen::new(start_info);
     // SAFETY: defined by the application through `main!`, with this signature.
-    match unsafe { __mirage_xen_pv_main(xen) } {
-        None => shutdown(Shutdown::Poweroff),
-        Some(error) => {
-            let _ = write!(Emergency(console), "error: {error}\r\n");
-            shutdown(Shutdown::Crash)
-        }
+    let outcome = unsafe { __mirage_xen_pv_main(xen) };
+    if let Some(error) = &outcome {
+        let _ = write!(Emergency(console), "error: {error}\r\n");
     }
+    // xenconsoled reads the ring after the domain writes it: without waiting, the last lines
+    // can be lost with the domain.
+    drain(console.0, console.1, DRAIN_NS);
+    shutdown(if outcome.is_none() {
+        Shutdown::Poweroff
+    } else {
+        Shutdown::Crash
+    })
 }
+
+/// How long the end waits for xenconsoled to read the console, at most.
+const DRAIN_NS: u64 = 2_000_000_000;
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     if let Some(console) = CONSOLE.0.try_borrow().ok().and_then(|c| *c) {
         let _ = write!(Emergency(console), "panic: {info}\r\n");
+        drain(console.0, console.1, DRAIN_NS);
     }
     shutdown(Shutdown::Crash)
 }

@@ -24,6 +24,14 @@ const WC_SEC_HI: usize = 3084;
 /// vCPU 0's `vcpu_time_info`.
 const VCPU0_TIME: usize = 32;
 
+/// Whether the page is mapped (time reads are meaningless before).
+static MAPPED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether shared-info is mapped yet.
+pub fn mapped() -> bool {
+    MAPPED.load(Ordering::SeqCst)
+}
+
 /// Maps the page whose machine address is `maddr` over [`SHARED_INFO`].
 pub(crate) fn init(maddr: u64) -> Result<(), i64> {
     // Present, writable, user (PV kernels run in ring 3), accessed, dirty.
@@ -39,7 +47,11 @@ pub(crate) fn init(maddr: u64) -> Result<(), i64> {
             UVMF_INVLPG,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(rc) }
+    if rc != 0 {
+        return Err(rc);
+    }
+    MAPPED.store(true, Ordering::SeqCst);
+    Ok(())
 }
 
 fn base() -> *mut u8 {

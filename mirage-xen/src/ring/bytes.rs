@@ -43,6 +43,12 @@ impl ByteRing {
         Ok((cons, prod))
     }
 
+    /// Bytes written and not yet read by the consumer.
+    pub fn unread<M: SharedMemory>(&self, memory: &M) -> Result<usize, RingError> {
+        let (cons, prod) = self.pending(memory)?;
+        Ok(prod.wrapping_sub(cons) as usize)
+    }
+
     /// As the producer: copies as much of `data` as fits, publishes it, and returns how much.
     pub fn write<M: SharedMemory>(&self, memory: &M, data: &[u8]) -> Result<usize, RingError> {
         let (cons, prod) = self.pending(memory)?;
