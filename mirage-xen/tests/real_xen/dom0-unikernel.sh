@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs in dom0 (boot.sh -s): our PV unikernels booted by `xl create` from their generated
 # .xl files (in /host with the kernels): mir-console's hello world with each console line's
-# time, mir-block_test on a disk, a panicking kernel, a stack overflow, an idle kernel's CPU time, the smallest memory that boots, and a
+# time, mir-block_test on a disk, a panicking kernel, a stack overflow, heap exhaustion, an idle kernel's CPU time, the smallest memory that boots, and a
 # Linux PV domU's time to /init as the yardstick.
 up() { read u _ < /proc/uptime; echo "$u"; }
 gone() { ! xl domid "$1" >/dev/null 2>&1; }
@@ -74,6 +74,17 @@ tr -d '\r' < /var/log/xen/console/guest-overflow.log | sed 's/^/@@ overflow-cons
 echo "@@ overflow-state=$state"
 echo "@@ overflow-xen=$(xl dmesg | grep -m1 -o 'Unhandled: vec 14, #PF\[[0-9a-f]*\]')"
 xl destroy overflow 2>/dev/null
+
+# Heap exhaustion: a panic naming the failed allocation, the domain crashed.
+xl create /host/oom.xl >/dev/null 2>&1 || echo "@@ oom-create=failed"
+i=0; while [ $i -lt 60 ]; do
+    state=$(xl list oom 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f5)
+    case "$state" in ""|*c*) break ;; esac
+    sleep 1; i=$((i+1))
+done
+tr -d '\r' < /var/log/xen/console/guest-oom.log | sed 's/^/@@ oom-console=/'
+echo "@@ oom-state=$state"
+xl destroy oom 2>/dev/null
 
 # Idle: CPU time over 10 s of a sleeping guest.
 # Also a warm start (not the boot's first domain): xl create to the first console line.
