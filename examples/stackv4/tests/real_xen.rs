@@ -54,3 +54,40 @@ fn stackv4_over_our_netfront_against_linux_netback_answers_dom0() {
         log.display()
     );
 }
+
+/// 10 MiB through our Netfront both ways: dom0's `nc` sends random bytes to
+/// `netfront_echo` (the direct stack on our Netfront in the domU) and gets them back
+/// intact, through Linux's netback and dom0's bridge.
+#[test]
+fn ten_mib_echoed_through_our_netfront_against_linux_netback() {
+    let Some((output, log)) = harness::run_case(
+        "domu-netfront-echo-init",
+        &[(
+            "bin/netfront_echo",
+            Path::new(env!("CARGO_BIN_EXE_netfront_echo")),
+        )],
+        &[],
+        "dom0-netfront-echo.sh",
+        "netfront-echo-serial.log",
+    ) else {
+        return;
+    };
+    let serial = format!("serial log: {}", log.display());
+    let sent = harness::value(&output, "@@ sent-md5").expect("dom0 sent");
+    assert_eq!(
+        harness::value(&output, "@@ back-md5"),
+        Some(format!("{sent} bytes=10485760").as_str()),
+        "{serial}"
+    );
+    assert_eq!(
+        harness::value(&output, "## echoed"),
+        Some("10485760"),
+        "{serial}"
+    );
+    if let Some((t0, t1)) =
+        harness::value(&output, "@@ echo-seconds").and_then(|v| v.split_once(' '))
+    {
+        let seconds = t1.parse::<f64>().unwrap() - t0.parse::<f64>().unwrap();
+        eprintln!("10 MiB echoed through our Netfront in {seconds:.1} s (TCG)");
+    }
+}

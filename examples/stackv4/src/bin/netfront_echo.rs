@@ -1,0 +1,58 @@
+//! A helper of the real-Xen test (`tests/real_xen.rs`), not the tutorial's program: the
+//! direct stack on this domain's vif 0 through our userspace Netfront, echoing every byte
+//! of each TCP connection to port 7000 until the client closes its side (mir-stackv4 reads
+//! one chunk per connection, so it cannot carry a large transfer).
+//!
+//! `netfront_echo ADDRESS NETMASK`, in a Xen domU whose kernel xen-netfront is not loaded.
+
+use mirage_net::{Addressing, DirectStack};
+use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener};
+use mirage_xen::front::Netfront;
+use mirage_xen::platform::linux::GuestXen;
+use std::net::Ipv4Addr;
+use std::process::ExitCode;
+
+async fn echo(address: Ipv4Addr, netmask: Ipv4Addr) -> Result<(), String> {
+    let (xen, domid) = GuestXen::this_domain().await.map_err(|e| e.to_string())?;
+    let netfront = Netfront::connect(xen, domid, 0)
+        .await
+        .map_err(|e| format!("vif 0: {e}"))?;
+    let config = Ipv4Config::new(address, netmask, Vec::new());
+    let stack = DirectStack::connect(netfront, Addressing::Static(config))
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = stack.bind_tcpv4(7000).await.map_err(|e| e.to_string())?;
+    println!("## ECHO-READY");
+    loop {
+        let flow = listener.accept().await.map_err(|e| e.to_string())?;
+        let mut echoed = 0usize;
+        // Until the client's end of file (or an error).
+        while let Ok(Read::Data(data)) = flow.read().await {
+            if flow.write(&data).await.is_err() {
+                break;
+            }
+            echoed += data.len();
+        }
+        let _ = flow.close().await;
+        println!("## echoed={echoed}");
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [address, netmask] = args.as_slice() else {
+        eprintln!("usage: netfront_echo ADDRESS NETMASK");
+        return ExitCode::from(2);
+    };
+    let (Ok(address), Ok(netmask)) = (address.parse(), netmask.parse()) else {
+        eprintln!("netfront_echo: addresses like 169.254.100.2 255.255.255.0");
+        return ExitCode::from(2);
+    };
+    match mirage_unix::run(echo(address, netmask)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("netfront_echo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
