@@ -51,6 +51,57 @@ async fn fake_backend(
     (ring, port)
 }
 
+/// The ring and port of a frontend played by hand.
+type HandFrontend = (
+    FrontRing<BlkifRequest, BlkifResponse, <SimDomain as GrantTable>::Grant>,
+    <SimDomain as EventChannels>::Port,
+);
+
+/// Plays a frontend by hand in domain 5: shares a ring page and a port, writes their keys
+/// and `nodes`, says `state`, and waits until the backend is Connected.
+async fn hand_frontend(
+    guest: &SimDomain,
+    paths: &DevicePaths,
+    nodes: &[(&str, &str)],
+    state: XenbusState,
+) -> HandFrontend {
+    let ring_page = guest.share(0, false).unwrap();
+    let port = guest.alloc_unbound(0).unwrap();
+    let keys = [
+        ("ring-ref", ring_page.gref().to_string()),
+        ("event-channel", port.number().to_string()),
+    ];
+    let nodes = keys
+        .iter()
+        .map(|(node, value)| (*node, value.as_str()))
+        .chain(nodes.iter().copied());
+    for (node, value) in nodes {
+        let path = format!("{}/{node}", paths.frontend);
+        guest.write(0, &path, value).await.unwrap();
+    }
+    let ring = FrontRing::init(ring_page).unwrap();
+    write_state(guest, &paths.frontend, state).await.unwrap();
+    wait_for_state(guest, &paths.backend, |s| s == XenbusState::Connected)
+        .await
+        .unwrap();
+    (ring, port)
+}
+
+/// Sends `request` and waits for the next response.
+async fn exchange((ring, port): &mut HandFrontend, request: BlkifRequest) -> BlkifResponse {
+    ring.push_request(request).unwrap();
+    ring.push_requests_and_check_notify();
+    port.notify();
+    loop {
+        if let Some(response) = ring.take_response().unwrap() {
+            return response;
+        }
+        if !ring.final_check_for_responses().unwrap() {
+            port.wait().await;
+        }
+    }
+}
+
 /// A frontend in domain 5 against a backend played by hand: `backend` answers the first
 /// request its own way, `frontend` checks what the reads give.
 fn against_a_lying_backend(
@@ -178,15 +229,8 @@ proptest! {
             create_device(&dom0, &paths, &[]).await.unwrap();
             let backend = Blkback::new(dom0.clone(), paths.clone(), MemBlock::new(512, 64).unwrap());
             let frontend = async {
-                let ring_page = guest.share(0, false).unwrap();
                 let data = guest.share(0, false).unwrap();
-                let port = guest.alloc_unbound(0).unwrap();
-                let front_dir = &paths.frontend;
-                guest.write(0, &format!("{front_dir}/ring-ref"), &ring_page.gref().to_string()).await.unwrap();
-                guest.write(0, &format!("{front_dir}/event-channel"), &port.number().to_string()).await.unwrap();
-                let mut ring: FrontRing<BlkifRequest, BlkifResponse, _> = FrontRing::init(ring_page).unwrap();
-                write_state(&guest, front_dir, XenbusState::Connected).await.unwrap();
-                wait_for_state(&guest, &paths.backend, |s| s == XenbusState::Connected).await.unwrap();
+                let mut front = hand_frontend(&guest, &paths, &[], XenbusState::Connected).await;
                 let mut answered = 0;
                 for (id, (operation, nr_segments, sector, segments)) in requests.iter().enumerate() {
                     let mut seg = [BlkifRequestSegment::default(); 11];
@@ -198,34 +242,20 @@ proptest! {
                             pad: [0; 2],
                         };
                     }
-                    ring.push_request(BlkifRequest {
+                    let response = exchange(&mut front, BlkifRequest {
                         operation: *operation,
                         nr_segments: *nr_segments,
                         id: id as u64,
                         sector_number: *sector,
                         seg,
                         ..Default::default()
-                    }).unwrap();
-                    ring.push_requests_and_check_notify();
-                    port.notify();
-                    loop {
-                        match ring.take_response().unwrap() {
-                            Some(response) => {
-                                assert_eq!(response.id, id as u64);
-                                answered += 1;
-                                break;
-                            }
-                            None => {
-                            if !ring.final_check_for_responses().unwrap() {
-                                port.wait().await;
-                            }
-                        }
-                        }
-                    }
+                    }).await;
+                    assert_eq!(response.id, id as u64);
+                    answered += 1;
                 }
                 assert_eq!(answered, requests.len());
-                write_state(&guest, front_dir, XenbusState::Closing).await.unwrap();
-                drop((ring, data, port));
+                write_state(&guest, &paths.frontend, XenbusState::Closing).await.unwrap();
+                drop((front, data));
             };
             let (served, ()) = futures::join!(backend.serve(), frontend);
             served.unwrap();
@@ -273,7 +303,6 @@ fn grants_not_offered_as_persistent_are_unmapped_with_each_response() {
         create_device(&dom0, &paths, &[]).await.unwrap();
         let backend = Blkback::new(dom0.clone(), paths.clone(), MemBlock::new(512, 64).unwrap());
         let frontend = async {
-            let front_dir = &paths.frontend;
             wait_for_state(&guest, &paths.backend, |s| s == XenbusState::InitWait)
                 .await
                 .unwrap();
@@ -286,26 +315,13 @@ fn grants_not_offered_as_persistent_are_unmapped_with_each_response() {
                 "1",
                 "this test is for a backend not offering them"
             );
-            let ring_page = guest.share(0, false).unwrap();
-            let port = guest.alloc_unbound(0).unwrap();
-            for (node, value) in [
-                ("ring-ref", ring_page.gref().to_string()),
-                ("event-channel", port.number().to_string()),
-                ("feature-persistent", "1".to_string()),
-            ] {
-                guest
-                    .write(0, &format!("{front_dir}/{node}"), &value)
-                    .await
-                    .unwrap();
-            }
-            let mut ring: FrontRing<BlkifRequest, BlkifResponse, _> =
-                FrontRing::init(ring_page).unwrap();
-            write_state(&guest, front_dir, XenbusState::Initialised)
-                .await
-                .unwrap();
-            wait_for_state(&guest, &paths.backend, |s| s == XenbusState::Connected)
-                .await
-                .unwrap();
+            let mut front = hand_frontend(
+                &guest,
+                &paths,
+                &[("feature-persistent", "1")],
+                XenbusState::Initialised,
+            )
+            .await;
             for id in 0..3u64 {
                 let data = guest.share(0, false).unwrap();
                 let mut seg = [BlkifRequestSegment::default(); 11];
@@ -315,25 +331,18 @@ fn grants_not_offered_as_persistent_are_unmapped_with_each_response() {
                     last_sect: 7,
                     pad: [0; 2],
                 };
-                ring.push_request(BlkifRequest {
-                    operation: BLKIF_OP_WRITE,
-                    nr_segments: 1,
-                    id,
-                    sector_number: id * 8,
-                    seg,
-                    ..Default::default()
-                })
-                .unwrap();
-                ring.push_requests_and_check_notify();
-                port.notify();
-                let response = loop {
-                    if let Some(response) = ring.take_response().unwrap() {
-                        break response;
-                    }
-                    if !ring.final_check_for_responses().unwrap() {
-                        port.wait().await;
-                    }
-                };
+                let response = exchange(
+                    &mut front,
+                    BlkifRequest {
+                        operation: BLKIF_OP_WRITE,
+                        nr_segments: 1,
+                        id,
+                        sector_number: id * 8,
+                        seg,
+                        ..Default::default()
+                    },
+                )
+                .await;
                 assert_eq!(response.status, BLKIF_RSP_OKAY);
                 drop(data);
                 assert_eq!(
@@ -345,10 +354,10 @@ fn grants_not_offered_as_persistent_are_unmapped_with_each_response() {
                     "request {id}: the backend still maps a page whose request was answered"
                 );
             }
-            write_state(&guest, front_dir, XenbusState::Closing)
+            write_state(&guest, &paths.frontend, XenbusState::Closing)
                 .await
                 .unwrap();
-            drop((ring, port));
+            drop(front);
         };
         let (served, ()) = futures::join!(backend.serve(), frontend);
         served.unwrap();

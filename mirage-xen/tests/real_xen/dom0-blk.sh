@@ -9,27 +9,11 @@ dd if=/dev/zero of=$IMG bs=1M count=20 2>/dev/null
 dd if=/dev/urandom of=/tmp/first bs=1M count=1 2>/dev/null
 dd if=/tmp/first of=$IMG bs=1M conv=notrunc 2>/dev/null
 echo "@@ dom0-pattern-md5=$(md5sum < /tmp/first | cut -d' ' -f1)"
-cat > /tmp/t.cfg <<CFG
-name = "t"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/host/domu-test.cpio.gz"
-extra = "console=hvc0 rdinit=/init"
-memory = 160
-vcpus = 1
-on_poweroff = "destroy"
-CFG
-LOG=/var/log/xen/console/guest-t.log
-rm -f $LOG
-xl create /tmp/t.cfg || { res create FAIL; exit 1; }
+linux_domu t 160 || { res create FAIL; exit 1; }
 DOMID=$(xl domid t)
-WAIT_STEPS=900
 /host/mirage-blkback --domain "$DOMID" --image $IMG --vdev xvdb ${TRACE:+--trace} > /tmp/backend.log 2>&1 &
 BACKEND=$!
-i=0; until grep -q "## DONE\|## NO-DISK" $LOG 2>/dev/null; do
-    i=$((i+1)); [ $i -gt ${WAIT_STEPS:-3000} ] && break; usleep 200000
-    kill -0 $BACKEND 2>/dev/null || break
-done
+wait_log "## DONE\|## NO-DISK" t 900 $BACKEND
 echo "== backend"; head -50 /tmp/backend.log
 if ! grep -q "## DONE" $LOG; then
     # What Xen says of the event channels (pending and masked bits), for the failure report.
@@ -37,7 +21,7 @@ if ! grep -q "## DONE" $LOG; then
 fi
 echo "== guest"; grep "^## " $LOG
 echo "== store"; xenstore-ls -f /local/domain/0/backend/mirage-vbd 2>/dev/null | head -20
-i=0; while xl domid t >/dev/null 2>&1 && [ $i -lt 100 ]; do usleep 200000; i=$((i+1)); done
+wait_gone t
 xl destroy t 2>/dev/null
 xenstore-rm /local/domain/$DOMID/device/vbd 2>/dev/null
 i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$((i+1)); done
@@ -58,4 +42,4 @@ for kind in pv pvh legacy; do
         fi
     done
 done
-dmesg | grep -i -E "segfault|general protection|traps:" | sed 's/^/@@ kernel: /'
+kernel_faults

@@ -4,39 +4,22 @@
 # mirage-netback to the tap device mirage0 (10.9.0.1). The domU times 16 MiB TCP sends
 # through each; dom0's listeners take one connection each, again and again.
 modprobe tun 2>/dev/null; modprobe xen-gntdev 2>/dev/null; modprobe xen-evtchn 2>/dev/null
-cat > /tmp/nb.cfg <<CFG
-name = "nb"
-type = "pv"
-kernel = "/boot/vmlinuz"
-ramdisk = "/host/domu-test.cpio.gz"
-extra = "console=hvc0 rdinit=/init"
-memory = 192
-vcpus = 1
-vif = [ 'mac=00:16:3e:00:00:02, bridge=xenbr0, script=/etc/xen/scripts/vif-lite' ]
-on_poweroff = "destroy"
-CFG
-LOG=/var/log/xen/console/guest-nb.log
-rm -f $LOG
 # busybox nc -l ends with its connection (and closes early when its stdin ends).
 # Each connection's byte count goes to /tmp/got-PORT, for the benchmark to check.
 for port in 7000 7001; do
     (while :; do sleep 600 | nc -l -p $port | wc -c >> /tmp/got-$port; done) &
 done
-xl create /tmp/nb.cfg || { echo "@@ create failed"; exit 1; }
+linux_domu nb 192 "$XENBR0_VIF" || { echo "@@ create failed"; exit 1; }
 DOMID=$(xl domid nb)
 /host/mirage-netback --domain "$DOMID" --vif 1 --tap mirage0 > /tmp/netback.log 2>&1 &
 BACKEND=$!
 i=0; until ip link show mirage0 >/dev/null 2>&1 || [ $i -gt 100 ]; do usleep 100000; i=$((i+1)); done
 ip addr add 10.9.0.1/24 dev mirage0
 ip link set mirage0 up
-i=0; until grep -q "## NET-BENCH-DONE\|## NO-ETH" $LOG 2>/dev/null; do
-    i=$((i+1)); [ $i -gt 6000 ] && break; usleep 200000
-    [ $((i % 25)) = 0 ] && ! xl domid nb >/dev/null 2>&1 && break
-    kill -0 $BACKEND 2>/dev/null || break
-done
+wait_log "## NET-BENCH-DONE\|## NO-ETH" nb 6000 $BACKEND
 grep "^## " $LOG
 for port in 7000 7001; do sed "s/^/@@ got-$port=/" /tmp/got-$port; done
 kill -0 $BACKEND 2>/dev/null || { wait $BACKEND; echo "@@ backend-exit=$? (before the domU finished)"; }
 echo "== backend"; tail -20 /tmp/netback.log
 xl destroy nb 2>/dev/null
-dmesg | grep -i -E "segfault|general protection|traps:" | sed 's/^/@@ kernel: /'
+kernel_faults

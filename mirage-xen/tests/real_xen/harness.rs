@@ -224,7 +224,16 @@ pub fn run_case(
     let here = scripts();
     domu_ramdisk(&images, &here.join(init), domu_programs, files.path());
     let log = images.join(log);
-    let output = boot(&tools, &images, &here.join(script), files.path(), &log);
+    // The script runs after the functions the dom0 scripts share (dom0-lib.sh).
+    let combined = tempfile::Builder::new().suffix(".sh").tempfile().unwrap();
+    let text = [
+        "#!/bin/sh".to_string(),
+        std::fs::read_to_string(here.join("dom0-lib.sh")).unwrap(),
+        std::fs::read_to_string(here.join(script)).unwrap(),
+    ]
+    .join("\n");
+    std::fs::write(combined.path(), text).unwrap();
+    let output = boot(&tools, &images, combined.path(), files.path(), &log);
     println!("{output}");
     Some((output, log))
 }

@@ -45,7 +45,9 @@ pub(crate) fn share(
         &mut alloc,
         "granting a page (/dev/xen/gntalloc)",
     )?;
-    let page = match ioctl::map_pages(device, alloc.index, 1, true, "mapping a granted page") {
+    let page = match ioctl::map_pages(device, alloc.index, 1, true, || {
+        "mapping a granted page".into()
+    }) {
         Ok(page) => page,
         Err(error) => {
             dealloc(device, alloc.index);
@@ -143,8 +145,8 @@ pub(crate) fn map_all(
     )?;
     let index = header.index;
     // The grants are mapped by the mmap itself: a bad reference fails here.
-    let what = format!("mapping grants {grefs:?} of domain {domain}");
-    let base = match ioctl::map_pages(device, index, grefs.len(), writable, &what) {
+    let what = || format!("mapping grants {grefs:?} of domain {domain}");
+    let base = match ioctl::map_pages(device, index, grefs.len(), writable, what) {
         Ok(base) => base,
         Err(error) => {
             unmap(device, index, grefs.len());

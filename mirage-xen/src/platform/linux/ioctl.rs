@@ -158,7 +158,7 @@ pub(crate) fn map_pages(
     offset: u64,
     pages: usize,
     writable: bool,
-    what: &str,
+    what: impl FnOnce() -> String,
 ) -> Result<*mut u8, XenError> {
     let protection = if writable {
         libc::PROT_READ | libc::PROT_WRITE
@@ -177,7 +177,8 @@ pub(crate) fn map_pages(
         )
     };
     if address == libc::MAP_FAILED {
-        Err(os_error(what))
+        // Said only on failure: the text is not built for every mapping.
+        Err(os_error(&what()))
     } else {
         Ok(address.cast())
     }
