@@ -10,22 +10,16 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::grant_maps::GrantMaps;
 use crate::abi::PAGE_SIZE;
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::platform::{GrantPiece, Platform, Port, Watch, XenError};
-use crate::ring::{BackRing, RingError, SharedMemory};
+use crate::ring::{BackRing, RingError};
 use crate::xenbus::{DevicePaths, read_state, write_state};
 use mirage_types::Block;
 
 /// Segments an indirect request may carry, as advertised (256 KiB at most per request).
 pub const MAX_INDIRECT_SEGMENTS: usize = 64;
-
-/// Whether Blkback offers persistent grants (`feature-persistent`). Not yet: with them,
-/// Linux's blkfront on the real Xen once read back other data than it had written, and
-/// the cause is not understood; grants are mapped per request, which is always right.
-const OFFERS_PERSISTENT_GRANTS: bool = false;
 
 /// The operation a response names: an indirect request's is the one it carries (Linux's
 /// blkfront rejects anything else and stops the device, as Linux's blkback answers).
@@ -116,10 +110,9 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 MAX_INDIRECT_SEGMENTS.to_string(),
             ),
             ("feature-barrier", "0".into()),
-            (
-                "feature-persistent",
-                u8::from(OFFERS_PERSISTENT_GRANTS).to_string(),
-            ),
+            // The hypervisor copies each request's data (grant copy): nothing of the
+            // frontend's stays mapped, so grants are never persistent.
+            ("feature-persistent", "0".into()),
         ];
         super::await_frontend(store, &self.paths, &features).await?;
         let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
@@ -134,15 +127,6 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             _ => {}
         }
         let frontend_id = self.paths.frontend_id;
-        // Persistent only when both sides said so: a frontend that was not offered them
-        // ends its grants after each response, which a kept mapping would prevent (Linux's
-        // blkfront then fails the request: "backend has not unmapped grant").
-        let persistent = OFFERS_PERSISTENT_GRANTS
-            && store
-                .read(0, &format!("{front}/feature-persistent"))
-                .await
-                .is_ok_and(|value| value.trim() == "1");
-        let grants = GrantMaps::new(&self.platform, frontend_id, persistent);
         let page = self.platform.map(frontend_id, ring_ref, true)?;
         let mut ring: BackRing<BlkifRequest, BlkifResponse, _> =
             BackRing::attach(page).map_err(ServeError::Ring)?;
@@ -156,12 +140,9 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             while let Some(request) = ring.take_request().map_err(ServeError::Ring)? {
                 batch.push(request);
             }
-            let statuses = futures::future::join_all(
-                batch
-                    .iter()
-                    .map(|request| self.handle(&grants, request, &info)),
-            )
-            .await;
+            let statuses =
+                futures::future::join_all(batch.iter().map(|request| self.handle(request, &info)))
+                    .await;
             for (request, status) in batch.iter().zip(statuses) {
                 ring.push_response(BlkifResponse {
                     id: request.id,
@@ -192,7 +173,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 if super::frontend_left(read_state(store, front).await?) {
                     // Unmap and unbind before saying Closed: the frontend ends its grants once
                     // it reads that.
-                    drop((ring, port, grants));
+                    drop((ring, port));
                     write_state(store, back, XenbusState::Closing).await?;
                     write_state(store, back, XenbusState::Closed).await?;
                     return Ok(());
@@ -202,12 +183,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
     }
 
     /// Does one request and returns its status.
-    async fn handle(
-        &self,
-        grants: &GrantMaps<'_, P>,
-        request: &BlkifRequest,
-        info: &mirage_types::BlockInfo,
-    ) -> i16 {
+    async fn handle(&self, request: &BlkifRequest, info: &mirage_types::BlockInfo) -> i16 {
         match request.operation {
             BLKIF_OP_READ | BLKIF_OP_WRITE => {
                 let count = usize::from(request.nr_segments);
@@ -215,16 +191,10 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                     return BLKIF_RSP_ERROR;
                 }
                 let writing = request.operation == BLKIF_OP_WRITE;
-                self.transfer(
-                    grants,
-                    writing,
-                    request.sector_number,
-                    &request.seg[..count],
-                    info,
-                )
-                .await
+                self.transfer(writing, request.sector_number, &request.seg[..count], info)
+                    .await
             }
-            BLKIF_OP_INDIRECT => self.indirect(grants, request, info).await,
+            BLKIF_OP_INDIRECT => self.indirect(request, info).await,
             BLKIF_OP_FLUSH_DISKCACHE | BLKIF_OP_WRITE_BARRIER => match self.block.flush().await {
                 Ok(()) => BLKIF_RSP_OKAY,
                 Err(_) => BLKIF_RSP_ERROR,
@@ -234,12 +204,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
     }
 
     /// An indirect request: its segments are in the frontend's indirect pages.
-    async fn indirect(
-        &self,
-        grants: &GrantMaps<'_, P>,
-        request: &BlkifRequest,
-        info: &mirage_types::BlockInfo,
-    ) -> i16 {
+    async fn indirect(&self, request: &BlkifRequest, info: &mirage_types::BlockInfo) -> i16 {
         let indirect = BlkifRequestIndirect::from_slot(request);
         let count = usize::from(indirect.nr_segments);
         let writing = match indirect.indirect_op {
@@ -250,30 +215,39 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         if count == 0 || count > MAX_INDIRECT_SEGMENTS {
             return BLKIF_RSP_ERROR;
         }
-        let mut segments = Vec::with_capacity(count);
-        for (page, gref) in indirect
+        // The segments, 8 bytes each, copied out of the indirect pages in one grant copy.
+        let segment_size = core::mem::size_of::<BlkifRequestSegment>();
+        let pieces: Vec<GrantPiece> = indirect
             .indirect_grefs
             .iter()
             .take(count.div_ceil(BLKIF_SEGMENTS_PER_INDIRECT_PAGE))
             .enumerate()
+            .map(|(page, &gref)| GrantPiece {
+                gref,
+                offset: 0,
+                len: ((count - page * BLKIF_SEGMENTS_PER_INDIRECT_PAGE)
+                    .min(BLKIF_SEGMENTS_PER_INDIRECT_PAGE)
+                    * segment_size) as u16,
+            })
+            .collect();
+        let mut bytes = vec![0u8; count * segment_size];
+        if self
+            .platform
+            .copy_from_grants(self.paths.frontend_id, &pieces, &mut bytes)
+            .is_err()
         {
-            let Ok(mapping) = grants.map(*gref, false) else {
-                return BLKIF_RSP_ERROR;
-            };
-            let here = (count - page * BLKIF_SEGMENTS_PER_INDIRECT_PAGE)
-                .min(BLKIF_SEGMENTS_PER_INDIRECT_PAGE);
-            for n in 0..here {
-                // SAFETY: the n-th 8-byte segment of a mapped 4 KiB page (n < 512), copied
-                // out before it is looked at.
-                let segment = unsafe {
-                    core::ptr::read_volatile(
-                        (mapping.as_ptr() as *const BlkifRequestSegment).add(n),
-                    )
-                };
-                segments.push(segment);
-            }
+            return BLKIF_RSP_ERROR;
         }
-        self.transfer(grants, writing, indirect.sector_number, &segments, info)
+        let segments: Vec<BlkifRequestSegment> = bytes
+            .chunks_exact(segment_size)
+            .map(|raw| BlkifRequestSegment {
+                gref: u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]),
+                first_sect: raw[4],
+                last_sect: raw[5],
+                pad: [raw[6], raw[7]],
+            })
+            .collect();
+        self.transfer(writing, indirect.sector_number, &segments, info)
             .await
     }
 
@@ -281,7 +255,6 @@ impl<P: Platform, B: Block> Blkback<P, B> {
     /// hypervisor (one grant-copy call per request on Linux: no mapping, no unmapping).
     async fn copied(
         &self,
-        grants: &GrantMaps<'_, P>,
         writing: bool,
         start: u64,
         segments: &[BlkifRequestSegment],
@@ -295,15 +268,19 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 len: u16::from(s.last_sect - s.first_sect + 1) * BLKIF_SECTOR_SIZE as u16,
             })
             .collect();
+        let frontend = self.paths.frontend_id;
         let mut data = vec![0u8; bytes];
         let done = if writing {
-            match grants.copy_from(&pieces, &mut data) {
+            match self.platform.copy_from_grants(frontend, &pieces, &mut data) {
                 Ok(()) => self.block.write_at(start, &data).await.is_ok(),
                 Err(_) => false,
             }
         } else {
             self.block.read_at(start, &mut data).await.is_ok()
-                && grants.copy_to(&data, &pieces).is_ok()
+                && self
+                    .platform
+                    .copy_to_grants(frontend, &data, &pieces)
+                    .is_ok()
         };
         if done {
             BLKIF_RSP_OKAY
@@ -314,7 +291,6 @@ impl<P: Platform, B: Block> Blkback<P, B> {
 
     async fn transfer(
         &self,
-        grants: &GrantMaps<'_, P>,
         writing: bool,
         sector_number: u64,
         segments: &[BlkifRequestSegment],
@@ -340,84 +316,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
         if start_byte % sector_size != 0 || !(bytes as u64).is_multiple_of(sector_size) {
             return BLKIF_RSP_ERROR;
         }
-        let start = start_byte / sector_size;
-        if !grants.persistent() {
-            return self.copied(grants, writing, start, segments, bytes).await;
-        }
-        let Ok(mappings) = segments
-            .iter()
-            .map(|s| grants.map(s.gref, !writing))
-            .collect::<Result<Vec<_>, _>>()
-        else {
-            return BLKIF_RSP_ERROR;
-        };
-        let pieces = || {
-            let mut at = 0;
-            segments
-                .iter()
-                .zip(&mappings)
-                .map(move |(segment, mapping)| {
-                    let within = usize::from(segment.first_sect) * BLKIF_SECTOR_SIZE;
-                    let len =
-                        usize::from(segment.last_sect - segment.first_sect + 1) * BLKIF_SECTOR_SIZE;
-                    let piece = (at, mapping.as_ptr(), within, len);
-                    at += len;
-                    piece
-                })
-        };
-        // Straight between the device and the guest's pages when every segment is whole
-        // device sectors and no page is listed twice (two writable views of one page
-        // cannot both be lent out); through one buffer otherwise.
-        let mut pages: Vec<*mut u8> = mappings.iter().map(|m| m.as_ptr()).collect();
-        pages.sort_unstable();
-        pages.dedup();
-        let whole = pieces().all(|(_, _, _, len)| (len as u64).is_multiple_of(sector_size));
-        if whole && pages.len() == mappings.len() {
-            let result = if writing {
-                let sources: Vec<&[u8]> = pieces()
-                    // SAFETY: mapped pages of the frontend, inside their bounds (checked
-                    // above), alive until `mappings` drops.
-                    .map(|(_, page, within, len)| unsafe {
-                        core::slice::from_raw_parts(page.add(within), len)
-                    })
-                    .collect();
-                self.block.write(start, &sources).await
-            } else {
-                let mut targets: Vec<&mut [u8]> = pieces()
-                    // SAFETY: as above, mapped writable, and no two on one page (checked).
-                    .map(|(_, page, within, len)| unsafe {
-                        core::slice::from_raw_parts_mut(page.add(within), len)
-                    })
-                    .collect();
-                self.block.read(start, &mut targets).await
-            };
-            return if result.is_ok() {
-                BLKIF_RSP_OKAY
-            } else {
-                BLKIF_RSP_ERROR
-            };
-        }
-        let mut data = vec![0u8; bytes];
-        if writing {
-            for (at, page, within, len) in pieces() {
-                // SAFETY: a mapped page of the frontend, inside its bounds (checked above).
-                let source = unsafe { core::slice::from_raw_parts(page.add(within), len) };
-                data[at..at + len].copy_from_slice(source);
-            }
-            match self.block.write_at(start, &data).await {
-                Ok(()) => BLKIF_RSP_OKAY,
-                Err(_) => BLKIF_RSP_ERROR,
-            }
-        } else {
-            if self.block.read_at(start, &mut data).await.is_err() {
-                return BLKIF_RSP_ERROR;
-            }
-            for (at, page, within, len) in pieces() {
-                // SAFETY: as above, mapped writable.
-                let target = unsafe { core::slice::from_raw_parts_mut(page.add(within), len) };
-                target.copy_from_slice(&data[at..at + len]);
-            }
-            BLKIF_RSP_OKAY
-        }
+        self.copied(writing, start_byte / sector_size, segments, bytes)
+            .await
     }
 }

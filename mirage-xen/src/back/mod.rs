@@ -5,12 +5,10 @@ use crate::prelude::*;
 
 mod blkback;
 mod console;
-mod grant_maps;
 mod netback;
 
 pub use blkback::{Blkback, ServeError};
 pub use console::ConsoleBack;
-pub use grant_maps::MAX_PERSISTENT_GRANTS;
 pub use netback::Netback;
 
 use crate::abi::xenbus::XenbusState;

@@ -83,21 +83,6 @@ pub trait GrantTable {
     fn map(&self, domain: DomId, gref: GrantRef, writable: bool)
     -> Result<Self::Mapping, XenError>;
 
-    /// Maps several of `domain`'s grants at once, one mapping per grant in their order
-    /// (all or none). Platforms where one batch costs less than a map per grant override
-    /// it (Linux: one gntdev ioctl and one `mmap` for the lot).
-    fn map_all(
-        &self,
-        domain: DomId,
-        grefs: &[GrantRef],
-        writable: bool,
-    ) -> Result<Vec<Self::Mapping>, XenError> {
-        grefs
-            .iter()
-            .map(|&gref| self.map(domain, gref, writable))
-            .collect()
-    }
-
     /// Copies `pieces` of `domain`'s granted pages, one after another, into `into` (as long
     /// as the pieces together). Platforms with a hypervisor copy (Linux: gntdev's grant
     /// copy, one system call for the lot, nothing mapped) override it; this one maps.

@@ -5,8 +5,8 @@
 use crate::prelude::*;
 
 use super::ioctl::{
-    self, GntallocAlloc, GntallocDealloc, GntdevCopySegment, GntdevGrantCopy, GntdevMap,
-    GntdevUnmap,
+    self, GntallocAlloc, GntallocDealloc, GntdevCopySegment, GntdevGrantCopy, GntdevGrantRef,
+    GntdevMap, GntdevUnmap,
 };
 use crate::abi::{DomId, GrantRef, PAGE_SIZE};
 use crate::platform::{Grant, GrantPiece, XenError};
@@ -92,91 +92,69 @@ impl Drop for LinuxGrant {
     }
 }
 
-/// Pages another domain granted, mapped into this process together (gntdev: one ioctl,
-/// one `mmap`): unmapped when the last of their [`LinuxMapping`]s is dropped.
-struct MappedRegion {
+/// A page another domain granted, mapped into this process (gntdev): unmapped when dropped.
+pub struct LinuxMapping {
     device: Rc<OwnedFd>,
     index: u64,
-    count: usize,
-    base: *mut u8,
-}
-
-impl Drop for MappedRegion {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `map_all`, used by nothing once this is dropped.
-        unsafe { libc::munmap(self.base.cast(), self.count * PAGE_SIZE) };
-        unmap(&self.device, self.index, self.count);
-    }
-}
-
-/// A page another domain granted, mapped into this process (gntdev): unmapped when dropped
-/// (with the pages mapped in the same batch, once all of them are).
-pub struct LinuxMapping {
-    region: Rc<MappedRegion>,
     page: *mut u8,
 }
 
-/// Maps `grefs` of `domain`, one mapping per grant, with one ioctl and one `mmap`.
-pub(crate) fn map_all(
+/// Maps grant `gref` of `domain` (backends map only the rings; data is copied).
+pub(crate) fn map(
     device: &Rc<OwnedFd>,
     domain: DomId,
-    grefs: &[GrantRef],
+    gref: GrantRef,
     writable: bool,
-) -> Result<Vec<LinuxMapping>, XenError> {
-    if grefs.is_empty() {
-        return Ok(Vec::new());
-    }
-    // `struct ioctl_gntdev_map_grant_ref` with `count` references: its header (count, pad,
-    // index) in the first two u64 words, then the references, two u32 each.
-    let mut request = vec![0u64; 2 + grefs.len()];
-    request[0] = grefs.len() as u64;
-    for (slot, &gref) in request[2..].iter_mut().zip(grefs) {
-        *slot = u64::from(domain) | (u64::from(gref) << 32);
-    }
-    const _: () = assert!(core::mem::size_of::<GntdevMap>() == 24);
-    // SAFETY: `request` is laid out as the structure the ioctl takes (checked against
-    // GntdevMap, whose single reference is the first of ours), alive for the call.
-    let header = unsafe { &mut *request.as_mut_ptr().cast::<GntdevMap>() };
+) -> Result<LinuxMapping, XenError> {
+    let mut request = GntdevMap {
+        count: 1,
+        pad: 0,
+        index: 0,
+        refs: [GntdevGrantRef {
+            domid: domain.into(),
+            gref,
+        }],
+    };
     ioctl::call(
         device,
         ioctl::GNTDEV_MAP_GRANT_REF,
-        header,
-        "mapping grants (/dev/xen/gntdev)",
+        &mut request,
+        "mapping a grant (/dev/xen/gntdev)",
     )?;
-    let index = header.index;
-    // The grants are mapped by the mmap itself: a bad reference fails here.
-    let what = || format!("mapping grants {grefs:?} of domain {domain}");
-    let base = match ioctl::map_pages(device, index, grefs.len(), writable, what) {
-        Ok(base) => base,
+    // The grant is mapped by the mmap itself: a bad reference fails here.
+    let what = || format!("mapping grant {gref} of domain {domain}");
+    let page = match ioctl::map_pages(device, request.index, 1, writable, what) {
+        Ok(page) => page,
         Err(error) => {
-            unmap(device, index, grefs.len());
+            unmap(device, request.index);
             return Err(error);
         }
     };
-    let region = Rc::new(MappedRegion {
+    Ok(LinuxMapping {
         device: device.clone(),
-        index,
-        count: grefs.len(),
-        base,
-    });
-    Ok((0..grefs.len())
-        .map(|n| LinuxMapping {
-            region: region.clone(),
-            page: base.wrapping_add(n * PAGE_SIZE),
-        })
-        .collect())
+        index: request.index,
+        page,
+    })
 }
 
-fn unmap(device: &OwnedFd, index: u64, count: usize) {
+impl Drop for LinuxMapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `map`, used by nothing once this is dropped.
+        unsafe { libc::munmap(self.page.cast(), PAGE_SIZE) };
+        unmap(&self.device, self.index);
+    }
+}
+
+fn unmap(device: &OwnedFd, index: u64) {
     let mut unmap = GntdevUnmap {
         index,
-        count: count as u32,
+        count: 1,
         pad: 0,
     };
     let _ = ioctl::call(device, ioctl::GNTDEV_UNMAP_GRANT_REF, &mut unmap, "");
 }
 
-// SAFETY: a page mapped for as long as the value lives (it holds its region).
+// SAFETY: a page mapped for as long as the value lives.
 unsafe impl SharedMemory for LinuxMapping {
     fn as_ptr(&self) -> *mut u8 {
         self.page
@@ -190,7 +168,7 @@ unsafe impl SharedMemory for LinuxMapping {
 impl core::fmt::Debug for LinuxMapping {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LinuxMapping")
-            .field("index", &self.region.index)
+            .field("index", &self.index)
             .field("page", &self.page)
             .finish()
     }

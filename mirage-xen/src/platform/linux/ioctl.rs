@@ -100,8 +100,6 @@ pub(crate) const GNTCOPY_DEST_GREF: u16 = 2;
 
 pub(crate) const GNTDEV_GRANT_COPY: libc::c_ulong = ioc(b'G', 8, size_of::<GntdevGrantCopy>());
 
-/// The ioctl's number encodes the size of the structure with one reference; the kernel reads
-/// `count` of them.
 pub(crate) const GNTDEV_MAP_GRANT_REF: libc::c_ulong = ioc(b'G', 0, size_of::<GntdevMap>());
 pub(crate) const GNTDEV_UNMAP_GRANT_REF: libc::c_ulong = ioc(b'G', 1, size_of::<GntdevUnmap>());
 

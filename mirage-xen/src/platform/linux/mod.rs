@@ -109,18 +109,8 @@ impl<S> GrantTable for LinuxXen<S> {
     }
 
     fn map(&self, domain: DomId, gref: GrantRef, writable: bool) -> Result<LinuxMapping, XenError> {
-        let mut mapped = self.map_all(domain, &[gref], writable)?;
-        Ok(mapped.remove(0))
-    }
-
-    fn map_all(
-        &self,
-        domain: DomId,
-        grefs: &[GrantRef],
-        writable: bool,
-    ) -> Result<Vec<LinuxMapping>, XenError> {
         let device = Self::device(&self.gntdev, "gntdev", "xen-gntdev")?;
-        grants::map_all(&device, domain, grefs, writable)
+        grants::map(&device, domain, gref, writable)
     }
 
     fn copy_from_grants(
