@@ -34,9 +34,17 @@ pub fn tools() -> Result<PathBuf, String> {
     Ok(tools)
 }
 
-/// Builds (once) the images under the target directory.
+/// Builds (once) the images under the target directory. Tests of one binary run in
+/// parallel: the first builds while the others wait on a lock (two builds at once would
+/// move each other's files away).
 pub fn images(tools: &Path) -> PathBuf {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xen-qemu");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = tmp.join("xen-qemu");
+    std::fs::create_dir_all(tmp).unwrap();
+    let lock = std::fs::File::create(tmp.join("xen-qemu-build.lock")).unwrap();
+    // SAFETY: flock on a descriptor this owns; released when `lock` is dropped.
+    let locked = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) };
+    assert_eq!(locked, 0, "locking {}", tmp.display());
     if !out.join("domu.cpio.gz").exists() {
         let status = Command::new(tools.join("build.sh"))
             .arg(&out)
