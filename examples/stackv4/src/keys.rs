@@ -14,10 +14,10 @@ pub enum Net {
     Direct,
 }
 
-/// Prints the UDP datagrams and TCP connections a stack receives (MirageOS's stackv4).
-#[derive(Debug, Parser)]
-#[command(name = "mir-stackv4", version)]
-pub struct Keys {
+/// Mirage's stack keys, shared by the examples that take a stack (flattened into their
+/// command lines).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StackKeys {
     /// The stack: `socket`, or `direct` (smoltcp over a tap device). Default: `direct` with
     /// `--dhcp true`, else `socket`.
     #[arg(long, value_enum)]
@@ -49,15 +49,24 @@ pub struct Keys {
     /// The socket stack's listening addresses, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.0.0.0")]
     pub interfaces: Vec<Ipv4Addr>,
+    /// Record every frame of the direct stack to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<std::path::PathBuf>,
+}
+
+/// Prints the UDP datagrams and TCP connections a stack receives (MirageOS's stackv4).
+#[derive(Debug, Parser)]
+#[command(name = "mir-stackv4", version)]
+pub struct Keys {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackKeys,
     /// The UDP port to listen on (below 1024 needs root).
     #[arg(long, default_value_t = 53)]
     pub udp_port: u16,
     /// The TCP port to listen on.
     #[arg(long, default_value_t = 8080)]
     pub tcp_port: u16,
-    /// Record every frame of the direct stack to this pcap file.
-    #[arg(long, value_name = "FILE")]
-    pub pcap: Option<std::path::PathBuf>,
     /// Colour the output: `auto` (on a terminal, unless `NO_COLOR` is set), `always`, `never`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -81,7 +90,7 @@ fn netmask(text: &str) -> Result<Ipv4Addr, String> {
     }
 }
 
-impl Keys {
+impl StackKeys {
     /// The stack chosen, with Mirage 4's defaults for a Unix build.
     pub fn stack(&self) -> Net {
         self.net
@@ -101,10 +110,10 @@ mod tests {
     #[test]
     fn defaults_are_mirages() {
         let keys = Keys::parse_from(["mir-stackv4"]);
-        assert_eq!(keys.stack(), Net::Socket);
-        assert_eq!(keys.ipv4_config(), Ipv4Config::default());
-        assert_eq!(keys.network, "tap0");
-        assert_eq!(keys.interfaces, [Ipv4Addr::UNSPECIFIED]);
+        assert_eq!(keys.stack.stack(), Net::Socket);
+        assert_eq!(keys.stack.ipv4_config(), Ipv4Config::default());
+        assert_eq!(keys.stack.network, "tap0");
+        assert_eq!(keys.stack.interfaces, [Ipv4Addr::UNSPECIFIED]);
         assert_eq!((keys.udp_port, keys.tcp_port), (53, 8080));
         let keys = Keys::parse_from([
             "mir-stackv4",
@@ -115,8 +124,8 @@ mod tests {
             "--gateways",
             "192.168.1.1,192.168.1.2",
         ]);
-        assert_eq!(keys.stack(), Net::Direct);
-        assert_eq!(keys.ipv4_config().gateways.len(), 2);
+        assert_eq!(keys.stack.stack(), Net::Direct);
+        assert_eq!(keys.stack.ipv4_config().gateways.len(), 2);
         assert!(Keys::try_parse_from(["mir-stackv4", "--ip", "10.0.0.256"]).is_err());
     }
 

@@ -3,4 +3,5 @@
 
 pub mod keys;
 pub mod palette;
+pub mod stack;
 pub mod unikernel;

@@ -1,0 +1,70 @@
+//! The direct stack as the keys ask for it: on a tap device or a Xen interface, recorded to
+//! a pcap file if asked, configured statically or by DHCP. Shared by the examples that take
+//! Mirage's stack keys.
+
+use crate::keys::StackKeys;
+use mirage_net::{Addressing, DirectStack, Recorded};
+use mirage_types::{Console, Either};
+use mirage_unix::Tap;
+use mirage_xen::front::Netfront;
+use mirage_xen::platform::linux::GuestXen;
+use std::time::Duration;
+
+/// How long `--dhcp true` waits for a lease.
+pub const DHCP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A Xen domain's interface through our own frontend.
+pub type XenVif = Netfront<GuestXen>;
+
+/// The tap device or the Xen interface, recorded to `--pcap` if given.
+pub type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
+
+/// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
+/// configured statically or by DHCP; with DHCP, the lease is said on `console` as Mirage
+/// says it. The error is a message for the user.
+pub async fn direct<C: Console>(console: &C, keys: &StackKeys) -> Result<DirectStack<Link>, String> {
+    let device = match keys.xen_vif {
+        Some(vif) => {
+            let (xen, domid) = GuestXen::this_domain().await.map_err(|e| e.to_string())?;
+            let netfront = Netfront::connect(xen, domid, vif)
+                .await
+                .map_err(|e| format!("vif {vif}: {e}"))?;
+            Either::Right(netfront)
+        }
+        None => Either::Left(
+            if keys.create_tap {
+                Tap::create(&keys.network)
+            } else {
+                Tap::open(&keys.network)
+            }
+            .map_err(|e| e.to_string())?,
+        ),
+    };
+    let link = match &keys.pcap {
+        None => Either::Left(device),
+        Some(path) => Either::Right(
+            Recorded::new(device, path).map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+    };
+    let addressing = if keys.dhcp {
+        Addressing::Dhcp {
+            timeout: DHCP_TIMEOUT,
+        }
+    } else {
+        Addressing::Static(keys.ipv4_config())
+    };
+    let stack = DirectStack::connect(link, addressing)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
+        let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
+        let line = format!(
+            "DHCP offer received and bound to {} nm {} gw [{}]",
+            config.address,
+            config.netmask,
+            gateways.join(", ")
+        );
+        console.log_s(&line).await.map_err(|e| e.to_string())?;
+    }
+    Ok(stack)
+}

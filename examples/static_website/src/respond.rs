@@ -1,0 +1,365 @@
+//! What the server answers: a request for a path becomes a response from the store.
+//!
+//! `GET` and `HEAD` only (405 otherwise); `/` and any path ending in `/` mean its
+//! `index.html`; a directory named without its slash is redirected to it; keys under `tls/`
+//! (the server's certificate and private key live there) are never served. Every value has
+//! a strong `ETag` (the store's SHA-256 digest), answered with 304 when `If-None-Match`
+//! names it, and one byte range may be asked for (206, or 416 outside the value; `If-Range`
+//! honoured). Bodies are streamed from the store in chunks.
+
+use crate::body::{self, Body};
+use crate::mime::content_type;
+use crate::range::{self, RangeRequest};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use mirage_types::{Entry, ErrorKind, KvRo};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// ETags remembered, at most (the cache is emptied when full).
+const ETAGS_KEPT: usize = 4096;
+
+/// The directory of the server's own TLS files, never served.
+const PRIVATE: &str = "tls";
+
+/// Answers requests from a store.
+pub struct Responder<K: KvRo> {
+    store: Rc<K>,
+    /// ETags by key, with the size they were computed for: a digest reads the whole value,
+    /// so it is done once per key. A value that changes without changing size (in a
+    /// `direct` store edited while serving) keeps its old ETag until the server restarts.
+    etags: RefCell<HashMap<String, (u64, HeaderValue)>>,
+}
+
+/// Where a plain HTTP request is sent when HTTPS is on.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// The HTTPS port.
+    pub https_port: u16,
+    /// The host named in the redirect when the request names none (HTTP/1.0).
+    pub fallback_host: String,
+}
+
+impl<K: KvRo + 'static> Responder<K> {
+    /// A responder over `store`.
+    pub fn new(store: Rc<K>) -> Self {
+        Responder {
+            store,
+            etags: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Rc<K> {
+        &self.store
+    }
+
+    /// The response to `request`.
+    pub async fn respond<B>(&self, request: &Request<B>) -> Response<Body> {
+        let head = match *request.method() {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ => {
+                let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return response;
+            }
+        };
+        let mut response = self.get(request).await;
+        if head {
+            // The headers of the GET, no body (Content-Length stays what GET would send).
+            *response.body_mut() = body::empty();
+        }
+        response
+    }
+
+    /// The redirect of a plain HTTP request to the same path over HTTPS.
+    pub fn redirect<B>(&self, request: &Request<B>, redirect: &Redirect) -> Response<Body> {
+        let host = match request.headers().get(header::HOST) {
+            Some(value) => match value.to_str().ok().and_then(host_of) {
+                Some(host) => host.to_owned(),
+                None => return text(StatusCode::BAD_REQUEST, "bad Host header\n"),
+            },
+            None => redirect.fallback_host.clone(),
+        };
+        let port = match redirect.https_port {
+            443 => String::new(),
+            port => format!(":{port}"),
+        };
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |path| path.as_str());
+        let location = format!("https://{host}{port}{target}");
+        match HeaderValue::from_str(&location) {
+            Ok(location) => {
+                let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved to HTTPS\n");
+                response.headers_mut().insert(header::LOCATION, location);
+                response
+            }
+            Err(_) => text(StatusCode::BAD_REQUEST, "bad request target\n"),
+        }
+    }
+
+    async fn get<B>(&self, request: &Request<B>) -> Response<Body> {
+        let path = request.uri().path();
+        let Some(key) = key_of(path) else {
+            return text(StatusCode::BAD_REQUEST, "bad path\n");
+        };
+        if key == PRIVATE || key.starts_with("tls/") {
+            return not_found();
+        }
+        match self.store.exists(&key).await {
+            Ok(Some(Entry::Value)) => {}
+            Ok(Some(Entry::Dictionary)) if !path.ends_with('/') => {
+                let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved\n");
+                if let Ok(location) = HeaderValue::from_str(&format!("{path}/")) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                return response;
+            }
+            Ok(_) => return not_found(),
+            Err(error) if error.kind() == ErrorKind::NotFound => return not_found(),
+            Err(_) => return server_error(),
+        }
+        let (size, etag) = match self.size_and_etag(&key).await {
+            Ok(found) => found,
+            Err(status) => return text(status, "unavailable\n"),
+        };
+        let headers = request.headers();
+        let mut response = if none_match(headers, &etag) {
+            let mut response = Response::new(body::empty());
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            response
+        } else {
+            let ranges = range_header(headers, &etag);
+            match range::parse(ranges, size) {
+                RangeRequest::Whole => {
+                    let mut response =
+                        Response::new(body::from_store(self.store.clone(), key.clone(), 0, size));
+                    length(&mut response, size);
+                    response
+                }
+                RangeRequest::Part { start, end } => {
+                    let len = end - start + 1;
+                    let mut response = Response::new(body::from_store(
+                        self.store.clone(),
+                        key.clone(),
+                        start,
+                        len,
+                    ));
+                    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                    length(&mut response, len);
+                    set(
+                        &mut response,
+                        header::CONTENT_RANGE,
+                        &format!("bytes {start}-{end}/{size}"),
+                    );
+                    response
+                }
+                RangeRequest::Unsatisfiable => {
+                    let mut response = text(StatusCode::RANGE_NOT_SATISFIABLE, "");
+                    set(
+                        &mut response,
+                        header::CONTENT_RANGE,
+                        &format!("bytes */{size}"),
+                    );
+                    return response;
+                }
+            }
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, etag);
+        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if response.status() != StatusCode::NOT_MODIFIED {
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&key)),
+            );
+        }
+        response
+    }
+
+    /// The value's size and its ETag (the digest, quoted), computed once per key and size.
+    async fn size_and_etag(&self, key: &str) -> Result<(u64, HeaderValue), StatusCode> {
+        let unavailable = |error: mirage_types::KvError| match error.kind() {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let size = self.store.size(key).await.map_err(unavailable)?;
+        if let Some((known, etag)) = self.etags.borrow().get(key)
+            && *known == size
+        {
+            return Ok((size, etag.clone()));
+        }
+        let digest = self.store.digest(key).await.map_err(unavailable)?;
+        let etag = HeaderValue::from_str(&format!("\"{digest}\""))
+            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+        let mut etags = self.etags.borrow_mut();
+        if etags.len() >= ETAGS_KEPT {
+            etags.clear();
+        }
+        etags.insert(key.to_owned(), (size, etag.clone()));
+        Ok((size, etag))
+    }
+}
+
+/// The store key a request path names: percent-decoded, `index.html` for a directory's
+/// path; `None` for a path that is not one (not absolute, not UTF-8, a NUL, a `.` or `..`
+/// segment).
+pub fn key_of(path: &str) -> Option<String> {
+    let rest = path.strip_prefix('/')?;
+    let decoded = percent_decode(rest)?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut segments: Vec<&str> = decoded.split('/').collect();
+    let directory = segments.last().is_some_and(|last| last.is_empty());
+    if directory {
+        segments.pop();
+    }
+    if segments
+        .iter()
+        .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
+        return None;
+    }
+    let mut key = segments.join("/");
+    if directory {
+        if !key.is_empty() {
+            key.push('/');
+        }
+        key.push_str("index.html");
+    }
+    Some(key)
+}
+
+/// `%XX` escapes decoded; `None` for a bad escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The host of a `Host` header (its port dropped); `None` unless it is a plain name or
+/// address (no user info, path or spaces that could turn a redirect elsewhere).
+fn host_of(value: &str) -> Option<&str> {
+    let host = match value.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => value,
+    };
+    let plain = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then_some(host)
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 says for it) or is `*`.
+fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag.to_str().unwrap_or_default();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
+}
+
+/// The `Range` header to honour: none when `If-Range` names another representation.
+fn range_header<'h>(headers: &'h HeaderMap, etag: &HeaderValue) -> Option<&'h str> {
+    if let Some(if_range) = headers.get(header::IF_RANGE)
+        && if_range != etag
+    {
+        return None;
+    }
+    headers.get(header::RANGE)?.to_str().ok()
+}
+
+fn set(response: &mut Response<Body>, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+fn length(response: &mut Response<Body>, len: u64) {
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+}
+
+/// A short plain-text response.
+fn text(status: StatusCode, message: &'static str) -> Response<Body> {
+    let mut response = Response::new(body::full(message));
+    *response.status_mut() = status;
+    length(&mut response, message.len() as u64);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn not_found() -> Response<Body> {
+    text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+fn server_error() -> Response<Body> {
+    text(StatusCode::INTERNAL_SERVER_ERROR, "the store failed\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{host_of, key_of};
+    use proptest::prelude::*;
+
+    #[test]
+    fn paths_become_keys() {
+        assert_eq!(key_of("/").as_deref(), Some("index.html"));
+        assert_eq!(key_of("/css/style.css").as_deref(), Some("css/style.css"));
+        assert_eq!(key_of("/docs/").as_deref(), Some("docs/index.html"));
+        assert_eq!(key_of("/a%20b.html").as_deref(), Some("a b.html"));
+        for bad in [
+            "", "css", "/../etc/passwd", "/a/../../b", "/./a", "//a", "/a//b", "/%2e%2e/x",
+            "/%00", "/%zz", "/%", "/%ff", "/a\\..\\b",
+        ] {
+            assert_eq!(key_of(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hosts_for_redirects() {
+        assert_eq!(host_of("localhost:8080"), Some("localhost"));
+        assert_eq!(host_of("10.0.0.2"), Some("10.0.0.2"));
+        for bad in ["", ":80", "evil.com/x", "a@b", "a b", "[::1]:80"] {
+            assert_eq!(host_of(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// No path, however hostile, gives a key that climbs out or is empty.
+        #[test]
+        fn keys_never_climb(path in "/[a-z./%0-9]{0,20}") {
+            if let Some(key) = key_of(&path) {
+                prop_assert!(!key.is_empty());
+                prop_assert!(key.split('/').all(|s| !s.is_empty() && s != "." && s != ".."));
+            }
+        }
+    }
+}
