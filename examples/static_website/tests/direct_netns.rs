@@ -1,0 +1,92 @@
+//! `mir-static_website --net direct` (our own stack, smoltcp) on a tap device inside a
+//! network namespace made for the test, fetched by the kernel's `curl` from the namespace:
+//! HTTP, HTTPS with the test CA, ranges and the large file intact.
+//!
+//! Needs root (namespaces and tap devices); elsewhere it says so and skips.
+
+mod common;
+
+use common::{Server, curl, curl_ok, have, sha256, site_and_image, test_ca};
+use std::process::Command;
+
+/// A namespace with `tap0` at 10.0.0.1/24, removed on drop.
+struct Namespace(String);
+
+impl Namespace {
+    fn new() -> Option<Namespace> {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: network namespace tests need root");
+            return None;
+        }
+        if !have("ip") || !have("curl") {
+            return None;
+        }
+        let namespace = Namespace(format!("mirage-web-{}", std::process::id()));
+        let run = |args: &[&str]| {
+            let status = Command::new("ip").args(args).status().unwrap();
+            assert!(status.success(), "ip {args:?}");
+        };
+        run(&["netns", "add", &namespace.0]);
+        for setup in [
+            "link set lo up",
+            "tuntap add tap0 mode tap",
+            "addr add 10.0.0.1/24 dev tap0",
+            "link set tap0 up",
+        ] {
+            let mut args = vec!["netns", "exec", &namespace.0, "ip"];
+            args.extend(setup.split(' '));
+            run(&args);
+        }
+        Some(namespace)
+    }
+
+    fn exec(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", &self.0]
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn http_and_https_over_the_direct_stack_on_a_tap_device() {
+    let Some(namespace) = Namespace::new() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    site_and_image(dir.path());
+    let large = sha256(&std::fs::read(dir.path().join("site/files/large.bin")).unwrap());
+    let inside = namespace.exec();
+    for store in ["crunch", "fat"] {
+        let server = Server::start(
+            &inside,
+            &["--net", "direct", "--kv-ro", store, "--https", "true"],
+            dir.path(),
+        );
+        assert_eq!((server.http, server.https), (8080, Some(4433)));
+        let ca = test_ca();
+        let ca = ca.to_str().unwrap();
+        let page = curl_ok(&inside, &["--cacert", ca, "https://10.0.0.2:4433/"]);
+        assert_eq!(page.len(), 612, "{store}");
+        assert!(page.contains("It works!"));
+        let body = curl(&inside, &["--cacert", ca, "https://10.0.0.2:4433/files/large.bin"]);
+        assert!(body.status.success(), "{store}: {body:?}");
+        assert_eq!(sha256(&body.stdout), large, "{store}");
+        let part = curl(&inside, &["--cacert", ca, "-r", "100-199", "https://10.0.0.2:4433/files/large.bin"]);
+        assert_eq!(part.stdout.len(), 100);
+        // Plain HTTP: the redirect, then the page through it.
+        let moved = curl_ok(&inside, &["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "http://10.0.0.2:8080/about.html"]);
+        assert_eq!(moved, "301 https://10.0.0.2:4433/about.html", "{store}");
+        let about = curl_ok(&inside, &["-L", "--cacert", ca, "http://10.0.0.2:8080/about.html"]);
+        assert!(about.contains("<h1>About</h1>"), "{store}");
+        assert_eq!(curl(&inside, &["https://10.0.0.2:4433/"]).status.code(), Some(60));
+    }
+    // Plain HTTP without HTTPS: the large file intact, twice on one connection.
+    let server = Server::start(&inside, &["--net", "direct"], dir.path());
+    let body = curl(&inside, &["http://10.0.0.2:8080/files/large.bin"]);
+    assert_eq!(sha256(&body.stdout), large);
+    let _ = server;
+}
