@@ -14,8 +14,10 @@ type Pending<T> = Option<LocalBoxFuture<'static, io::Result<T>>>;
 
 /// A [`Flow`] as a tokio byte stream.
 ///
-/// Writes are buffered one at a time: `poll_write` accepts the caller's bytes and starts
-/// sending them, the next write (or `poll_flush`) waits for that send to finish.
+/// Writes go straight to the transport when the flow can take them now
+/// ([`Flow::poll_write_now`]: the socket stack's flows can); otherwise `poll_write` copies the
+/// caller's bytes and starts sending them, and the next write (or `poll_flush`) waits for
+/// that send to finish. Vectored writes are one write to the flow.
 /// `poll_shutdown` flushes and then closes the flow (a half-close for TCP).
 ///
 /// Anything written for tokio's I/O traits runs over a stack's flows this way: hyper,
@@ -103,27 +105,64 @@ impl<F: Flow + 'static> AsyncRead for FlowStream<F> {
     }
 }
 
+impl<F: Flow + 'static> FlowStream<F> {
+    /// Writes `parts`: straight to the transport when the flow can take them now
+    /// ([`Flow::poll_write_now`]), else copied into a write that finishes before the next.
+    fn poll_write_parts(
+        &mut self,
+        cx: &mut Context<'_>,
+        parts: &[&[u8]],
+    ) -> Poll<io::Result<usize>> {
+        ready!(self.poll_pending_write(cx))?;
+        let total: usize = parts.iter().map(|part| part.len()).sum();
+        if total == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        if let Some(written) = self.flow.poll_write_now(cx, parts) {
+            return written.map_err(to_io);
+        }
+        let flow = self.flow.clone();
+        let data = parts.concat();
+        let mut write: LocalBoxFuture<'static, io::Result<()>> =
+            Box::pin(async move { flow.write(&data).await.map_err(to_io) });
+        // Most writes complete at once; only keep the future if it has to wait.
+        match write.as_mut().poll(cx) {
+            Poll::Ready(result) => result?,
+            Poll::Pending => self.writing = Some(write),
+        }
+        Poll::Ready(Ok(total))
+    }
+}
+
+/// Slices passed to one vectored write, at most (hyper queues fewer).
+const MAX_PARTS: usize = 64;
+
 impl<F: Flow + 'static> AsyncWrite for FlowStream<F> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        ready!(this.poll_pending_write(cx))?;
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
+        self.get_mut().poll_write_parts(cx, &[buf])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+        let count = bufs.len().min(MAX_PARTS);
+        for (part, buf) in parts.iter_mut().zip(bufs) {
+            *part = buf;
         }
-        let flow = this.flow.clone();
-        let data = buf.to_vec();
-        let mut write: LocalBoxFuture<'static, io::Result<()>> =
-            Box::pin(async move { flow.write(&data).await.map_err(to_io) });
-        // Most writes complete at once; only keep the future if it has to wait.
-        match write.as_mut().poll(cx) {
-            Poll::Ready(result) => result?,
-            Poll::Pending => this.writing = Some(write),
-        }
-        Poll::Ready(Ok(buf.len()))
+        self.get_mut().poll_write_parts(cx, &parts[..count])
+    }
+
+    /// Vectored writes go to the flow as one write: hyper then queues a body's chunks
+    /// instead of copying them into its own buffer.
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

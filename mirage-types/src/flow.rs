@@ -48,6 +48,23 @@ pub trait Flow {
         Ok(())
     }
 
+    /// Writes from `bufs`, in order, whatever the transport takes now, without an owned
+    /// future: `Some(Poll::Ready(Ok(n)))` when it took `n` bytes (more than 0 unless `bufs`
+    /// holds none), `Some(Poll::Pending)` when it can take nothing yet (the task of `cx` is
+    /// woken when it can), `None` when the flow has no such path (the default) or cannot use
+    /// it right now (another write is in progress): the caller then uses [`Flow::writev`].
+    ///
+    /// It lets a poll-based adapter (tokio's `AsyncWrite`: `FlowStream`) hand the caller's
+    /// bytes straight to the transport instead of copying them into a future that owns them.
+    fn poll_write_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<core::task::Poll<Result<usize, Self::Error>>> {
+        let _ = (cx, bufs);
+        None
+    }
+
     /// V1's `close`: ends this side's writing (a half-close; `shutdown(SHUT_WR)` for TCP).
     /// Writes after it fail.
     async fn close(&self) -> Result<(), Self::Error>;

@@ -86,6 +86,14 @@ forward!(async Flow {
         (**self).writev(bufs).await
     }
 
+    fn poll_write_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<core::task::Poll<Result<usize, Self::Error>>> {
+        (**self).poll_write_now(cx, bufs)
+    }
+
     async fn close(&self) -> Result<(), Self::Error> {
         (**self).close().await
     }

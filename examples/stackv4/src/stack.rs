@@ -22,7 +22,10 @@ pub type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
 /// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
 /// configured statically or by DHCP; with DHCP, the lease is said on `console` as Mirage
 /// says it. The error is a message for the user.
-pub async fn direct<C: Console>(console: &C, keys: &StackKeys) -> Result<DirectStack<Link>, String> {
+pub async fn direct<C: Console>(
+    console: &C,
+    keys: &StackKeys,
+) -> Result<DirectStack<Link>, String> {
     let device = match keys.xen_vif {
         Some(vif) => {
             let (xen, domid) = GuestXen::this_domain().await.map_err(|e| e.to_string())?;

@@ -1,1 +1,395 @@
-fn main() {}
+//! Requests per second and transfer rates of the static website under `wrk`, each figure
+//! beside its baseline in the same run: our server on the socket stack against the same
+//! hyper handler (`Responder`) on plain tokio sockets, against nginx serving the same files,
+//! and our server on the direct stack over a tap device (in a namespace, as root); HTTP and
+//! HTTPS, the 612-byte page and the 6 MiB file. Rounds are interleaved; medians reported.
+//!
+//! `cargo bench -p mir-static_website` (needs `wrk`; nginx and root for those rows).
+//! `BENCH_SECONDS` (default 3) and `BENCH_ROUNDS` (default 3) tune it.
+
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use mir_static_website::respond::Responder;
+use mir_static_website::site::{Site, write_site};
+use mir_static_website::tls::server_config;
+use mir_static_website::unikernel::{Config, Main};
+use mirage_kv::Crunch;
+use mirage_net::{SocketStack, StackConfig};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Connections wrk keeps open (as in the published comparison the README cites).
+const CONNECTIONS: &str = "30";
+
+/// Our server (the example's `Main` on the socket stack), on a thread of its own; its HTTP
+/// and HTTPS ports.
+fn ours() -> (u16, u16) {
+    let (sender, ports) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        mirage_unix::run(async move {
+            let stack =
+                SocketStack::with_config(StackConfig::new().interfaces(vec![Ipv4Addr::LOCALHOST]));
+            // HTTPS on; HTTP would redirect, so a second server without it serves HTTP.
+            let secure = Main::new(
+                mirage_console::MemConsole::new(),
+                stack.clone(),
+                Crunch::<Site>::new(),
+                Config::default().http_port(0).https_port(Some(0)),
+            );
+            let plain = Main::new(
+                mirage_console::MemConsole::new(),
+                stack,
+                Crunch::<Site>::new(),
+                Config::default().http_port(0),
+            );
+            let secure_ports = secure.bind().await.unwrap();
+            let plain_ports = plain.bind().await.unwrap();
+            sender
+                .send((
+                    plain_ports.http_addr().port(),
+                    secure_ports.https_addr().unwrap().port(),
+                ))
+                .unwrap();
+            let _ = futures::join!(secure.serve(secure_ports), plain.serve(plain_ports));
+        })
+    });
+    ports.recv().unwrap()
+}
+
+/// The baseline: the same `Responder` over the same store, served by hyper on tokio's own
+/// sockets (and tokio-rustls), one task per connection, on a thread of its own.
+fn plain_tokio() -> (u16, u16) {
+    let (sender, ports) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            let store = Crunch::<Site>::new();
+            let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&store).await.unwrap());
+            let responder = Rc::new(Responder::new(Rc::new(store)));
+            let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let https = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender
+                .send((
+                    http.local_addr().unwrap().port(),
+                    https.local_addr().unwrap().port(),
+                ))
+                .unwrap();
+            loop {
+                let (stream, secure) = tokio::select! {
+                    Ok((stream, _)) = http.accept() => (stream, false),
+                    Ok((stream, _)) = https.accept() => (stream, true),
+                };
+                let _ = stream.set_nodelay(true);
+                let responder = responder.clone();
+                let acceptor = acceptor.clone();
+                tokio::task::spawn_local(async move {
+                    let service = hyper::service::service_fn(|request| {
+                        let responder = responder.clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(responder.respond(&request).await)
+                        }
+                    });
+                    let builder = http1::Builder::new();
+                    if secure {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                    } else {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                });
+            }
+        });
+    });
+    ports.recv().unwrap()
+}
+
+/// nginx (one worker, as our server has one thread) serving `site`, or why not.
+struct Nginx(Child);
+
+impl Nginx {
+    fn start(dir: &Path, http: u16, https: u16) -> Result<Nginx, String> {
+        if !Path::new("/usr/sbin/nginx").exists() {
+            return Err("nginx is not installed (nginx-light)".into());
+        }
+        let site = dir.join("site");
+        let conf = format!(
+            "worker_processes 1; daemon off; master_process off; pid {dir}/nginx.pid; error_log stderr error;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;\n\
+               client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};\n\
+               uwsgi_temp_path {dir}; scgi_temp_path {dir};\n\
+               types {{ text/html html; text/css css; image/png png; application/octet-stream bin; }}\n\
+               server {{ listen 127.0.0.1:{http}; listen 127.0.0.1:{https} ssl; root {site};\n\
+                 ssl_certificate {site}/tls/server.pem; ssl_certificate_key {site}/tls/server.key; }} }}\n",
+            dir = dir.display(),
+            site = site.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new("/usr/sbin/nginx")
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-p")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(Nginx(child))
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A namespace with our server on the direct stack over its `tap0`, or why not.
+struct DirectServer {
+    namespace: String,
+    server: Child,
+}
+
+impl DirectServer {
+    /// `tag` names the namespace; `https` turns HTTPS on (plain HTTP then only redirects,
+    /// so the HTTP rows use a server without it).
+    fn start(tag: &str, https: bool) -> Result<DirectServer, String> {
+        // SAFETY: a plain getter.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("not root (the direct stack needs a tap device in a namespace)".into());
+        }
+        let namespace = format!("mirage-web{tag}-{}", std::process::id());
+        let ip = |args: &str| {
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("ip {args}"))
+                .status()
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.success().then_some(()).ok_or(format!("ip {args} failed")))
+        };
+        ip(&format!("netns add {namespace}"))?;
+        for setup in [
+            "link set lo up",
+            "tuntap add tap0 mode tap",
+            "addr add 10.0.0.1/24 dev tap0",
+            "link set tap0 up",
+        ] {
+            ip(&format!("netns exec {namespace} ip {setup}"))?;
+        }
+        let server = Command::new("ip")
+            .args(["netns", "exec", &namespace])
+            .arg(env!("CARGO_BIN_EXE_mir-static_website"))
+            .args([
+                "--net",
+                "direct",
+                "--https",
+                if https { "true" } else { "false" },
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_secs(1));
+        Ok(DirectServer { namespace, server })
+    }
+}
+
+impl Drop for DirectServer {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.namespace])
+            .status();
+    }
+}
+
+/// One wrk run: requests per second and bytes per second.
+fn wrk(prefix: &[&str], url: &str, seconds: u64) -> (f64, f64) {
+    let mut command = Command::new(prefix.first().copied().unwrap_or("wrk"));
+    if !prefix.is_empty() {
+        command.args(&prefix[1..]).arg("wrk");
+    }
+    let output = command
+        .args(["-t1", "-c", CONNECTIONS, "-d", &format!("{seconds}s"), url])
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> Option<&str> {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(str::trim)
+    };
+    let requests: f64 = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("wrk {url}: {text}"));
+    let transfer = field("Transfer/sec:").unwrap_or("0B");
+    let (number, unit) = transfer.split_at(
+        transfer
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(transfer.len()),
+    );
+    let scale = match unit {
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => 1.0,
+    };
+    assert!(
+        !text.contains("Non-2xx") && output.status.success(),
+        "wrk {url} got error responses: {text}"
+    );
+    (requests, number.parse::<f64>().unwrap_or(0.0) * scale)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let found = Command::new("sh").args(["-c", "command -v wrk"]).output();
+    if !found.is_ok_and(|o| o.status.success()) {
+        eprintln!("http bench skipped: wrk is not installed (apt-get install wrk)");
+        return;
+    }
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let dir = tempfile::tempdir().unwrap();
+    write_site(&dir.path().join("site")).unwrap();
+
+    let (ours_http, ours_https) = ours();
+    let (tokio_http, tokio_https) = plain_tokio();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (nginx_http, nginx_https) = (free(), free());
+    let nginx = Nginx::start(dir.path(), nginx_http, nginx_https);
+    if let Err(why) = &nginx {
+        eprintln!("nginx rows skipped: {why}");
+    }
+    let direct = [
+        DirectServer::start("http", false),
+        DirectServer::start("https", true),
+    ];
+    if let Err(why) = &direct[0] {
+        eprintln!("direct-stack rows skipped: {why}");
+    }
+
+    println!(
+        "{:<28} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9}",
+        "case (wrk -c30, medians)",
+        "ours req/s",
+        "tokio req/s",
+        "nginx req/s",
+        "direct req/s",
+        "ours/tok",
+        "ours/ngx",
+        "dir/ours"
+    );
+    for (scheme, ports, direct) in [
+        (
+            "http",
+            (ours_http, tokio_http, nginx_http, 8080),
+            &direct[0],
+        ),
+        (
+            "https",
+            (ours_https, tokio_https, nginx_https, 4433),
+            &direct[1],
+        ),
+    ] {
+        let inside: Vec<&str> = match direct {
+            Ok(server) => ["ip", "netns", "exec", server.namespace.as_str()].to_vec(),
+            Err(_) => Vec::new(),
+        };
+        for path in ["/index.html", "/files/large.bin"] {
+            let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let (mut at, mut bt, mut ct, mut dt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..rounds {
+                let (r, t) = wrk(
+                    &[],
+                    &format!("{scheme}://127.0.0.1:{}{path}", ports.0),
+                    seconds,
+                );
+                a.push(r);
+                at.push(t);
+                let (r, t) = wrk(
+                    &[],
+                    &format!("{scheme}://127.0.0.1:{}{path}", ports.1),
+                    seconds,
+                );
+                b.push(r);
+                bt.push(t);
+                if nginx.is_ok() {
+                    let (r, t) = wrk(
+                        &[],
+                        &format!("{scheme}://127.0.0.1:{}{path}", ports.2),
+                        seconds,
+                    );
+                    c.push(r);
+                    ct.push(t);
+                }
+                if direct.is_ok() {
+                    let (r, t) = wrk(
+                        &inside,
+                        &format!("{scheme}://10.0.0.2:{}{path}", ports.3),
+                        seconds,
+                    );
+                    d.push(r);
+                    dt.push(t);
+                }
+            }
+            let m = |v: &Vec<f64>| {
+                if v.is_empty() {
+                    f64::NAN
+                } else {
+                    median(v.clone())
+                }
+            };
+            let (a, b, c, d) = (m(&a), m(&b), m(&c), m(&d));
+            println!(
+                "{:<28} {a:>12.0} {b:>12.0} {c:>12.0} {d:>12.0} {:>9.2} {:>9.2} {:>9.2}",
+                format!("{scheme} {path}"),
+                a / b,
+                a / c,
+                d / a
+            );
+            let mib = |v: &Vec<f64>| m(v) / (1024.0 * 1024.0);
+            println!(
+                "{:<28} {:>10.1}MB {:>10.1}MB {:>10.1}MB {:>10.1}MB   (transfer per second)",
+                "",
+                mib(&at),
+                mib(&bt),
+                mib(&ct),
+                mib(&dt)
+            );
+        }
+    }
+}

@@ -336,8 +336,19 @@ mod tests {
         assert_eq!(key_of("/docs/").as_deref(), Some("docs/index.html"));
         assert_eq!(key_of("/a%20b.html").as_deref(), Some("a b.html"));
         for bad in [
-            "", "css", "/../etc/passwd", "/a/../../b", "/./a", "//a", "/a//b", "/%2e%2e/x",
-            "/%00", "/%zz", "/%", "/%ff", "/a\\..\\b",
+            "",
+            "css",
+            "/../etc/passwd",
+            "/a/../../b",
+            "/./a",
+            "//a",
+            "/a//b",
+            "/%2e%2e/x",
+            "/%00",
+            "/%zz",
+            "/%",
+            "/%ff",
+            "/a\\..\\b",
         ] {
             assert_eq!(key_of(bad), None, "{bad:?}");
         }

@@ -16,7 +16,9 @@ pub const PRIVATE_KEY: &str = "tls/server.key";
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The store has no such key.
-    #[error("no {0} in the store (HTTPS needs a certificate and its key there; make test ones with make-test-cert.sh)")]
+    #[error(
+        "no {0} in the store (HTTPS needs a certificate and its key there; make test ones with make-test-cert.sh)"
+    )]
     Missing(&'static str),
     /// The store failed to read it.
     #[error("{0}: {1}")]

@@ -105,7 +105,9 @@ impl<S: StackV4> Listeners<S> {
     }
     /// Where HTTPS is served, if on.
     pub fn https_addr(&self) -> Option<SocketAddrV4> {
-        self.https.as_ref().map(|(listener, _)| listener.local_addr())
+        self.https
+            .as_ref()
+            .map(|(listener, _)| listener.local_addr())
     }
 }
 
@@ -278,8 +280,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
     async fn https(&self, flow: StackFlow<S>, acceptor: TlsAcceptor) {
         let handshake = acceptor.accept(FlowStream::new(flow));
-        if let Ok(Ok(stream)) = tokio::time::timeout(self.config.header_timeout, handshake).await
-        {
+        if let Ok(Ok(stream)) = tokio::time::timeout(self.config.header_timeout, handshake).await {
             self.requests(TokioIo::new(stream), None).await;
         }
     }

@@ -72,17 +72,44 @@ fn http_and_https_over_the_direct_stack_on_a_tap_device() {
         let page = curl_ok(&inside, &["--cacert", ca, "https://10.0.0.2:4433/"]);
         assert_eq!(page.len(), 612, "{store}");
         assert!(page.contains("It works!"));
-        let body = curl(&inside, &["--cacert", ca, "https://10.0.0.2:4433/files/large.bin"]);
+        let body = curl(
+            &inside,
+            &["--cacert", ca, "https://10.0.0.2:4433/files/large.bin"],
+        );
         assert!(body.status.success(), "{store}: {body:?}");
         assert_eq!(sha256(&body.stdout), large, "{store}");
-        let part = curl(&inside, &["--cacert", ca, "-r", "100-199", "https://10.0.0.2:4433/files/large.bin"]);
+        let part = curl(
+            &inside,
+            &[
+                "--cacert",
+                ca,
+                "-r",
+                "100-199",
+                "https://10.0.0.2:4433/files/large.bin",
+            ],
+        );
         assert_eq!(part.stdout.len(), 100);
         // Plain HTTP: the redirect, then the page through it.
-        let moved = curl_ok(&inside, &["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "http://10.0.0.2:8080/about.html"]);
+        let moved = curl_ok(
+            &inside,
+            &[
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{redirect_url}",
+                "http://10.0.0.2:8080/about.html",
+            ],
+        );
         assert_eq!(moved, "301 https://10.0.0.2:4433/about.html", "{store}");
-        let about = curl_ok(&inside, &["-L", "--cacert", ca, "http://10.0.0.2:8080/about.html"]);
+        let about = curl_ok(
+            &inside,
+            &["-L", "--cacert", ca, "http://10.0.0.2:8080/about.html"],
+        );
         assert!(about.contains("<h1>About</h1>"), "{store}");
-        assert_eq!(curl(&inside, &["https://10.0.0.2:4433/"]).status.code(), Some(60));
+        assert_eq!(
+            curl(&inside, &["https://10.0.0.2:4433/"]).status.code(),
+            Some(60)
+        );
     }
     // Plain HTTP without HTTPS: the large file intact, twice on one connection.
     let server = Server::start(&inside, &["--net", "direct"], dir.path());

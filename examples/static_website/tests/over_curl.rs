@@ -16,7 +16,12 @@ fn url(port: u16, path: &str) -> String {
 
 /// `-w` fields of one request: status, size, content type.
 fn fetch(args: &[&str]) -> String {
-    let mut all = vec!["-o", "/dev/null", "-w", "%{http_code} %{size_download} %{content_type}"];
+    let mut all = vec![
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_download} %{content_type}",
+    ];
     all.extend_from_slice(args);
     curl_ok(&[], &all)
 }
@@ -39,15 +44,32 @@ fn http_as_a_browser_and_curl_expect_it() {
     let server = Server::start(&[], LOOPBACK, dir.path());
     let port = server.http;
 
-    assert_eq!(fetch(&[&url(port, "/")]), "200 612 text/html; charset=utf-8");
+    assert_eq!(
+        fetch(&[&url(port, "/")]),
+        "200 612 text/html; charset=utf-8"
+    );
     assert_eq!(
         fetch(&[&url(port, "/css/style.css")]),
-        format!("200 {} text/css; charset=utf-8", std::fs::metadata(dir.path().join("site/css/style.css")).unwrap().len())
+        format!(
+            "200 {} text/css; charset=utf-8",
+            std::fs::metadata(dir.path().join("site/css/style.css"))
+                .unwrap()
+                .len()
+        )
     );
-    assert_eq!(fetch(&[&url(port, "/images/logo.png")]), "200 1796 image/png");
-    assert_eq!(fetch(&[&url(port, "/missing.html")]), "404 10 text/plain; charset=utf-8");
+    assert_eq!(
+        fetch(&[&url(port, "/images/logo.png")]),
+        "200 1796 image/png"
+    );
+    assert_eq!(
+        fetch(&[&url(port, "/missing.html")]),
+        "404 10 text/plain; charset=utf-8"
+    );
     // The server's key is in the store, and never served.
-    assert_eq!(fetch(&[&url(port, "/tls/server.key")]).split(' ').next(), Some("404"));
+    assert_eq!(
+        fetch(&[&url(port, "/tls/server.key")]).split(' ').next(),
+        Some("404")
+    );
     assert_eq!(fetch(&[&url(port, "/tls/")]).split(' ').next(), Some("404"));
     // A directory without its slash is sent to it; one without an index is missing.
     let moved = curl_ok(&[], &["-D", "-", "-o", "/dev/null", &url(port, "/css")]);
@@ -56,13 +78,21 @@ fn http_as_a_browser_and_curl_expect_it() {
     assert_eq!(fetch(&[&url(port, "/css/")]).split(' ').next(), Some("404"));
     // Climbing out is a bad request, not a lookup.
     assert_eq!(
-        fetch(&["--path-as-is", &url(port, "/../../etc/passwd")]).split(' ').next(),
+        fetch(&["--path-as-is", &url(port, "/../../etc/passwd")])
+            .split(' ')
+            .next(),
         Some("400")
     );
-    assert_eq!(fetch(&[&url(port, "/%2e%2e/etc/passwd")]).split(' ').next(), Some("400"));
+    assert_eq!(
+        fetch(&[&url(port, "/%2e%2e/etc/passwd")]).split(' ').next(),
+        Some("400")
+    );
     // Methods other than GET and HEAD.
     for method in ["POST", "PUT", "DELETE"] {
-        let answer = curl_ok(&[], &["-X", method, "-D", "-", "-o", "/dev/null", &url(port, "/")]);
+        let answer = curl_ok(
+            &[],
+            &["-X", method, "-D", "-", "-o", "/dev/null", &url(port, "/")],
+        );
         assert!(answer.starts_with("HTTP/1.1 405"), "{method}: {answer}");
         assert_eq!(header(&answer, "allow"), Some("GET, HEAD"));
     }
@@ -75,7 +105,10 @@ fn http_as_a_browser_and_curl_expect_it() {
     let body = curl(&[], &[&url(port, "/files/large.bin")]);
     assert_eq!(sha256(&body.stdout), sha256(&large));
     // ETag: the store's digest; If-None-Match gives 304.
-    let headers = curl_ok(&[], &["-D", "-", "-o", "/dev/null", &url(port, "/files/large.bin")]);
+    let headers = curl_ok(
+        &[],
+        &["-D", "-", "-o", "/dev/null", &url(port, "/files/large.bin")],
+    );
     let etag = header(&headers, "etag").unwrap().to_owned();
     assert_eq!(etag, format!("\"{}\"", sha256(&large)));
     let if_none_match = format!("If-None-Match: {etag}");
@@ -84,21 +117,59 @@ fn http_as_a_browser_and_curl_expect_it() {
         "304 0 "
     );
     assert_eq!(
-        fetch(&["-H", "If-None-Match: \"other\"", &url(port, "/")]).split(' ').next(),
+        fetch(&["-H", "If-None-Match: \"other\"", &url(port, "/")])
+            .split(' ')
+            .next(),
         Some("200")
     );
     // Ranges: 206 with the right bytes, 416 beyond the end, ignored for another If-Range.
-    let part = curl(&[], &["-r", "1000000-1000099", &url(port, "/files/large.bin")]);
+    let part = curl(
+        &[],
+        &["-r", "1000000-1000099", &url(port, "/files/large.bin")],
+    );
     assert_eq!(part.stdout, &large[1_000_000..1_000_100]);
-    let part = curl_ok(&[], &["-r", "-10", "-D", "-", "-o", "/dev/null", &url(port, "/files/large.bin")]);
+    let part = curl_ok(
+        &[],
+        &[
+            "-r",
+            "-10",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &url(port, "/files/large.bin"),
+        ],
+    );
     assert!(part.starts_with("HTTP/1.1 206"), "{part}");
     assert_eq!(
         header(&part, "content-range"),
-        Some(format!("bytes {}-{}/{}", large.len() - 10, large.len() - 1, large.len()).as_str())
+        Some(
+            format!(
+                "bytes {}-{}/{}",
+                large.len() - 10,
+                large.len() - 1,
+                large.len()
+            )
+            .as_str()
+        )
     );
-    let beyond = curl_ok(&[], &["-r", "99999999-", "-D", "-", "-o", "/dev/null", &url(port, "/files/large.bin")]);
+    let beyond = curl_ok(
+        &[],
+        &[
+            "-r",
+            "99999999-",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &url(port, "/files/large.bin"),
+        ],
+    );
     assert!(beyond.starts_with("HTTP/1.1 416"), "{beyond}");
-    assert_eq!(header(&beyond, "content-range"), Some(format!("bytes */{}", large.len()).as_str()));
+    assert_eq!(
+        header(&beyond, "content-range"),
+        Some(format!("bytes */{}", large.len()).as_str())
+    );
     assert_eq!(
         fetch(&["-r", "0-9", "-H", "If-Range: \"stale\"", &url(port, "/")]),
         "200 612 text/html; charset=utf-8"
@@ -109,7 +180,18 @@ fn http_as_a_browser_and_curl_expect_it() {
         "206 10 application/octet-stream"
     );
     // Keep-alive: curl reuses its connection for a second request.
-    let twice = curl(&[], &["-v", "-o", "/dev/null", "-o", "/dev/null", &url(port, "/"), &url(port, "/about.html")]);
+    let twice = curl(
+        &[],
+        &[
+            "-v",
+            "-o",
+            "/dev/null",
+            "-o",
+            "/dev/null",
+            &url(port, "/"),
+            &url(port, "/about.html"),
+        ],
+    );
     let log = String::from_utf8_lossy(&twice.stderr);
     assert!(log.contains("Re-using existing connection"), "{log}");
     // A request line that is not HTTP: 400 from hyper.
@@ -136,10 +218,21 @@ fn every_store_serves_the_same_site() {
         let server = Server::start(&[], &args, dir.path());
         let port = server.http;
         assert_eq!(curl(&[], &[&url(port, "/")]).stdout, index, "{store}");
-        assert_eq!(sha256(&curl(&[], &[&url(port, "/files/large.bin")]).stdout), large, "{store}");
-        let part = curl(&[], &["-r", "4194000-4194399", &url(port, "/files/large.bin")]);
+        assert_eq!(
+            sha256(&curl(&[], &[&url(port, "/files/large.bin")]).stdout),
+            large,
+            "{store}"
+        );
+        let part = curl(
+            &[],
+            &["-r", "4194000-4194399", &url(port, "/files/large.bin")],
+        );
         assert_eq!(part.stdout.len(), 400, "{store}");
-        assert_eq!(fetch(&[&url(port, "/nothing")]).split(' ').next(), Some("404"), "{store}");
+        assert_eq!(
+            fetch(&[&url(port, "/nothing")]).split(' ').next(),
+            Some("404"),
+            "{store}"
+        );
     }
 }
 
@@ -181,19 +274,37 @@ fn https_with_the_test_ca_and_http_redirected_to_it() {
         Some(60)
     );
     // Plain HTTP redirects to the same path over HTTPS.
-    let moved = curl_ok(&[], &["-D", "-", "-o", "/dev/null", &format!("http://localhost:{}/about.html?x=1", server.http)]);
+    let moved = curl_ok(
+        &[],
+        &[
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("http://localhost:{}/about.html?x=1", server.http),
+        ],
+    );
     assert!(moved.starts_with("HTTP/1.1 301"), "{moved}");
     assert_eq!(
         header(&moved, "location"),
         Some(format!("https://localhost:{https}/about.html?x=1").as_str())
     );
     assert_eq!(
-        fetch(&["-L", "--cacert", ca, &format!("http://localhost:{}/about.html", server.http)]).split(' ').next(),
+        fetch(&[
+            "-L",
+            "--cacert",
+            ca,
+            &format!("http://localhost:{}/about.html", server.http)
+        ])
+        .split(' ')
+        .next(),
         Some("200")
     );
     // A Host header that would send the client elsewhere is refused.
     assert_eq!(
-        fetch(&["-H", "Host: evil.example/x", &url(server.http, "/")]).split(' ').next(),
+        fetch(&["-H", "Host: evil.example/x", &url(server.http, "/")])
+            .split(' ')
+            .next(),
         Some("400")
     );
     // Garbage instead of a TLS handshake does not stop the server.
@@ -202,7 +313,10 @@ fn https_with_the_test_ca_and_http_redirected_to_it() {
     let mut sink = Vec::new();
     raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = raw.read_to_end(&mut sink);
-    assert_eq!(fetch(&["--cacert", ca, &secure]).split(' ').next(), Some("200"));
+    assert_eq!(
+        fetch(&["--cacert", ca, &secure]).split(' ').next(),
+        Some("200")
+    );
 }
 
 #[test]
@@ -226,7 +340,12 @@ fn a_certificate_from_another_ca_is_refused_by_curl() {
     let server = Server::start(&[], &args, dir.path());
     let secure = format!("https://localhost:{}/", server.https.unwrap());
     let ours = test_ca();
-    assert_eq!(curl(&[], &["--cacert", ours.to_str().unwrap(), &secure]).status.code(), Some(60));
+    assert_eq!(
+        curl(&[], &["--cacert", ours.to_str().unwrap(), &secure])
+            .status
+            .code(),
+        Some(60)
+    );
     assert_eq!(
         fetch(&["--cacert", other_ca.to_str().unwrap(), &secure]),
         "200 612 text/html; charset=utf-8"
@@ -246,12 +365,19 @@ fn https_without_a_certificate_in_the_store_is_an_error_at_start() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let said = String::from_utf8_lossy(&output.stderr);
-    assert!(said.contains("HTTPS: no tls/server.pem in the store"), "{said}");
+    assert!(
+        said.contains("HTTPS: no tls/server.pem in the store"),
+        "{said}"
+    );
     assert!(output.stdout.is_empty(), "nothing was served");
     // A key that does not match its certificate is refused too.
     std::fs::create_dir(dir.path().join("site/tls")).unwrap();
     let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("htdocs/tls");
-    std::fs::copy(tls.join("server.pem"), dir.path().join("site/tls/server.pem")).unwrap();
+    std::fs::copy(
+        tls.join("server.pem"),
+        dir.path().join("site/tls/server.pem"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("site/tls/server.key"), "not a key").unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_mir-static_website"))
         .args(LOOPBACK)
@@ -298,7 +424,8 @@ fn slow_clients_time_out_and_the_server_goes_on_serving() {
     assert!(closed_within(&mut silent, Duration::from_secs(10)).is_some());
     // A kept-alive connection that goes quiet after a request is dropped too.
     let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    idle.write_all(b"GET /about.html HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.write_all(b"GET /about.html HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     assert!(closed_within(&mut idle, Duration::from_secs(10)).is_some());
     assert_eq!(fetch(&[&url(port, "/")]).split(' ').next(), Some("200"));
 }
@@ -319,7 +446,10 @@ fn connections_beyond_the_limit_are_closed_at_once() {
     std::thread::sleep(Duration::from_millis(300));
     let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let closed = closed_within(&mut third, Duration::from_millis(2500));
-    assert!(closed.is_some(), "the third connection was not closed at once");
+    assert!(
+        closed.is_some(),
+        "the third connection was not closed at once"
+    );
     // Once the two held ones time out, the server takes connections again.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(fetch(&[&url(port, "/")]).split(' ').next(), Some("200"));

@@ -144,6 +144,44 @@ impl Flow for DirectFlow {
         self.send_all(buf).await
     }
 
+    /// Copies what the socket's send buffer takes now straight from `bufs`.
+    fn poll_write_now(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<Poll<Result<usize, TcpError>>> {
+        if self.closed.get() {
+            return Some(Poll::Ready(Err(TcpError::Closed)));
+        }
+        let outcome = self.with(|socket| {
+            let mut sent = 0;
+            for buf in bufs.iter().filter(|buf| !buf.is_empty()) {
+                if !socket.may_send() {
+                    return if sent > 0 { Ok(sent) } else { Err(()) };
+                }
+                match socket.send_slice(buf) {
+                    Ok(n) => {
+                        sent += n;
+                        if n < buf.len() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            if sent == 0 {
+                socket.register_send_waker(cx.waker());
+            }
+            Ok(sent)
+        });
+        self.shared.wake.notify_one();
+        Some(match outcome {
+            Ok(0) if bufs.iter().any(|buf| !buf.is_empty()) => Poll::Pending,
+            Ok(sent) => Poll::Ready(Ok(sent)),
+            Err(()) => Poll::Ready(Err(self.ended())),
+        })
+    }
+
     /// Half-closes: sends a FIN once everything written has gone; the peer can still send.
     async fn close(&self) -> Result<(), TcpError> {
         if !self.closed.replace(true) {

@@ -7,6 +7,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -112,6 +113,33 @@ impl Flow for SocketFlow {
     async fn writev(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
         let mut slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
         self.write_all(&mut slices).await
+    }
+
+    /// Writes what the socket takes now, straight from `bufs` (one `writev`); `None` while
+    /// another write holds the connection.
+    fn poll_write_now(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<Poll<Result<usize, TcpError>>> {
+        if self.closed.get() {
+            return Some(Poll::Ready(Err(TcpError::Closed)));
+        }
+        let _turn = self.write_lock.try_lock().ok()?;
+        let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        loop {
+            match self.stream.poll_write_ready(cx) {
+                Poll::Pending => return Some(Poll::Pending),
+                Poll::Ready(Err(error)) => return Some(Poll::Ready(Err(tcp_error(error)))),
+                Poll::Ready(Ok(())) => {}
+            }
+            match self.stream.try_write_vectored(&slices) {
+                Ok(written) => return Some(Poll::Ready(Ok(written))),
+                // Readiness was stale: polling again registers the waker.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(error) => return Some(Poll::Ready(Err(tcp_error(error)))),
+            }
+        }
     }
 
     /// Half-closes the connection (`shutdown(SHUT_WR)`): the peer reads the end of the

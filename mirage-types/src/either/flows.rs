@@ -27,6 +27,14 @@ impl<A: Flow, B: Flow<Error = A::Error>> Flow for Either<A, B> {
         dispatch!(self, f => f.writev(bufs).await)
     }
 
+    fn poll_write_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+        bufs: &[&[u8]],
+    ) -> Option<core::task::Poll<Result<usize, Self::Error>>> {
+        dispatch!(self, f => f.poll_write_now(cx, bufs))
+    }
+
     async fn close(&self) -> Result<(), Self::Error> {
         dispatch!(self, f => f.close().await)
     }
