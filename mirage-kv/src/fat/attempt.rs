@@ -64,6 +64,9 @@ pub(crate) struct Outcome {
     pub(crate) written: SectorMap<Box<[u8]>>,
     pub(crate) missing: BTreeSet<u64>,
     pub(crate) deferred: Vec<Deferred>,
+    /// Every read into the output buffer, deferred or not, in order: for a file read
+    /// sequentially, where each byte of the file lies on the device.
+    pub(crate) traced: Vec<Deferred>,
     pub(crate) budget_exhausted: bool,
     /// A directory sector was visited more than [`MAX_VISITS`] times: its chain loops.
     pub(crate) looped: bool,
@@ -78,6 +81,7 @@ pub(crate) struct Attempt<'c> {
     written: SectorMap<Box<[u8]>>,
     missing: BTreeSet<u64>,
     deferred: Vec<Deferred>,
+    traced: Vec<Deferred>,
     /// Addresses of the operation's output buffer: reads landing there may be deferred.
     output: Range<usize>,
     /// Bytes the attempt may still read: a cyclic cluster chain would read forever.
@@ -110,6 +114,7 @@ impl<'c> Attempt<'c> {
             written: SectorMap::default(),
             missing: BTreeSet::new(),
             deferred: Vec::new(),
+            traced: Vec::new(),
             output,
             budget,
             budget_exhausted: false,
@@ -126,6 +131,7 @@ impl<'c> Attempt<'c> {
             written: self.written,
             missing: self.missing,
             deferred: self.deferred,
+            traced: self.traced,
             budget_exhausted: self.budget_exhausted,
             looped: self.looped,
         }
@@ -190,9 +196,17 @@ impl Read for Attempt<'_> {
             ));
         }
         self.budget -= len as u64;
+        let start = buf.as_ptr() as usize;
+        if self.output.contains(&start) {
+            self.traced.push(Deferred {
+                out_offset: start - self.output.start,
+                device_offset: self.position,
+                len,
+            });
+        }
         if self.deferrable(buf, len) {
             self.deferred.push(Deferred {
-                out_offset: buf.as_ptr() as usize - self.output.start,
+                out_offset: start - self.output.start,
                 device_offset: self.position,
                 len,
             });

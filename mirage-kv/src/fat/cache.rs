@@ -59,6 +59,11 @@ impl SectorCache {
         self.sectors.entry(sector).or_insert(data);
     }
 
+    /// Whether some sector here is newer than the device's copy.
+    pub(crate) fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
     /// Takes in sectors an operation wrote: they are dirty until written back.
     pub(crate) fn commit(&mut self, written: SectorMap<Box<[u8]>>) {
         for (sector, data) in written {

@@ -4,6 +4,7 @@ mod attempt;
 mod cache;
 mod dot_entries;
 mod errors;
+mod extents;
 mod layout;
 mod ops;
 mod quiet_panic;
@@ -62,6 +63,10 @@ pub struct FatFs<B: Block> {
     write_back: tokio::sync::Mutex<()>,
     /// The extent the boot sector gives, once read.
     layout: std::cell::Cell<Option<Layout>>,
+    /// Counts committed writes: extents computed at another generation are stale.
+    generation: std::cell::Cell<u64>,
+    /// Where large files lie on the device, by path (see `extents`).
+    extents: RefCell<extents::ExtentCache>,
 }
 
 impl<B: Block> FatFs<B> {
@@ -113,6 +118,8 @@ impl<B: Block> FatFs<B> {
             )),
             write_back: tokio::sync::Mutex::new(()),
             layout: std::cell::Cell::new(None),
+            generation: std::cell::Cell::new(0),
+            extents: RefCell::new(extents::ExtentCache::default()),
         })
     }
 
@@ -155,8 +162,21 @@ impl<B: Block> FatFs<B> {
         &self,
         path: &str,
         output: &mut [u8],
-        mut op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
+        op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
     ) -> Result<R, FsError> {
+        Ok(self.attempts(path, output, true, op).await?.0)
+    }
+
+    /// [`FatFs::transact`], also returning every read the last attempt made into `output`
+    /// (in order); with `fill` false the deferred reads are left undone (only where the
+    /// data lies is wanted).
+    pub(crate) async fn attempts<R>(
+        &self,
+        path: &str,
+        output: &mut [u8],
+        fill: bool,
+        mut op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
+    ) -> Result<(R, Vec<Deferred>), FsError> {
         let budget = self
             .device_bytes()
             .saturating_mul(4)
@@ -200,6 +220,8 @@ impl<B: Block> FatFs<B> {
                 Some(Ok(value)) => value,
             };
             if !outcome.written.is_empty() {
+                // Any write may move a file's clusters: the extents known so far are stale.
+                self.generation.set(self.generation.get() + 1);
                 let mut written = outcome.written;
                 for sector in written.values_mut() {
                     dot_entries::repair(sector);
@@ -207,9 +229,11 @@ impl<B: Block> FatFs<B> {
                 self.cache.borrow_mut().commit(written);
                 self.write_back().await?;
             }
-            self.fill(output, &outcome.deferred).await?;
+            if fill {
+                self.fill(output, &outcome.deferred).await?;
+            }
             self.cache.borrow_mut().trim();
-            return Ok(value);
+            return Ok((value, outcome.traced));
         }
     }
 

@@ -104,9 +104,16 @@ impl<B: Block> Fs for FatFs<B> {
         let want = length
             .min(stat.size.saturating_sub(offset))
             .min(self.device_bytes()) as usize;
+        if stat.size >= super::extents::EXTENTS_FROM
+            && want > 0
+            && let Some(data) = self.read_mapped(&path, stat.size, offset, want).await?
+        {
+            return Ok(Bytes::from(data));
+        }
         let mut data = vec![0u8; want];
-        let got = self
-            .transact(&path, &mut data, |disk, out| {
+        let generation = self.generation.get();
+        let (got, trace) = self
+            .attempts(&path, &mut data, true, |disk, out| {
                 let fs = FileSystem::new(disk, FsOptions::new())?;
                 let got = {
                     let mut file = fs.root_dir().open_file(&path)?;
@@ -124,6 +131,9 @@ impl<B: Block> Fs for FatFs<B> {
                 Ok(got)
             })
             .await?;
+        if offset == 0 && got as u64 == stat.size && stat.size >= super::extents::EXTENTS_FROM {
+            self.remember_extents(&path, stat.size, generation, &trace);
+        }
         data.truncate(got);
         Ok(Bytes::from(data))
     }
