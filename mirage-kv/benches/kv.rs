@@ -228,7 +228,7 @@ fn curve(rt: &Runtime, dir: &Path) {
     for i in (0..requests).step_by(8).chain([requests - 1]) {
         println!(
             "{:>7} MiB {:>10.2} {:>10.2}",
-            i * REQUEST >> 20,
+            (i * REQUEST) >> 20,
             ours[i],
             theirs[i]
         );
