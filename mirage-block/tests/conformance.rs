@@ -49,6 +49,21 @@ fn file_block_conforms() {
 }
 
 #[test]
+fn file_block_on_tmpfs_conforms_inline() {
+    let Ok(image) = tempfile::NamedTempFile::new_in("/dev/shm") else {
+        eprintln!("skipped: no /dev/shm");
+        return;
+    };
+    image.as_file().set_len(20_000 * 512).unwrap();
+    run(async {
+        let disk = FileBlock::connect(image.path()).await.unwrap();
+        conformance::run_all(&disk, 7).await.unwrap();
+        conformance::model_checks(&disk, 8, 2_000).await.unwrap();
+        conformance::disconnect_checks(&disk).await.unwrap();
+    });
+}
+
+#[test]
 fn file_block_conforms_when_every_transfer_is_offloaded() {
     let image = tempfile::NamedTempFile::new().unwrap();
     image.as_file().set_len(300 * 512).unwrap();

@@ -128,7 +128,8 @@ fn evict(path: &Path) {
 
 #[test]
 fn cached_reads_stay_inline_and_cold_reads_go_off_thread() {
-    let image = tempfile::NamedTempFile::new().unwrap();
+    // On a disk's filesystem (a tmpfs /tmp would keep every transfer inline).
+    let image = tempfile::NamedTempFile::new_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let data: Vec<u8> = (0..256 * 512).map(|i| (i % 251) as u8).collect();
     std::fs::write(image.path(), &data).unwrap();
     run(async {
@@ -262,4 +263,46 @@ fn a_read_only_loop_device_is_reported_read_only() {
         .status()
         .unwrap();
     result.unwrap();
+}
+
+#[test]
+fn a_file_on_tmpfs_is_memory_every_transfer_inline() {
+    let shm = Path::new("/dev/shm");
+    let is_tmpfs = Command::new("stat")
+        .args(["-f", "-c", "%T", "/dev/shm"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "tmpfs");
+    if !is_tmpfs {
+        eprintln!("skipped: /dev/shm is not a tmpfs here");
+        return;
+    }
+    let image = tempfile::NamedTempFile::new_in(shm).unwrap();
+    image.as_file().set_len(1024 * 512).unwrap();
+    run(async {
+        let disk = FileBlock::connect(image.path()).await.unwrap();
+        let data: Vec<u8> = (0..64 * 512).map(|i| (i % 253) as u8).collect();
+        disk.write(10, &[&data[..512], &data[512..]]).await.unwrap();
+        let (mut a, mut b) = (vec![0u8; 1024], vec![0u8; 64 * 512 - 1024]);
+        disk.read(10, &mut [&mut a, &mut b]).await.unwrap();
+        assert_eq!([a, b].concat(), data);
+        // Past the end: refused before anything moves, as on any FileBlock.
+        assert!(disk.read(1023, &mut [&mut vec![0u8; 1024]]).await.is_err());
+        let counters = disk.io_counters();
+        assert_eq!(
+            (counters.inline, counters.offloaded),
+            (2, 0),
+            "{counters:?}"
+        );
+        // Asked to offload, it does.
+        let offloading = FileBlock::connect_with(
+            image.path(),
+            FileBlockOptions::default().always_offload(true),
+        )
+        .await
+        .unwrap();
+        let mut c = vec![0u8; 512];
+        offloading.read(10, &mut [&mut c]).await.unwrap();
+        assert_eq!(c, data[..512]);
+        assert_eq!(offloading.io_counters().offloaded, 1);
+    });
 }

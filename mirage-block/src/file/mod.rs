@@ -73,7 +73,8 @@ pub struct IoCounters {
 ///   `RWF_NOWAIT` too, and where the filesystem does not support it (ext4), run inline only
 ///   when `cachestat(2)` shows every page of the range cached and none under writeback.
 ///   Whatever would wait for the disk is finished on tokio's blocking pool, so a slow disk
-///   never stalls other tasks. [`FileBlock::io_counters`] tells which path requests took.
+///   never stalls other tasks. A file on tmpfs or ramfs is memory: its transfers all run
+///   inline (tmpfs refuses `RWF_NOWAIT` before Linux 6.6 and has no disk to wait for). [`FileBlock::io_counters`] tells which path requests took.
 ///   (Measured: the blocking pool costs a thread hop of tens of microseconds per request,
 ///   25 times the cost of a cached 4 KiB read; see the crate README.)
 /// * A completed write has reached the operating system; [`Block::flush`] (`fdatasync`)
@@ -90,6 +91,8 @@ struct Inner {
     file: RefCell<Option<Arc<File>>>,
     info: BlockInfo,
     options: FileBlockOptions,
+    /// On tmpfs or ramfs: every transfer runs inline (nothing waits for a disk).
+    in_memory: bool,
     nowait_writes: Cell<bool>,
     counters: Cell<IoCounters>,
 }
@@ -123,6 +126,7 @@ impl FileBlock {
                     size_sectors: opened.size_sectors,
                 },
                 options,
+                in_memory: opened.in_memory,
                 nowait_writes: Cell::new(!options.direct && !options.always_offload),
                 counters: Cell::new(IoCounters::default()),
             }),
@@ -265,6 +269,11 @@ impl Block for FileBlock {
         let (file, offset) = self.check(start_sector, buffers.iter().map(|b| &**b))?;
         let total: usize = buffers.iter().map(|b| b.len()).sum();
         let mut done = 0;
+        if self.inline_allowed() && self.inner.in_memory {
+            vectored::read_in_memory(&file, buffers, offset).map_err(io_error)?;
+            self.count(false);
+            return Ok(());
+        }
         if self.inline_allowed() {
             match vectored::read_nowait(&file, buffers, offset).map_err(io_error)? {
                 NoWait::Done => {
@@ -296,6 +305,11 @@ impl Block for FileBlock {
             return Err(BlockError::IsReadOnly);
         }
         let (file, offset) = self.check(start_sector, buffers.iter().copied())?;
+        if self.inline_allowed() && self.inner.in_memory {
+            vectored::write_cached(&file, buffers, offset).map_err(io_error)?;
+            self.count(false);
+            return Ok(());
+        }
         if self.inline_allowed() {
             if self.inner.nowait_writes.get() {
                 match vectored::write_nowait(&file, buffers, offset).map_err(io_error)? {

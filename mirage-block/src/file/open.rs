@@ -22,6 +22,8 @@ pub(crate) const FILE_SECTOR_SIZE: u32 = 512;
 /// An open device: the file, whether it is writable, and its geometry.
 pub(crate) struct Opened {
     pub(crate) file: File,
+    /// The file lives in memory (tmpfs, ramfs): no transfer waits for a disk.
+    pub(crate) in_memory: bool,
     pub(crate) read_write: bool,
     pub(crate) sector_size: u32,
     pub(crate) size_sectors: u64,
@@ -56,11 +58,24 @@ pub(crate) fn open(path: &Path, read_only: bool, direct: bool) -> Result<Opened,
     let (sector_size, size_sectors) =
         geometry(&file).map_err(|e| BlockError::Io(IoError::new(path.display().to_string(), e)))?;
     Ok(Opened {
+        in_memory: in_memory(&file),
         file,
         read_write,
         sector_size,
         size_sectors,
     })
+}
+
+/// Whether `file` is a regular file on tmpfs or ramfs, whose pages are memory: reading or
+/// writing them never waits for a disk (unless the system swaps tmpfs out).
+fn in_memory(file: &File) -> bool {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    // SAFETY: fstatfs fills the struct it is given, on a descriptor this owns.
+    let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(file), &mut stat) };
+    regular && rc == 0 && matches!(stat.f_type as i64, TMPFS_MAGIC | RAMFS_MAGIC)
 }
 
 /// Whether `file` is a block device marked read-only.

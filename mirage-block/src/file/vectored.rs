@@ -27,21 +27,37 @@ pub(crate) fn read_nowait(
     buffers: &mut [&mut [u8]],
     offset: u64,
 ) -> io::Result<NoWait> {
+    read_vectored_at(file, buffers, offset, libc::RWF_NOWAIT)
+}
+
+/// Reads into `buffers` from `offset` with one vectored call, waiting if the kernel must:
+/// only for files in memory (tmpfs, ramfs), where nothing waits for a disk.
+pub(crate) fn read_in_memory(
+    file: &File,
+    buffers: &mut [&mut [u8]],
+    offset: u64,
+) -> io::Result<()> {
+    match read_vectored_at(file, buffers, offset, 0)? {
+        NoWait::Done => Ok(()),
+        _ => Err(io::Error::other("a waiting read stopped early")),
+    }
+}
+
+fn read_vectored_at(
+    file: &File,
+    buffers: &mut [&mut [u8]],
+    offset: u64,
+    flags: i32,
+) -> io::Result<NoWait> {
     let syscall = |fd, slices: &[IoSliceMut<'_>], at, flags| unsafe {
         libc::preadv2(fd, slices.as_ptr().cast(), slices.len() as _, at, flags)
     };
     // One buffer is the common case: keep its slice on the stack.
     if let [only] = buffers {
-        return transfer_nowait(
-            file,
-            offset,
-            &mut [IoSliceMut::new(only)],
-            syscall,
-            libc::RWF_NOWAIT,
-        );
+        return transfer_nowait(file, offset, &mut [IoSliceMut::new(only)], syscall, flags);
     }
     let mut slices: Vec<IoSliceMut<'_>> = buffers.iter_mut().map(|b| IoSliceMut::new(b)).collect();
-    transfer_nowait(file, offset, &mut slices, syscall, libc::RWF_NOWAIT)
+    transfer_nowait(file, offset, &mut slices, syscall, flags)
 }
 
 /// Writes `buffers` at `offset` without waiting (`RWF_NOWAIT`).
@@ -50,8 +66,8 @@ pub(crate) fn write_nowait(file: &File, buffers: &[&[u8]], offset: u64) -> io::R
 }
 
 /// Writes `buffers` at `offset` with one vectored call, waiting if the kernel must. Only for
-/// ranges already in the page cache (see [`range_is_cached`]), where nothing waits for the
-/// disk.
+/// ranges already in the page cache (see [`range_is_cached`]) or files in memory, where
+/// nothing waits for the disk.
 pub(crate) fn write_cached(file: &File, buffers: &[&[u8]], offset: u64) -> io::Result<()> {
     match write_vectored_at(file, buffers, offset, 0)? {
         NoWait::Done => Ok(()),
