@@ -316,12 +316,12 @@ fn main() {
     for (scheme, ports, direct) in [
         (
             "http",
-            (ours_http, tokio_http, nginx_http, 8080),
+            [ours_http, tokio_http, nginx_http, 8080],
             &direct[0],
         ),
         (
             "https",
-            (ours_https, tokio_https, nginx_https, 4433),
+            [ours_https, tokio_https, nginx_https, 4433],
             &direct[1],
         ),
     ] {
@@ -329,41 +329,24 @@ fn main() {
             Ok(server) => ["ip", "netns", "exec", server.namespace.as_str()].to_vec(),
             Err(_) => Vec::new(),
         };
+        // The four servers: where wrk runs, the host it asks, and whether it is there.
+        let servers: [(&[&str], &str, bool); 4] = [
+            (&[], "127.0.0.1", true),
+            (&[], "127.0.0.1", true),
+            (&[], "127.0.0.1", nginx.is_ok()),
+            (&inside, "10.0.0.2", direct.is_ok()),
+        ];
         for path in ["/index.html", "/files/large.bin"] {
-            let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            let (mut at, mut bt, mut ct, mut dt) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut requests = vec![Vec::new(); 4];
+            let mut bytes = vec![Vec::new(); 4];
             for _ in 0..rounds {
-                let (r, t) = wrk(
-                    &[],
-                    &format!("{scheme}://127.0.0.1:{}{path}", ports.0),
-                    seconds,
-                );
-                a.push(r);
-                at.push(t);
-                let (r, t) = wrk(
-                    &[],
-                    &format!("{scheme}://127.0.0.1:{}{path}", ports.1),
-                    seconds,
-                );
-                b.push(r);
-                bt.push(t);
-                if nginx.is_ok() {
-                    let (r, t) = wrk(
-                        &[],
-                        &format!("{scheme}://127.0.0.1:{}{path}", ports.2),
-                        seconds,
-                    );
-                    c.push(r);
-                    ct.push(t);
-                }
-                if direct.is_ok() {
-                    let (r, t) = wrk(
-                        &inside,
-                        &format!("{scheme}://10.0.0.2:{}{path}", ports.3),
-                        seconds,
-                    );
-                    d.push(r);
-                    dt.push(t);
+                for (i, (prefix, host, present)) in servers.iter().enumerate() {
+                    if *present {
+                        let url = format!("{scheme}://{host}:{}{path}", ports[i]);
+                        let (r, t) = wrk(prefix, &url, seconds);
+                        requests[i].push(r);
+                        bytes[i].push(t);
+                    }
                 }
             }
             let m = |v: &Vec<f64>| {
@@ -373,7 +356,7 @@ fn main() {
                     median(v.clone())
                 }
             };
-            let (a, b, c, d) = (m(&a), m(&b), m(&c), m(&d));
+            let [a, b, c, d] = [0, 1, 2, 3].map(|i| m(&requests[i]));
             println!(
                 "{:<28} {a:>12.0} {b:>12.0} {c:>12.0} {d:>12.0} {:>9.2} {:>9.2} {:>9.2}",
                 format!("{scheme} {path}"),
@@ -381,14 +364,10 @@ fn main() {
                 a / c,
                 d / a
             );
-            let mib = |v: &Vec<f64>| m(v) / (1024.0 * 1024.0);
+            let [a, b, c, d] = [0, 1, 2, 3].map(|i| m(&bytes[i]) / (1024.0 * 1024.0));
             println!(
-                "{:<28} {:>10.1}MB {:>10.1}MB {:>10.1}MB {:>10.1}MB   (transfer per second)",
-                "",
-                mib(&at),
-                mib(&bt),
-                mib(&ct),
-                mib(&dt)
+                "{:<28} {a:>10.1}MB {b:>10.1}MB {c:>10.1}MB {d:>10.1}MB   (transfer per second)",
+                ""
             );
         }
     }

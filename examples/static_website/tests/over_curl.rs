@@ -352,24 +352,30 @@ fn a_certificate_from_another_ca_is_refused_by_curl() {
     );
 }
 
+/// Starts the server over the `direct` store in `dir/site` with HTTPS on; it must fail at
+/// once: its stderr.
+fn fails_to_start(dir: &std::path::Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mir-static_website"))
+        .args(LOOPBACK)
+        .args(["--kv-ro", "direct", "--https", "true", "--https-port", "0"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "nothing was served");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn https_without_a_certificate_in_the_store_is_an_error_at_start() {
     let dir = tempfile::tempdir().unwrap();
     site_and_image(dir.path());
     std::fs::remove_dir_all(dir.path().join("site/tls")).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mir-static_website"))
-        .args(LOOPBACK)
-        .args(["--kv-ro", "direct", "--https", "true", "--https-port", "0"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&output.stderr);
+    let said = fails_to_start(dir.path());
     assert!(
         said.contains("HTTPS: no tls/server.pem in the store"),
         "{said}"
     );
-    assert!(output.stdout.is_empty(), "nothing was served");
     // A key that does not match its certificate is refused too.
     std::fs::create_dir(dir.path().join("site/tls")).unwrap();
     let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("htdocs/tls");
@@ -379,14 +385,7 @@ fn https_without_a_certificate_in_the_store_is_an_error_at_start() {
     )
     .unwrap();
     std::fs::write(dir.path().join("site/tls/server.key"), "not a key").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mir-static_website"))
-        .args(LOOPBACK)
-        .args(["--kv-ro", "direct", "--https", "true", "--https-port", "0"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&output.stderr);
+    let said = fails_to_start(dir.path());
     assert!(said.contains("tls/server.key"), "{said}");
 }
 
