@@ -20,12 +20,45 @@ struct Keys {
     /// kernel's xen-blkfront must not be loaded (it would own the device).
     #[arg(long, value_name = "NAME")]
     xen: Option<String>,
+    /// Instead of the tutorial's ten tests, run the block conformance suite on the disk
+    /// (block_test's checks, the error cases, a seeded comparison with a model). It
+    /// overwrites the disk.
+    #[arg(long)]
+    conformance: bool,
+}
+
+/// The tutorial's ten tests on `disk`, or with `conformance` the conformance suite.
+async fn check<B: mirage_types::Block>(disk: &B, conformance: bool) -> ExitCode {
+    if conformance {
+        let outcome = match mirage_block::conformance::run_all(disk, 1).await {
+            Ok(()) => mirage_block::conformance::model_checks(disk, 2, 2_000).await,
+            Err(failure) => Err(failure),
+        };
+        return match outcome {
+            Ok(()) => {
+                println!("conformance suite: passed");
+                ExitCode::SUCCESS
+            }
+            Err(failure) => {
+                println!("conformance suite: FAILED: {failure}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match Main::new(UnixConsole::new(), disk).start().await {
+        Ok(totals) if totals.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("mir-block_test: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let keys = Keys::parse();
     if let Some(name) = &keys.xen {
-        return mirage_unix::run(over_xen(name));
+        return mirage_unix::run(over_xen(name, keys.conformance));
     }
     // Only a missing file gets the hint: anything else (a directory that cannot be entered,
     // say) is reported as it is by `connect` below.
@@ -47,20 +80,13 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match Main::new(UnixConsole::new(), disk).start().await {
-            Ok(totals) if totals.failed == 0 => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(error) => {
-                eprintln!("mir-block_test: {error}");
-                ExitCode::FAILURE
-            }
-        }
+        check(&disk, keys.conformance).await
     })
 }
 
-/// block_test on this domain's disk `name` through Blkfront, the store reached through
+/// block_test (or the conformance suite) on this domain's disk `name` through Blkfront, the store reached through
 /// `/dev/xen/xenbus`.
-async fn over_xen(name: &str) -> ExitCode {
+async fn over_xen(name: &str, conformance: bool) -> ExitCode {
     use mirage_types::Device;
     let Some(devid) = mirage_xen::xl::vdev_index(name).map(mirage_xen::xl::vdev_number) else {
         eprintln!("mir-block_test: {name} is not a Xen disk name like xvda");
@@ -80,14 +106,7 @@ async fn over_xen(name: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = Main::new(UnixConsole::new(), &disk).start().await;
+    let outcome = check(&disk, conformance).await;
     disk.disconnect().await;
-    match outcome {
-        Ok(totals) if totals.failed == 0 => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("mir-block_test: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    outcome
 }

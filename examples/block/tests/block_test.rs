@@ -106,3 +106,35 @@ fn a_disk_in_a_directory_that_cannot_be_entered_is_permission_denied_not_missing
     assert!(stderr.contains("Permission denied"), "{stderr}");
     assert!(!stderr.contains("not found"), "{stderr}");
 }
+
+#[test]
+fn conformance_runs_the_suite_on_writable_and_read_only_disks() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::File::create(dir.path().join("disk.img"))
+        .unwrap()
+        .set_len(20_000 * 512)
+        .unwrap();
+    let output = block_test(dir.path(), &["--conformance"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "conformance suite: passed\n"
+    );
+    assert!(output.status.success(), "{output:?}");
+    // A read-only image gets the read-only checks.
+    let image = dir.path().join("disk.img");
+    let mut permissions = std::fs::metadata(&image).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(&image, permissions).unwrap();
+    // Root ignores the mode bits: make it immutable instead where that works.
+    let immutable = Command::new("chattr").arg("+i").arg(&image).status();
+    let read_only = unsafe { libc::geteuid() } != 0 || immutable.is_ok_and(|s| s.success());
+    if read_only {
+        let output = block_test(dir.path(), &["--conformance"]);
+        let _ = Command::new("chattr").arg("-i").arg(&image).status();
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "conformance suite: passed\n"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! block_test on a real Xen: `mir-block_test --xen xvda` in a PV domU (nested under QEMU,
 //! the workspace's `../shared/tools/xen-qemu`) drives the domain's disk through our own
 //! userspace Blkfront, against Linux's xen-blkback in dom0, and prints the tutorial's ten
-//! tests byte for byte.
+//! tests byte for byte; then `--conformance` runs the block conformance suite through the
+//! same frontend on a second disk.
 //!
 //! Needs root and `qemu-system-x86_64`; without them the test says so and does nothing (a
 //! skip, not a pass).
@@ -40,6 +41,19 @@ fn block_test_over_our_blkfront_against_linux_blkback_prints_the_tutorial_output
     );
     assert_eq!(
         harness::value(&output, "## BLOCK-TEST-END rc"),
+        Some("0"),
+        "serial log: {}",
+        log.display()
+    );
+    assert!(
+        output
+            .lines()
+            .any(|line| line == "conformance suite: passed"),
+        "the conformance suite over our Blkfront (serial log: {})",
+        log.display()
+    );
+    assert_eq!(
+        harness::value(&output, "## CONFORMANCE rc"),
         Some("0"),
         "serial log: {}",
         log.display()
