@@ -3,12 +3,14 @@
 //!
 //! * bulk TCP between two `DirectStack`s over the in-memory link, against smoltcp driven
 //!   directly over its own loopback device (one interface, both sockets, a tight poll loop);
+//! * a 64-byte TCP ping-pong between two `DirectStack`s over the in-memory link, against the
+//!   same between two smoltcp sockets over its loopback device (as an Ethernet link);
 //! * the CPU an idle listening stack uses over 10 s.
 //!
 //! `cargo bench -p mirage-net --bench direct_stack`.
 
 use mirage_net::{Addressing, DirectStack, MemLink};
-use mirage_types::{Flow, Ipv4Config, Read, StackV4, Tcpv4};
+use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium};
 use smoltcp::socket::tcp;
@@ -140,6 +142,119 @@ fn smoltcp_transfer<D: Device>(device: &mut D) -> f64 {
         }
     }
     start.elapsed().as_secs_f64()
+}
+
+/// Round trips each ping-pong run times (after a warm-up of a tenth as many).
+const ROUND_TRIPS: usize = 20_000;
+const PING: usize = 64;
+
+/// Microseconds per 64-byte round trip between two direct stacks over the in-memory link:
+/// one writes, the other reads it whole and writes it back.
+fn direct_ping_pong() -> f64 {
+    mirage_unix::run(async {
+        let (a, b) = MemLink::pair();
+        let config =
+            |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
+        let a = DirectStack::connect(a, config(2)).await.unwrap();
+        let b = DirectStack::connect(b, config(3)).await.unwrap();
+        let listener = b.bind_tcpv4(5002).await.unwrap();
+        tokio::task::spawn_local(async move {
+            let flow = listener.accept().await.unwrap();
+            let mut pending = 0;
+            while let Ok(Read::Data(data)) = flow.read().await {
+                pending += data.len();
+                while pending >= PING {
+                    flow.write(&[0xa5; PING]).await.unwrap();
+                    pending -= PING;
+                }
+            }
+        });
+        let flow = a
+            .tcpv4()
+            .create_connection(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 5002))
+            .await
+            .unwrap();
+        let round_trip = || async {
+            flow.write(&[0x5a; PING]).await.unwrap();
+            let mut got = 0;
+            while got < PING {
+                match flow.read().await.unwrap() {
+                    Read::Data(data) => got += data.len(),
+                    Read::Eof => panic!("the echo ended"),
+                }
+            }
+        };
+        for _ in 0..ROUND_TRIPS / 10 {
+            round_trip().await;
+        }
+        let start = Instant::now();
+        for _ in 0..ROUND_TRIPS {
+            round_trip().await;
+        }
+        start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
+    })
+}
+
+/// Microseconds per 64-byte round trip with smoltcp alone: two sockets on one interface over
+/// its loopback device as an Ethernet link, polled in a tight loop.
+fn smoltcp_ping_pong() -> f64 {
+    let device = &mut AsEthernet(Loopback::new(Medium::Ethernet));
+    let config = Config::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into());
+    let mut iface = Interface::new(config, device, SmolInstant::now());
+    iface.update_ip_addrs(|addrs| {
+        let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+    });
+    let mut sockets = SocketSet::new(vec![]);
+    let socket = || {
+        tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+        )
+    };
+    let server = sockets.add(socket());
+    let client = sockets.add(socket());
+    sockets.get_mut::<tcp::Socket>(server).listen(5002).unwrap();
+    sockets
+        .get_mut::<tcp::Socket>(client)
+        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5002), 49_502)
+        .unwrap();
+    let mut buf = [0u8; PING];
+    let mut round_trip = |iface: &mut Interface, sockets: &mut SocketSet<'_>| {
+        loop {
+            iface.poll(SmolInstant::now(), device, sockets);
+            if sockets.get_mut::<tcp::Socket>(client).can_send() {
+                break;
+            }
+        }
+        let sent = sockets
+            .get_mut::<tcp::Socket>(client)
+            .send_slice(&[0x5a; PING])
+            .unwrap();
+        assert_eq!(sent, PING);
+        let (mut at_server, mut at_client) = (0, 0);
+        while at_client < PING {
+            iface.poll(SmolInstant::now(), device, sockets);
+            let socket = sockets.get_mut::<tcp::Socket>(server);
+            while socket.can_recv() && at_server < PING {
+                at_server += socket.recv_slice(&mut buf).unwrap();
+                if at_server == PING {
+                    socket.send_slice(&[0xa5; PING]).unwrap();
+                }
+            }
+            let socket = sockets.get_mut::<tcp::Socket>(client);
+            while socket.can_recv() {
+                at_client += socket.recv_slice(&mut buf).unwrap();
+            }
+        }
+    };
+    for _ in 0..ROUND_TRIPS / 10 {
+        round_trip(&mut iface, &mut sockets);
+    }
+    let start = Instant::now();
+    for _ in 0..ROUND_TRIPS {
+        round_trip(&mut iface, &mut sockets);
+    }
+    start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
 }
 
 fn cpu_seconds() -> f64 {
@@ -300,6 +415,25 @@ fn main() {
             median(&mut ratios)
         );
     }
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (o, t) = if round % 2 == 0 {
+            let t = smoltcp_ping_pong();
+            (direct_ping_pong(), t)
+        } else {
+            let o = direct_ping_pong();
+            (o, smoltcp_ping_pong())
+        };
+        ours.push(o);
+        theirs.push(t);
+        ratios.push(o / t);
+    }
+    println!(
+        "64-byte TCP ping-pong: two DirectStacks over MemLink {:.1} us per round trip, two smoltcp sockets over its loopback as Ethernet {:.1} us, ratio {:.2} (medians of {rounds} interleaved rounds)",
+        median(&mut ours),
+        median(&mut theirs),
+        median(&mut ratios)
+    );
     match tap_against_kernel() {
         Some((inbound, outbound)) => println!(
             "bulk TCP over tap with the kernel, 256 MiB: kernel to stack {inbound:.2} Gbit/s, stack to kernel {outbound:.2} Gbit/s"
