@@ -70,15 +70,17 @@ fn main() {
         "dom0-net-bench.sh",
         "net-bench-serial.log",
     ) {
-        // Every timed transfer (and the two small ones first) must have arrived whole.
-        let received = harness::values(&output, "@@ got-7000")
-            .into_iter()
-            .chain(harness::values(&output, "@@ got-7001"));
-        let short: Vec<&str> = received
-            .filter(|bytes| !matches!(*bytes, "16777216" | "5"))
-            .collect();
-        if !short.is_empty() {
-            missing.push(format!("transfers arrived short: {short:?} bytes"));
+        // Every timed transfer (after a small one first) must have arrived whole, and every
+        // send must have succeeded: five of 16 MiB through each link.
+        for port in ["7000", "7001"] {
+            let received = harness::values(&output, &format!("@@ got-{port}"));
+            if received != ["5", "16777216", "16777216", "16777216", "16777216", "16777216"] {
+                missing.push(format!("port {port} received {received:?} bytes"));
+            }
+        }
+        let failed: Vec<&str> = output.lines().filter(|l| l.contains("## nc-")).collect();
+        if !failed.is_empty() {
+            missing.push(format!("sends failed: {failed:?}"));
         }
         match medians(&output, "send", "eth0", "eth1") {
             Ok((linux, ours)) => println!(

@@ -4,10 +4,14 @@
 # mirage-netback to the tap device mirage0 (10.9.0.1). The domU times 16 MiB TCP sends
 # through each; dom0's listeners take one connection each, again and again.
 modprobe tun 2>/dev/null; modprobe xen-gntdev 2>/dev/null; modprobe xen-evtchn 2>/dev/null
-# busybox nc -l ends with its connection (and closes early when its stdin ends).
-# Each connection's byte count goes to /tmp/got-PORT, for the benchmark to check.
+# busybox nc -l ends with its connection, and closes early when its stdin ends: its stdin
+# is a FIFO a sleeping writer holds open (a `sleep | nc` pipeline would outlive each
+# connection by the sleep, and refuse the next). Each connection's byte count goes to
+# /tmp/got-PORT, for the benchmark to check.
 for port in 7000 7001; do
-    (while :; do sleep 600 | nc -l -p $port | wc -c >> /tmp/got-$port; done) &
+    mkfifo /tmp/hold-$port
+    (while :; do nc -l -p $port < /tmp/hold-$port | wc -c >> /tmp/got-$port; done) &
+    sleep 100000 > /tmp/hold-$port &
 done
 linux_domu nb 192 "$XENBR0_VIF" || { echo "@@ create failed"; exit 1; }
 DOMID=$(xl domid nb)
