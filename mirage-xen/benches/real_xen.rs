@@ -74,7 +74,11 @@ fn main() {
         // send must have succeeded: five of 16 MiB through each link.
         for port in ["7000", "7001"] {
             let received = harness::values(&output, &format!("@@ got-{port}"));
-            if received != ["5", "16777216", "16777216", "16777216", "16777216", "16777216"] {
+            if received
+                != [
+                    "5", "16777216", "16777216", "16777216", "16777216", "16777216",
+                ]
+            {
                 missing.push(format!("port {port} received {received:?} bytes"));
             }
         }
