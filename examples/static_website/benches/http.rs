@@ -59,8 +59,9 @@ fn ours() -> (u16, u16) {
     ports.recv().unwrap()
 }
 
-/// The baseline: the same `Responder` over the same store, served by hyper on tokio's own
-/// sockets (and tokio-rustls), one task per connection, on a thread of its own.
+/// The baseline: the same `Responder` over the same store, served by hyper configured as the
+/// server configures it, on tokio's own sockets (and tokio-rustls), one task per connection,
+/// on a thread of its own.
 fn plain_tokio() -> (u16, u16) {
     let (sender, ports) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -96,7 +97,13 @@ fn plain_tokio() -> (u16, u16) {
                             Ok::<_, std::convert::Infallible>(responder.respond(&request).await)
                         }
                     });
-                    let builder = http1::Builder::new();
+                    // hyper set up as the server sets it up (a header-read timer per
+                    // request, the same buffer bound): only the stack underneath differs.
+                    let mut builder = http1::Builder::new();
+                    builder
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(Config::default().header_timeout)
+                        .max_buf_size(64 * 1024);
                     if secure {
                         if let Ok(stream) = acceptor.accept(stream).await {
                             let _ = builder

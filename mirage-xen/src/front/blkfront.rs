@@ -169,9 +169,14 @@ impl<P: Platform> Blkfront<P> {
         } else {
             BLKIF_MAX_SEGMENTS_PER_REQUEST
         };
+        // Indirect pages are granted writable although the backend only reads them: with
+        // persistent grants, Linux's blkback maps every grant read-write (a mapping it keeps
+        // may serve a later write), and its map of a read-only grant fails ("invalid buffer
+        // -- could not remap it"), failing the request. We rewrite a page's segments before
+        // each request, so a backend writing there changes nothing of ours.
         let indirect_pages = if per_request > BLKIF_MAX_SEGMENTS_PER_REQUEST {
             (0..size)
-                .map(|_| platform.share(backend, true))
+                .map(|_| platform.share(backend, false))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(xen_error)?
         } else {
