@@ -11,7 +11,7 @@
 
 use mirage_net::{Addressing, DirectStack, MemLink};
 use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant as SmolInstant;
@@ -100,7 +100,12 @@ fn smoltcp_loopback(like_ethernet: bool) -> f64 {
     }
 }
 
-fn smoltcp_transfer<D: Device>(device: &mut D) -> f64 {
+/// One smoltcp interface on `device` at 127.0.0.1 with two TCP sockets: a server listening
+/// on `port` and a client connecting to it (the handshake happens as the caller polls).
+fn smoltcp_pair<D: Device>(
+    device: &mut D,
+    port: u16,
+) -> (Interface, SocketSet<'static>, SocketHandle, SocketHandle) {
     let config = Config::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into());
     let mut iface = Interface::new(config, device, SmolInstant::now());
     iface.update_ip_addrs(|addrs| {
@@ -115,11 +120,20 @@ fn smoltcp_transfer<D: Device>(device: &mut D) -> f64 {
     };
     let server = sockets.add(socket());
     let client = sockets.add(socket());
-    sockets.get_mut::<tcp::Socket>(server).listen(5001).unwrap();
+    sockets.get_mut::<tcp::Socket>(server).listen(port).unwrap();
     sockets
         .get_mut::<tcp::Socket>(client)
-        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5001), 49_500)
+        .connect(
+            iface.context(),
+            (IpAddress::v4(127, 0, 0, 1), port),
+            49_000 + port,
+        )
         .unwrap();
+    (iface, sockets, server, client)
+}
+
+fn smoltcp_transfer<D: Device>(device: &mut D) -> f64 {
+    let (mut iface, mut sockets, server, client) = smoltcp_pair(device, 5001);
     let chunk = vec![0x5a; CHUNK];
     let mut sink = vec![0u8; CHUNK];
     let (mut sent, mut received) = (0, 0);
@@ -199,25 +213,7 @@ fn direct_ping_pong() -> f64 {
 /// its loopback device as an Ethernet link, polled in a tight loop.
 fn smoltcp_ping_pong() -> f64 {
     let device = &mut AsEthernet(Loopback::new(Medium::Ethernet));
-    let config = Config::new(EthernetAddress([2, 0, 0, 0, 0, 1]).into());
-    let mut iface = Interface::new(config, device, SmolInstant::now());
-    iface.update_ip_addrs(|addrs| {
-        let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-    });
-    let mut sockets = SocketSet::new(vec![]);
-    let socket = || {
-        tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; BUFFER]),
-            tcp::SocketBuffer::new(vec![0; BUFFER]),
-        )
-    };
-    let server = sockets.add(socket());
-    let client = sockets.add(socket());
-    sockets.get_mut::<tcp::Socket>(server).listen(5002).unwrap();
-    sockets
-        .get_mut::<tcp::Socket>(client)
-        .connect(iface.context(), (IpAddress::v4(127, 0, 0, 1), 5002), 49_502)
-        .unwrap();
+    let (mut iface, mut sockets, server, client) = smoltcp_pair(device, 5002);
     let mut buf = [0u8; PING];
     let mut round_trip = |iface: &mut Interface, sockets: &mut SocketSet<'_>| {
         loop {
