@@ -126,14 +126,21 @@ impl Flow for SocketFlow {
             return Some(Poll::Ready(Err(TcpError::Closed)));
         }
         let _turn = self.write_lock.try_lock().ok()?;
-        let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+        // On the stack: this runs for every write; a partial write of the first 64 buffers
+        // is a valid answer.
+        let mut slices = [IoSlice::new(&[]); 64];
+        let count = bufs.len().min(slices.len());
+        for (slice, buf) in slices.iter_mut().zip(bufs) {
+            *slice = IoSlice::new(buf);
+        }
+        let slices = &slices[..count];
         loop {
             match self.stream.poll_write_ready(cx) {
                 Poll::Pending => return Some(Poll::Pending),
                 Poll::Ready(Err(error)) => return Some(Poll::Ready(Err(tcp_error(error)))),
                 Poll::Ready(Ok(())) => {}
             }
-            match self.stream.try_write_vectored(&slices) {
+            match self.stream.try_write_vectored(slices) {
                 Ok(written) => return Some(Poll::Ready(Ok(written))),
                 // Readiness was stale: polling again registers the waker.
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
