@@ -225,14 +225,13 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
             tokio::select! {
                 accepted = listeners.http.accept() => {
                     let flow = accepted.map_err(ServeError::Accept)?;
-                    if let Some(served) = self.admit(flow, |flow| self.http(flow, redirect.clone())) {
+                    if let Some(served) = self.admit(flow, |flow| self.http(flow, redirect.as_ref())) {
                         connections.push(served);
                     }
                 }
                 accepted = https_accept => {
                     let flow = accepted.map_err(ServeError::Accept)?;
-                    let acceptor = listeners.https.as_ref().map(|(_, tls)| tls.clone());
-                    if let Some(acceptor) = acceptor
+                    if let Some((_, acceptor)) = &listeners.https
                         && let Some(served) = self.admit(flow, |flow| self.https(flow, acceptor))
                     {
                         connections.push(served);
@@ -269,16 +268,13 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
     }
 
     /// A plain HTTP connection: the site, or with HTTPS on a redirect to it.
-    async fn http(&self, flow: StackFlow<S>, redirect: Option<Redirect>) {
-        let io = TokioIo::new(FlowStream::new(flow));
-        match redirect {
-            None => self.requests(io, None).await,
-            Some(redirect) => self.requests(io, Some(&redirect)).await,
-        }
+    async fn http(&self, flow: StackFlow<S>, redirect: Option<&Redirect>) {
+        self.requests(TokioIo::new(FlowStream::new(flow)), redirect)
+            .await
     }
 
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
-    async fn https(&self, flow: StackFlow<S>, acceptor: TlsAcceptor) {
+    async fn https(&self, flow: StackFlow<S>, acceptor: &TlsAcceptor) {
         let handshake = acceptor.accept(FlowStream::new(flow));
         if let Ok(Ok(stream)) = tokio::time::timeout(self.config.header_timeout, handshake).await {
             self.requests(TokioIo::new(stream), None).await;
