@@ -23,14 +23,21 @@ const BYTES: usize = 256 << 20;
 const CHUNK: usize = 64 * 1024;
 const BUFFER: usize = 256 * 1024;
 
+/// Two direct stacks, 10.0.0.2 and 10.0.0.3, over the in-memory link.
+async fn stack_pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
+    let (a, b) = MemLink::pair();
+    let config =
+        |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
+    (
+        DirectStack::connect(a, config(2)).await.unwrap(),
+        DirectStack::connect(b, config(3)).await.unwrap(),
+    )
+}
+
 /// Seconds to move `BYTES` between two direct stacks over the in-memory link.
 fn direct_stacks() -> f64 {
     mirage_unix::run(async {
-        let (a, b) = MemLink::pair();
-        let config =
-            |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
-        let a = DirectStack::connect(a, config(2)).await.unwrap();
-        let b = DirectStack::connect(b, config(3)).await.unwrap();
+        let (a, b) = stack_pair().await;
         let (done, finished) = tokio::sync::oneshot::channel();
         let done = std::cell::RefCell::new(Some(done));
         // Callbacks run while `listen` does.
@@ -166,11 +173,7 @@ const PING: usize = 64;
 /// one writes, the other reads it whole and writes it back.
 fn direct_ping_pong() -> f64 {
     mirage_unix::run(async {
-        let (a, b) = MemLink::pair();
-        let config =
-            |last| Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)));
-        let a = DirectStack::connect(a, config(2)).await.unwrap();
-        let b = DirectStack::connect(b, config(3)).await.unwrap();
+        let (a, b) = stack_pair().await;
         let listener = b.bind_tcpv4(5002).await.unwrap();
         tokio::task::spawn_local(async move {
             let flow = listener.accept().await.unwrap();
