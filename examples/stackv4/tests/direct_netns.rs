@@ -171,16 +171,12 @@ fn dnsmasq_leases_an_address_in_under_a_second() {
     // Wait until dnsmasq listens on the DHCP port: a DISCOVER sent before is lost, and the
     // stack's next one comes only after its retry interval (a fixed 300 ms wait lost that
     // race under CI's load).
-    let listening = (0..200).any(|_| {
-        let ready = namespace
-            .command("ss -Hlun 'sport = :67' | grep -q .")
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ready {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ready
-    });
+    let listening = namespace
+        .command(
+            "for _ in $(seq 200); do ss -Hlun 'sport = :67' | grep -q . && exit 0; sleep 0.05; done; exit 1",
+        )
+        .status()
+        .is_ok_and(|s| s.success());
     assert!(listening, "dnsmasq did not listen on port 67 within 10 s");
     let start = Instant::now();
     let lines = namespace.start("--dhcp true");
