@@ -169,7 +169,7 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
 /// ASCII from another process's memory, and our backends died the same way (issue 12's
 /// SIGSEGV in tokio). The extended register state is what goes wrong across context
 /// switches: without XSAVE the same run leaves none, while dropping FSGSBASE, PCID/INVPCID
-/// or SVM alone does not help. One dom0 vCPU also avoids it, at half dom0's speed.
+/// or SVM alone does not help. Giving dom0 one vCPU instead of two also avoids it.
 pub const QEMU_CPU: &str = "max,-xsave";
 
 /// Boots Xen, runs `script` in dom0 with `files` at `/host`, and returns what it printed
