@@ -15,4 +15,11 @@ echo "@@ echo-seconds=$t0 $t1"
 echo "@@ back-md5=$(md5sum < /tmp/back | cut -d' ' -f1) bytes=$(wc -c < /tmp/back)"
 sleep 2
 tr -d '\r' < $LOG | grep "^## "
+# What the kernel said of the domain's vif (netback stalls and errors), for a failure's log.
+dmesg | grep -i "vif\|netback" | tail -n 8 | sed 's/^/@@ dmesg: /'
+# netback's view of the rings (producer and consumer indices, events), if debugfs has it.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+for ring in /sys/kernel/debug/xen-netback/*/io_ring_q0; do
+    [ -r "$ring" ] && sed 's/^/@@ netback: /' "$ring"
+done
 xl destroy e 2>/dev/null

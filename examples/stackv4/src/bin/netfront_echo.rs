@@ -6,7 +6,7 @@
 //! `netfront_echo ADDRESS NETMASK`, in a Xen domU whose kernel xen-netfront is not loaded.
 
 use mirage_net::{Addressing, DirectStack};
-use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener};
+use mirage_types::{Flow, Ipv4Config, Network, Read, StackV4, TcpListener};
 use mirage_xen::front::Netfront;
 use mirage_xen::platform::linux::GuestXen;
 use std::net::Ipv4Addr;
@@ -26,15 +26,27 @@ async fn echo(address: Ipv4Addr, netmask: Ipv4Addr) -> Result<(), String> {
     loop {
         let flow = listener.accept().await.map_err(|e| e.to_string())?;
         let mut echoed = 0usize;
-        // Until the client's end of file (or an error).
-        while let Ok(Read::Data(data)) = flow.read().await {
-            if flow.write(&data).await.is_err() {
-                break;
+        // Until the client's end of file (or an error, said for the test's log).
+        let ended = loop {
+            match flow.read().await {
+                Ok(Read::Data(data)) => match flow.write(&data).await {
+                    Ok(()) => echoed += data.len(),
+                    Err(error) => break format!("write: {error}"),
+                },
+                Ok(Read::Eof) => break "end of file".to_string(),
+                Err(error) => break format!("read: {error}"),
             }
-            echoed += data.len();
-        }
+        };
         let _ = flow.close().await;
         println!("## echoed={echoed}");
+        let link = stack.network().get_stats_counters();
+        println!("## ended={ended}");
+        println!(
+            "## frames received={} sent={} dropped={}",
+            link.rx_pkts,
+            link.tx_pkts,
+            stack.frames_dropped()
+        );
     }
 }
 
