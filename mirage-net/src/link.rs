@@ -103,9 +103,9 @@ impl Device for MemLink {
     }
 }
 
-#[async_trait(?Send)]
-impl Network for MemLink {
-    async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+impl MemLink {
+    /// Puts `frame` on the wire, where the faults may lose or corrupt it.
+    fn transmit(&self, frame: Bytes) -> Result<(), NetError> {
         if self.disconnected.get() {
             return Err(NetError::Disconnected);
         }
@@ -121,14 +121,29 @@ impl Network for MemLink {
         if rng.random_bool(self.faults.loss.clamp(0.0, 1.0)) {
             return Ok(());
         }
-        let mut frame = frame.to_vec();
-        if rng.random_bool(self.faults.corruption.clamp(0.0, 1.0)) {
-            let at = rng.random_range(0..frame.len());
-            frame[at] ^= rng.random_range(1..=255u8);
-        }
+        let frame = if rng.random_bool(self.faults.corruption.clamp(0.0, 1.0)) {
+            let mut corrupted = frame.to_vec();
+            let at = rng.random_range(0..corrupted.len());
+            corrupted[at] ^= rng.random_range(1..=255u8);
+            Bytes::from(corrupted)
+        } else {
+            frame
+        };
         // The other end may be gone: then the frame is lost, as on a cut wire.
-        let _ = self.outgoing.send(Bytes::from(frame));
+        let _ = self.outgoing.send(frame);
         Ok(())
+    }
+}
+
+#[async_trait(?Send)]
+impl Network for MemLink {
+    async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+        self.transmit(Bytes::copy_from_slice(frame))
+    }
+
+    /// The frame itself crosses the wire, not a copy.
+    async fn write_owned(&self, frame: Bytes) -> Result<(), NetError> {
+        self.transmit(frame)
     }
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
@@ -141,15 +156,22 @@ impl Network for MemLink {
             if self.disconnected.get() {
                 return Ok(());
             }
-            tokio::select! {
+            let first = tokio::select! {
                 frame = incoming.recv() => match frame {
-                    Some(frame) => {
-                        self.stats.received(frame.len());
-                        handler(frame).await;
-                    }
+                    Some(frame) => frame,
                     None => return Ok(()),
                 },
-                () = self.stop.notified() => {}
+                () = self.stop.notified() => continue,
+            };
+            // Then every frame already on the wire, without waiting again for each.
+            let mut next = Some(first);
+            while let Some(frame) = next {
+                self.stats.received(frame.len());
+                handler(frame).await;
+                if self.disconnected.get() {
+                    return Ok(());
+                }
+                next = incoming.try_recv().ok();
             }
         }
     }
