@@ -138,7 +138,7 @@ impl State {
         let mut queues = Queues::new(mtu);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
         config.random_seed = rand::rng().random();
-        let iface = Interface::new(config, &mut queues, Instant::now());
+        let iface = Interface::new(config, &mut queues, smoltcp_now());
         let mut state = State {
             iface,
             sockets: SocketSet::new(Vec::new()),
@@ -279,6 +279,9 @@ impl State {
     /// or that has not closed within [`ORPHAN_LINGER`], is reset first, so a dropped flow
     /// never keeps its buffers while its peer stays up.
     pub(crate) fn reap_orphans(&mut self) {
+        if self.orphans.is_empty() {
+            return;
+        }
         let sockets = &mut self.sockets;
         let now = std::time::Instant::now();
         self.orphans.retain(|&(handle, since)| {
@@ -419,6 +422,14 @@ impl State {
             config.router.into_iter().collect(),
         )
     }
+}
+
+/// The time as smoltcp takes it, from the monotonic clock (smoltcp's own `Instant::now` reads
+/// the wall clock, which may step back or jump ahead and would stall or fire TCP timers).
+pub(crate) fn smoltcp_now() -> Instant {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let since = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
+    Instant::from_micros(since.as_micros() as i64)
 }
 
 /// Gives `socket` a timeout for silent peers, with keep-alives at a quarter of it so that a
