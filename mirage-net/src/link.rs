@@ -118,10 +118,12 @@ impl MemLink {
         }
         self.stats.sent(frame.len());
         let mut rng = self.rng.borrow_mut();
-        if rng.random_bool(self.faults.loss.clamp(0.0, 1.0)) {
+        // A perfect wire draws no random numbers.
+        let chance = |rng: &mut StdRng, p: f64| p > 0.0 && rng.random_bool(p.min(1.0));
+        if chance(&mut rng, self.faults.loss) {
             return Ok(());
         }
-        let frame = if rng.random_bool(self.faults.corruption.clamp(0.0, 1.0)) {
+        let frame = if chance(&mut rng, self.faults.corruption) {
             let mut corrupted = frame.to_vec();
             let at = rng.random_range(0..corrupted.len());
             corrupted[at] ^= rng.random_range(1..=255u8);
@@ -144,6 +146,18 @@ impl Network for MemLink {
     /// The frame itself crosses the wire, not a copy.
     async fn write_owned(&self, frame: Bytes) -> Result<(), NetError> {
         self.transmit(frame)
+    }
+
+    /// All of them onto the wire at once.
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        let mut outcome = Ok(());
+        for frame in frames {
+            let sent = self.transmit(frame);
+            if outcome.is_ok() {
+                outcome = sent;
+            }
+        }
+        outcome
     }
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {

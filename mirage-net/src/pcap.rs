@@ -86,6 +86,13 @@ impl<N: Network> Network for Recorded<N> {
         self.net.write_owned(frame).await
     }
 
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        for frame in &frames {
+            record(&self.file, frame);
+        }
+        self.net.write_many(frames).await
+    }
+
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
         let file = self.file.clone();
         let recording: FrameHandler = Rc::new(move |frame: Bytes| {

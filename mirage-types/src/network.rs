@@ -155,6 +155,22 @@ pub trait Network: Device {
         self.write(&frame).await
     }
 
+    /// Sends `frames` in order, each as [`Network::write_owned`] would: a frame refused
+    /// (too long, say) is dropped and the rest still go. Returns the first refusal.
+    ///
+    /// A stack with several frames ready hands them over at once, so a device can take
+    /// them in one go (one lock, one notification of its peer) instead of one call each.
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        let mut outcome = Ok(());
+        for frame in frames {
+            let sent = self.write_owned(frame).await;
+            if outcome.is_ok() {
+                outcome = sent;
+            }
+        }
+        outcome
+    }
+
     /// V1 `listen`: calls `handler` on every received frame, in order, until the device is
     /// disconnected (then returns `Ok`).
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError>;

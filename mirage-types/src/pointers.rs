@@ -230,6 +230,10 @@ forward!(async Network {
         (**self).write_owned(frame).await
     }
 
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        (**self).write_many(frames).await
+    }
+
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
         (**self).listen(handler).await
     }

@@ -28,6 +28,10 @@ impl<A: Network, B: Network> Network for Either<A, B> {
         dispatch!(self, n => n.write_owned(frame).await)
     }
 
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        dispatch!(self, n => n.write_many(frames).await)
+    }
+
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
         dispatch!(self, n => n.listen(handler).await)
     }

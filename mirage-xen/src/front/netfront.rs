@@ -205,6 +205,58 @@ impl<P: Platform> Netfront<P> {
         }
     }
 
+    /// Copies `frame` into a free TX page and puts its request on the ring, unpublished
+    /// (see [`Netfront::publish`]). Waits for a free slot, publishing what is queued first
+    /// so that the backend can free one.
+    async fn queue(&self, frame: &[u8]) -> Result<(), NetError> {
+        let max = MTU + ETHERNET_HEADER_LEN;
+        if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
+            return Err(NetError::InvalidLength {
+                len: frame.len(),
+                max,
+            });
+        }
+        let slot = poll_fn(|cx| {
+            if let Err(error) = self.check().and_then(|()| self.reclaim()) {
+                self.link.leave(cx);
+                return Poll::Ready(Err(error));
+            }
+            if let Some(id) = self.tx_free.borrow_mut().pop() {
+                self.link.leave(cx);
+                return Poll::Ready(Ok(id));
+            }
+            self.publish();
+            if self.link.poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
+        });
+        let id = self.link.within(slot).await.map_err(NetError::Timeout)??;
+        let page = &self.tx_pages[usize::from(id)];
+        // SAFETY: a granted page of this domain, not in any request now.
+        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
+        self.tx
+            .borrow_mut()
+            .push_request(NetifTxRequest {
+                gref: page.gref(),
+                offset: 0,
+                flags: 0,
+                id,
+                size: frame.len() as u16,
+            })
+            .map_err(|e| NetError::Unknown(e.to_string()))?;
+        self.stats.sent(frame.len());
+        Ok(())
+    }
+
+    /// Publishes the queued TX requests, notifying the backend if it asked to be.
+    fn publish(&self) {
+        let notify = self.tx.borrow_mut().push_requests_and_check_notify();
+        if notify {
+            self.link.notify();
+        }
+    }
+
     /// The next frame the backend delivered, if one is complete; reposts the buffers.
     fn take_frame(&self) -> Result<Option<Bytes>, NetError> {
         let mut rx = self.rx.borrow_mut();
@@ -281,48 +333,23 @@ impl<P: Platform> Device for Netfront<P> {
 #[async_trait(?Send)]
 impl<P: Platform> Network for Netfront<P> {
     async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
-        let max = MTU + ETHERNET_HEADER_LEN;
-        if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
-            return Err(NetError::InvalidLength {
-                len: frame.len(),
-                max,
-            });
+        let queued = self.queue(frame).await;
+        self.publish();
+        queued
+    }
+
+    /// All of them on the ring, with one notification of the backend (or one each time the
+    /// ring is full and a slot must be waited for).
+    async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
+        let mut outcome = Ok(());
+        for frame in frames {
+            let queued = self.queue(&frame).await;
+            if outcome.is_ok() {
+                outcome = queued;
+            }
         }
-        let slot = poll_fn(|cx| {
-            if let Err(error) = self.check().and_then(|()| self.reclaim()) {
-                self.link.leave(cx);
-                return Poll::Ready(Err(error));
-            }
-            if let Some(id) = self.tx_free.borrow_mut().pop() {
-                self.link.leave(cx);
-                return Poll::Ready(Ok(id));
-            }
-            if self.link.poll(cx).is_ready() {
-                cx.waker().wake_by_ref();
-            }
-            Poll::Pending
-        });
-        let id = self.link.within(slot).await.map_err(NetError::Timeout)??;
-        let page = &self.tx_pages[usize::from(id)];
-        // SAFETY: a granted page of this domain, not in any request now.
-        unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), page.as_ptr(), frame.len()) };
-        let notify = {
-            let mut tx = self.tx.borrow_mut();
-            tx.push_request(NetifTxRequest {
-                gref: page.gref(),
-                offset: 0,
-                flags: 0,
-                id,
-                size: frame.len() as u16,
-            })
-            .map_err(|e| NetError::Unknown(e.to_string()))?;
-            tx.push_requests_and_check_notify()
-        };
-        if notify {
-            self.link.notify();
-        }
-        self.stats.sent(frame.len());
-        Ok(())
+        self.publish();
+        outcome
     }
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
