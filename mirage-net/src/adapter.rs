@@ -17,7 +17,9 @@ type Pending<T> = Option<LocalBoxFuture<'static, io::Result<T>>>;
 /// Writes go straight to the transport when the flow can take them now
 /// ([`Flow::poll_write_now`]: the socket stack's flows can); otherwise `poll_write` copies the
 /// caller's bytes and starts sending them, and the next write (or `poll_flush`) waits for
-/// that send to finish. Vectored writes are one write to the flow.
+/// that send to finish. Vectored writes are one write to the flow. Reads likewise poll the
+/// transport directly where the flow can ([`Flow::poll_read_now`]), and otherwise own a
+/// [`Flow::read`] future until it answers.
 /// `poll_shutdown` flushes and then closes the flow (a half-close for TCP).
 ///
 /// Anything written for tokio's I/O traits runs over a stack's flows this way: hyper,
@@ -88,6 +90,16 @@ impl<F: Flow + 'static> AsyncRead for FlowStream<F> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while this.leftover.is_empty() && !this.eof {
+            // Polled straight from the transport where the flow can, with no future to own.
+            if this.reading.is_none()
+                && let Some(outcome) = this.flow.poll_read_now(cx)
+            {
+                match ready!(outcome).map_err(to_io)? {
+                    Read::Data(chunk) => this.leftover = chunk,
+                    Read::Eof => this.eof = true,
+                }
+                continue;
+            }
             let flow = this.flow.clone();
             let read = this
                 .reading

@@ -65,6 +65,20 @@ pub trait Flow {
         None
     }
 
+    /// The next read, polled without an owned future: `Some(poll)` answers as
+    /// [`Flow::read`] would (the task of `cx` is woken when `Pending` can change), `None`
+    /// when the flow has no such path (the default): the caller then uses [`Flow::read`].
+    ///
+    /// It lets a poll-based adapter (tokio's `AsyncRead`: `FlowStream`) read without
+    /// allocating a future per read.
+    fn poll_read_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+    ) -> Option<core::task::Poll<Result<Read, Self::Error>>> {
+        let _ = cx;
+        None
+    }
+
     /// V1's `close`: ends this side's writing (a half-close; `shutdown(SHUT_WR)` for TCP).
     /// Writes after it fail.
     async fn close(&self) -> Result<(), Self::Error>;

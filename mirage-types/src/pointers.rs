@@ -94,6 +94,13 @@ forward!(async Flow {
         (**self).poll_write_now(cx, bufs)
     }
 
+    fn poll_read_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+    ) -> Option<core::task::Poll<Result<crate::Read, Self::Error>>> {
+        (**self).poll_read_now(cx)
+    }
+
     async fn close(&self) -> Result<(), Self::Error> {
         (**self).close().await
     }

@@ -8,9 +8,11 @@ use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+use tokio::time::{Instant, Sleep};
 
 /// Read into a fresh buffer of this size once the current one runs low.
 const READ_BUFFER: usize = 64 * 1024;
@@ -27,6 +29,11 @@ pub struct SocketFlow {
     /// For an accepted flow, the stack's count of open connections.
     counted: Option<Rc<Cell<usize>>>,
     read_buffer: RefCell<BytesMut>,
+    /// When the current wait for the peer began (`None` while not waiting).
+    waiting_since: Cell<Option<Instant>>,
+    /// The idle timer, armed lazily: it may fire before the current wait's deadline (set by
+    /// an earlier wait) and is then moved on, so a read that finds data touches no timer.
+    idle: RefCell<Option<Pin<Box<Sleep>>>>,
     write_lock: Mutex<()>,
     closed: Cell<bool>,
 }
@@ -49,6 +56,8 @@ impl SocketFlow {
             idle_timeout,
             counted,
             read_buffer: RefCell::new(BytesMut::new()),
+            waiting_since: Cell::new(None),
+            idle: RefCell::new(None),
             write_lock: Mutex::new(()),
             closed: Cell::new(false),
         }
@@ -98,12 +107,12 @@ impl Flow for SocketFlow {
     /// Fails with [`TcpError::Timeout`] when the peer sent nothing for the stack's idle
     /// timeout.
     async fn read(&self) -> Result<Read, TcpError> {
-        match self.idle_timeout {
-            Some(timeout) => tokio::time::timeout(timeout, self.read_now())
-                .await
-                .unwrap_or(Err(TcpError::Timeout)),
-            None => self.read_now().await,
-        }
+        std::future::poll_fn(|cx| self.poll_read(cx)).await
+    }
+
+    /// As [`Flow::read`], polled: the socket's readiness and, while waiting, the idle timer.
+    fn poll_read_now(&self, cx: &mut Context<'_>) -> Option<Poll<Result<Read, TcpError>>> {
+        Some(self.poll_read(cx))
     }
 
     async fn write(&self, buf: &[u8]) -> Result<(), TcpError> {
@@ -167,18 +176,62 @@ impl Flow for SocketFlow {
 }
 
 impl SocketFlow {
-    async fn read_now(&self) -> Result<Read, TcpError> {
+    fn poll_read(&self, cx: &mut Context<'_>) -> Poll<Result<Read, TcpError>> {
         loop {
-            self.stream.readable().await.map_err(tcp_error)?;
+            match self.stream.poll_read_ready(cx) {
+                Poll::Pending => return self.poll_idle(cx),
+                Poll::Ready(Err(error)) => return self.done(Err(tcp_error(error))),
+                Poll::Ready(Ok(())) => {}
+            }
             let mut buffer = self.read_buffer.borrow_mut();
             if buffer.capacity() < READ_LOW_WATER {
                 *buffer = BytesMut::with_capacity(READ_BUFFER);
             }
             match self.stream.try_read_buf(&mut *buffer) {
-                Ok(0) => return Ok(Read::Eof),
-                Ok(_) => return Ok(Read::Data(buffer.split().freeze())),
+                Ok(0) => return self.done(Ok(Read::Eof)),
+                Ok(_) => {
+                    let chunk = buffer.split().freeze();
+                    return self.done(Ok(Read::Data(chunk)));
+                }
+                // Readiness was stale: polling again registers the waker.
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(error) => return Err(tcp_error(error)),
+                Err(error) => return self.done(Err(tcp_error(error))),
+            }
+        }
+    }
+
+    /// A read's answer: the wait is over.
+    fn done(&self, outcome: Result<Read, TcpError>) -> Poll<Result<Read, TcpError>> {
+        self.waiting_since.set(None);
+        Poll::Ready(outcome)
+    }
+
+    /// Nothing to read: `Pending`, or the timeout once the peer has been silent for the idle
+    /// timeout since this wait began.
+    fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<Result<Read, TcpError>> {
+        let Some(timeout) = self.idle_timeout else {
+            return Poll::Pending;
+        };
+        let since = match self.waiting_since.get() {
+            Some(since) => since,
+            None => {
+                let now = Instant::now();
+                self.waiting_since.set(Some(now));
+                now
+            }
+        };
+        let deadline = since + timeout;
+        let mut idle = self.idle.borrow_mut();
+        let sleep = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            match sleep.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) if sleep.deadline() >= deadline => {
+                    drop(idle);
+                    return self.done(Err(TcpError::Timeout));
+                }
+                // Armed by an earlier wait: move it to this one's deadline.
+                Poll::Ready(()) => sleep.as_mut().reset(deadline),
             }
         }
     }

@@ -35,6 +35,13 @@ impl<A: Flow, B: Flow<Error = A::Error>> Flow for Either<A, B> {
         dispatch!(self, f => f.poll_write_now(cx, bufs))
     }
 
+    fn poll_read_now(
+        &self,
+        cx: &mut core::task::Context<'_>,
+    ) -> Option<core::task::Poll<Result<crate::Read, Self::Error>>> {
+        dispatch!(self, f => f.poll_read_now(cx))
+    }
+
     async fn close(&self) -> Result<(), Self::Error> {
         dispatch!(self, f => f.close().await)
     }
