@@ -355,3 +355,32 @@ fn silent_peers_time_out_and_a_full_stack_refuses_at_once() {
         drop((second, quiet));
     });
 }
+
+#[test]
+fn a_read_dropped_mid_wait_does_not_shorten_the_next_reads_idle_timeout() {
+    use mirage_types::TcpListener as _;
+    run(async {
+        let idle = Duration::from_millis(400);
+        let stack = SocketStack::with_config(
+            StackConfig::new()
+                .interfaces(vec![LOCALHOST])
+                .idle_timeout(Some(idle)),
+        );
+        let listener = stack.bind_tcpv4(0).await.unwrap();
+        let _quiet = std::net::TcpStream::connect(listener.local_addr()).unwrap();
+        let flow = listener.accept().await.unwrap();
+        // A read given up after 100 ms, then nothing asked for a while.
+        let abandoned = tokio::time::timeout(Duration::from_millis(100), flow.read()).await;
+        assert!(abandoned.is_err(), "the peer said nothing");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The next read waits its own idle timeout from its start.
+        let started = std::time::Instant::now();
+        assert_eq!(flow.read().await, Err(TcpError::Timeout));
+        let waited = started.elapsed();
+        assert!(
+            waited >= idle - Duration::from_millis(50),
+            "timed out after {waited:?}, not the idle timeout"
+        );
+        stack.disconnect().await;
+    });
+}

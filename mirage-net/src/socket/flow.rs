@@ -6,9 +6,9 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -107,6 +107,8 @@ impl Flow for SocketFlow {
     /// Fails with [`TcpError::Timeout`] when the peer sent nothing for the stack's idle
     /// timeout.
     async fn read(&self) -> Result<Read, TcpError> {
+        // A wait begins with each call (an earlier read may have been dropped mid-wait).
+        self.waiting_since.set(None);
         std::future::poll_fn(|cx| self.poll_read(cx)).await
     }
 
