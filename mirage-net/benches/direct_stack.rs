@@ -5,6 +5,8 @@
 //!   directly over its own loopback device (one interface, both sockets, a tight poll loop);
 //! * a 64-byte TCP ping-pong between two `DirectStack`s over the in-memory link, against the
 //!   same between two smoltcp sockets over its loopback device (as an Ethernet link);
+//! * bulk TCP over a tap device with the kernel's TCP, against stock smoltcp over its own
+//!   `TunTapInterface` (root only);
 //! * the CPU an idle listening stack uses over 10 s.
 //!
 //! `cargo bench -p mirage-net --bench direct_stack`.
@@ -18,6 +20,9 @@ use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
+
+#[path = "direct_stack/tap.rs"]
+mod tap;
 
 const BYTES: usize = 256 << 20;
 const CHUNK: usize = 64 * 1024;
@@ -283,98 +288,6 @@ fn idle_cpu(wall: Duration) -> f64 {
     })
 }
 
-/// Gbit/s each way between the direct stack on a tap device and the kernel's TCP (netcat),
-/// in a network namespace made for the purpose. `None` without root.
-fn tap_against_kernel() -> Option<(f64, f64)> {
-    use mirage_unix::Tap;
-    use std::os::fd::AsRawFd;
-    use std::process::Command;
-    let sh = |script: &str| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if unsafe { libc::geteuid() } != 0
-        || !sh("command -v ip >/dev/null && command -v nc >/dev/null")
-    {
-        return None;
-    }
-    let name = format!("mirage-bench-{}", std::process::id());
-    let made = sh(&format!(
-        "ip netns add {name} && ip netns exec {name} sh -c 'ip link set lo up && \
-         ip tuntap add tap0 mode tap && ip addr add 10.0.0.1/24 dev tap0 && ip link set tap0 up'"
-    ));
-    let result = made.then(|| {
-        let handle = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
-        assert_eq!(
-            unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) },
-            0
-        );
-        mirage_unix::run(async {
-            let tap = Tap::open("tap0").unwrap();
-            let stack = DirectStack::connect(tap, Addressing::default())
-                .await
-                .unwrap();
-            let (done, finished) = tokio::sync::oneshot::channel();
-            let done = std::cell::RefCell::new(Some(done));
-            // Callbacks run while `listen` does.
-            tokio::task::spawn_local({
-                let stack = stack.clone();
-                async move { stack.listen().await }
-            });
-            stack.listen_tcpv4(5001, move |flow| {
-                let done = done.borrow_mut().take();
-                async move {
-                    let mut total = 0;
-                    let mut start = None;
-                    while let Ok(Read::Data(data)) = flow.read().await {
-                        start.get_or_insert_with(Instant::now);
-                        total += data.len();
-                    }
-                    if let (Some(done), Some(start)) = (done, start) {
-                        let _ = done.send((total, start.elapsed().as_secs_f64()));
-                    }
-                }
-            });
-            let mut sender = Command::new("sh")
-                .arg("-c")
-                .arg(format!("head -c {BYTES} /dev/zero | nc -N 10.0.0.2 5001"))
-                .spawn()
-                .unwrap();
-            let (total, inbound) = finished.await.unwrap();
-            assert_eq!(total, BYTES);
-            let _ = sender.wait();
-
-            let mut receiver = Command::new("sh")
-                .arg("-c")
-                .arg("nc -l 10.0.0.1 5002 < /dev/null > /dev/null")
-                .spawn()
-                .unwrap();
-            let flow = loop {
-                let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 5002);
-                match stack.tcpv4().create_connection(peer).await {
-                    Ok(flow) => break flow,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            };
-            let chunk = vec![0u8; CHUNK];
-            let start = Instant::now();
-            for _ in 0..BYTES / CHUNK {
-                flow.write(&chunk).await.unwrap();
-            }
-            flow.close().await.unwrap();
-            while let Ok(Read::Data(_)) = flow.read().await {}
-            let outbound = start.elapsed().as_secs_f64();
-            let _ = receiver.wait();
-            (gbits(inbound), gbits(outbound))
-        })
-    });
-    let _ = Command::new("ip").args(["netns", "del", &name]).status();
-    result
-}
-
 fn gbits(seconds: f64) -> f64 {
     BYTES as f64 * 8.0 / seconds / 1e9
 }
@@ -433,11 +346,23 @@ fn main() {
         median(&mut theirs),
         median(&mut ratios)
     );
-    match tap_against_kernel() {
-        Some((inbound, outbound)) => println!(
-            "bulk TCP over tap with the kernel, 256 MiB: kernel to stack {inbound:.2} Gbit/s, stack to kernel {outbound:.2} Gbit/s"
-        ),
-        None => println!("bulk TCP over tap: skipped (needs root, ip and nc)"),
+    if tap::possible() {
+        for mtu in [1500, 9000] {
+            match tap::measure(mtu, 3) {
+                Some(tap::Figures { ours, smoltcp }) => println!(
+                    "bulk TCP over tap (MTU {mtu}) with the kernel, 256 MiB, medians of 3 interleaved rounds: kernel to stack {:.2} Gbit/s against stock smoltcp's {:.2} (ratio {:.2}), stack to kernel {:.2} against {:.2} (ratio {:.2})",
+                    ours.0,
+                    smoltcp.0,
+                    ours.0 / smoltcp.0,
+                    ours.1,
+                    smoltcp.1,
+                    ours.1 / smoltcp.1
+                ),
+                None => println!("bulk TCP over tap (MTU {mtu}): the namespace could not be made"),
+            }
+        }
+    } else {
+        println!("bulk TCP over tap: skipped (needs root, ip and nc)");
     }
     let wall = Duration::from_secs(10);
     let cpu = idle_cpu(wall);

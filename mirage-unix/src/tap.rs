@@ -17,8 +17,38 @@ use tokio::sync::Notify;
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
-/// The Ethernet MTU of the device.
-const MTU: usize = 1500;
+/// `SIOCGIFMTU`: an interface's MTU.
+const SIOCGIFMTU: libc::c_ulong = 0x8921;
+
+/// `struct ifreq` as `SIOCGIFMTU` fills it.
+#[repr(C)]
+struct IfReqMtu {
+    name: [u8; libc::IFNAMSIZ],
+    mtu: libc::c_int,
+    _pad: [u8; 20],
+}
+
+/// The MTU the host gave interface `name` (`ip link set NAME mtu N`; 1500 by default).
+fn interface_mtu(name: &str) -> io::Result<usize> {
+    // SAFETY: a fresh socket, owned at once; only used for the ioctl.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor this owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut request = IfReqMtu {
+        name: [0; libc::IFNAMSIZ],
+        mtu: 0,
+        _pad: [0; 20],
+    };
+    request.name[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: SIOCGIFMTU fills an ifreq.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGIFMTU as _, &mut request) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(request.mtu).unwrap_or(0).max(68))
+}
 
 /// `struct ifreq` as `TUNSETIFF` reads it.
 #[repr(C)]
@@ -37,6 +67,8 @@ pub struct Tap {
     fd: AsyncFd<OwnedFd>,
     name: String,
     mac: MacAddr,
+    /// The interface's MTU when it was opened.
+    mtu: usize,
     stats: StatsCounter,
     disconnected: Cell<bool>,
     stop: Notify,
@@ -129,6 +161,8 @@ impl Tap {
                         std::io::Error::from(e),
                     ))
                 })?;
+        let mtu = interface_mtu(name)
+            .map_err(|e| NetError::Io(IoError::new(format!("the MTU of tap device {name}"), e)))?;
         let mut mac = [0u8; 6];
         rand::rng().fill(&mut mac);
         mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
@@ -136,10 +170,13 @@ impl Tap {
             fd,
             name: name.to_owned(),
             mac: MacAddr(mac),
+            mtu,
             stats: StatsCounter::default(),
             disconnected: Cell::new(false),
             stop: Notify::new(),
-            receive_buffer: std::cell::RefCell::new(vec![0u8; 65_536].into()),
+            // Room for the largest frame a tap device carries (MTU 65535), whatever the
+            // host sets the MTU to later.
+            receive_buffer: std::cell::RefCell::new(vec![0u8; 65_535 + ETHERNET_HEADER_LEN].into()),
         })
     }
 
@@ -148,7 +185,6 @@ impl Tap {
         &self.name
     }
 
-    /// Reads every frame waiting, without blocking.
     /// The error that ends `listen`: the device failed, most likely because it was deleted.
     fn gone(&self, error: io::Error) -> NetError {
         let context = if error.raw_os_error() == Some(libc::EBADFD) {
@@ -162,6 +198,7 @@ impl Tap {
         NetError::Io(IoError::new(context, error))
     }
 
+    /// Reads every frame waiting, without blocking.
     fn read_ready(&self, frames: &mut Vec<Bytes>) -> io::Result<()> {
         let mut buf = self.receive_buffer.borrow_mut();
         loop {
@@ -194,7 +231,7 @@ impl Network for Tap {
         if self.disconnected.get() {
             return Err(NetError::Disconnected);
         }
-        let max = MTU + ETHERNET_HEADER_LEN;
+        let max = self.mtu + ETHERNET_HEADER_LEN;
         if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
             return Err(NetError::InvalidLength {
                 len: frame.len(),
@@ -261,8 +298,9 @@ impl Network for Tap {
         self.mac
     }
 
+    /// The interface's MTU as the host had set it when the device was opened.
     fn mtu(&self) -> usize {
-        MTU
+        self.mtu
     }
 
     fn get_stats_counters(&self) -> Stats {
