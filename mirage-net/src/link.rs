@@ -104,18 +104,21 @@ impl Device for MemLink {
 }
 
 impl MemLink {
-    /// Puts `frame` on the wire, where the faults may lose or corrupt it.
-    fn transmit(&self, frame: Bytes) -> Result<(), NetError> {
+    /// Whether a frame of `len` bytes may go on the wire now.
+    fn admit(&self, len: usize) -> Result<(), NetError> {
         if self.disconnected.get() {
             return Err(NetError::Disconnected);
         }
         let max = self.mtu + ETHERNET_HEADER_LEN;
-        if frame.len() < ETHERNET_HEADER_LEN || frame.len() > max {
-            return Err(NetError::InvalidLength {
-                len: frame.len(),
-                max,
-            });
+        if !(ETHERNET_HEADER_LEN..=max).contains(&len) {
+            return Err(NetError::InvalidLength { len, max });
         }
+        Ok(())
+    }
+
+    /// Puts `frame` on the wire, where the faults may lose or corrupt it.
+    fn transmit(&self, frame: Bytes) -> Result<(), NetError> {
+        self.admit(frame.len())?;
         self.stats.sent(frame.len());
         let mut rng = self.rng.borrow_mut();
         // A perfect wire draws no random numbers.
@@ -140,6 +143,8 @@ impl MemLink {
 #[async_trait(?Send)]
 impl Network for MemLink {
     async fn write(&self, frame: &[u8]) -> Result<(), NetError> {
+        // Refused before any copy is made.
+        self.admit(frame.len())?;
         self.transmit(Bytes::copy_from_slice(frame))
     }
 
@@ -150,14 +155,11 @@ impl Network for MemLink {
 
     /// All of them onto the wire at once.
     async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
-        let mut outcome = Ok(());
-        for frame in frames {
-            let sent = self.transmit(frame);
-            if outcome.is_ok() {
-                outcome = sent;
-            }
-        }
-        outcome
+        // Every frame is transmitted; `and` keeps the first refusal.
+        frames
+            .into_iter()
+            .map(|frame| self.transmit(frame))
+            .fold(Ok(()), Result::and)
     }
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {

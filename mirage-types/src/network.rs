@@ -163,10 +163,8 @@ pub trait Network: Device {
     async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
         let mut outcome = Ok(());
         for frame in frames {
-            let sent = self.write_owned(frame).await;
-            if outcome.is_ok() {
-                outcome = sent;
-            }
+            // `and` keeps the first refusal.
+            outcome = outcome.and(self.write_owned(frame).await);
         }
         outcome
     }

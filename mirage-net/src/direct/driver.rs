@@ -69,12 +69,9 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             }
             (frames, delay)
         };
-        let sent = !frames.is_empty();
-        if sent {
+        if !frames.is_empty() {
             // A frame the device refuses is lost, as on a real wire; TCP sends it again.
             let _ = net.write_many(frames).await;
-        }
-        if sent {
             // Writing may have let more work in (and smoltcp may have more to send).
             continue;
         }

@@ -343,10 +343,8 @@ impl<P: Platform> Network for Netfront<P> {
     async fn write_many(&self, frames: Vec<Bytes>) -> Result<(), NetError> {
         let mut outcome = Ok(());
         for frame in frames {
-            let queued = self.queue(&frame).await;
-            if outcome.is_ok() {
-                outcome = queued;
-            }
+            // `and` keeps the first refusal.
+            outcome = outcome.and(self.queue(&frame).await);
         }
         self.publish();
         outcome
