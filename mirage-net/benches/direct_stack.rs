@@ -39,29 +39,42 @@ async fn stack_pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
     )
 }
 
+/// Starts `stack` listening on TCP `port`, where the first connection is read to its end:
+/// the answer is its byte count and the seconds from its first byte to its end.
+fn count_first_connection<N: mirage_types::Network + 'static>(
+    stack: &DirectStack<N>,
+    port: u16,
+) -> tokio::sync::oneshot::Receiver<(usize, f64)> {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let done = std::cell::RefCell::new(Some(done));
+    // Callbacks run while `listen` does.
+    tokio::task::spawn_local({
+        let stack = stack.clone();
+        async move { stack.listen().await }
+    });
+    stack.listen_tcpv4(port, move |flow| {
+        let done = done.borrow_mut().take();
+        async move {
+            let mut total = 0;
+            let mut start = None;
+            while let Ok(Read::Data(data)) = flow.read().await {
+                start.get_or_insert_with(Instant::now);
+                total += data.len();
+            }
+            if let Some(done) = done {
+                let seconds = start.map_or(0.0, |s| s.elapsed().as_secs_f64());
+                let _ = done.send((total, seconds));
+            }
+        }
+    });
+    finished
+}
+
 /// Seconds to move `BYTES` between two direct stacks over the in-memory link.
 fn direct_stacks() -> f64 {
     mirage_unix::run(async {
         let (a, b) = stack_pair().await;
-        let (done, finished) = tokio::sync::oneshot::channel();
-        let done = std::cell::RefCell::new(Some(done));
-        // Callbacks run while `listen` does.
-        tokio::task::spawn_local({
-            let stack = b.clone();
-            async move { stack.listen().await }
-        });
-        b.listen_tcpv4(5001, move |flow| {
-            let done = done.borrow_mut().take();
-            async move {
-                let mut total = 0;
-                while let Ok(Read::Data(data)) = flow.read().await {
-                    total += data.len();
-                }
-                if let Some(done) = done {
-                    let _ = done.send(total);
-                }
-            }
-        });
+        let finished = count_first_connection(&b, 5001);
         let flow = a
             .tcpv4()
             .create_connection(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 5001))
@@ -73,7 +86,7 @@ fn direct_stacks() -> f64 {
             flow.write(&chunk).await.unwrap();
         }
         flow.close().await.unwrap();
-        assert_eq!(finished.await.unwrap(), BYTES);
+        assert_eq!(finished.await.unwrap().0, BYTES);
         start.elapsed().as_secs_f64()
     })
 }

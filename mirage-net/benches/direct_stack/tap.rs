@@ -77,27 +77,7 @@ fn direct() -> (f64, f64) {
         let stack = DirectStack::connect(tap, Addressing::default())
             .await
             .unwrap();
-        let (done, finished) = tokio::sync::oneshot::channel();
-        let done = std::cell::RefCell::new(Some(done));
-        // Callbacks run while `listen` does.
-        tokio::task::spawn_local({
-            let stack = stack.clone();
-            async move { stack.listen().await }
-        });
-        stack.listen_tcpv4(5001, move |flow| {
-            let done = done.borrow_mut().take();
-            async move {
-                let mut total = 0;
-                let mut start = None;
-                while let Ok(Read::Data(data)) = flow.read().await {
-                    start.get_or_insert_with(Instant::now);
-                    total += data.len();
-                }
-                if let (Some(done), Some(start)) = (done, start) {
-                    let _ = done.send((total, start.elapsed().as_secs_f64()));
-                }
-            }
-        });
+        let finished = super::count_first_connection(&stack, 5001);
         let mut sender = kernel_sends();
         let (total, inbound) = finished.await.unwrap();
         assert_eq!(total, BYTES);
