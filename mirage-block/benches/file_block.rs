@@ -137,14 +137,20 @@ fn bench(c: &mut Criterion, path: &Path) {
             group.bench_function(BenchmarkId::new("raw_preadv2_nowait", case.size), |b| {
                 b.iter(|| {
                     for offset in offsets(case.random, case.size as u64, &mut position) {
-                        let iov = libc::iovec {
-                            iov_base: buf.as_mut_ptr().cast(),
-                            iov_len: buf.len(),
-                        };
-                        let n = unsafe {
-                            libc::preadv2(raw.as_raw_fd(), &iov, 1, offset as i64, libc::RWF_NOWAIT)
-                        };
-                        assert_eq!(n as usize, buf.len());
+                        preadv2_nowait(&raw, &mut buf, offset);
+                    }
+                })
+            });
+        }
+        if !case.write {
+            // io_uring at queue depth 1, as a `Block` request would use it: one read
+            // submitted and waited for per request, on a ring with the file registered.
+            let mut ring = UringReader::new(&raw);
+            let mut position = 0;
+            group.bench_function(BenchmarkId::new("raw_io_uring", case.size), |b| {
+                b.iter(|| {
+                    for offset in offsets(case.random, case.size as u64, &mut position) {
+                        ring.read(&mut buf, offset);
                     }
                 })
             });
@@ -167,10 +173,62 @@ fn bench(c: &mut Criterion, path: &Path) {
     eprintln!("FileBlock request paths: {:?}", disk.io_counters());
 }
 
-/// A drift-resistant ratio: alternates one batch through raw calls and one through
-/// `FileBlock` for `rounds` rounds (the order flipping each round) and returns the median of
-/// the per-round ratios raw time / FileBlock time.
-fn interleaved_ratio(path: &Path, case: &Case, rounds: usize) -> f64 {
+/// One io_uring with one registered file, reading at queue depth 1.
+struct UringReader {
+    ring: io_uring::IoUring,
+}
+
+impl UringReader {
+    fn new(file: &File) -> Self {
+        let ring = io_uring::IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .build(8)
+            .unwrap();
+        ring.submitter()
+            .register_files(&[file.as_raw_fd()])
+            .unwrap();
+        UringReader { ring }
+    }
+
+    fn read(&mut self, buf: &mut [u8], offset: u64) {
+        let entry = io_uring::opcode::Read::new(
+            io_uring::types::Fixed(0),
+            buf.as_mut_ptr(),
+            buf.len() as u32,
+        )
+        .offset(offset)
+        .build();
+        // SAFETY: `buf` outlives the request, which completes before this returns.
+        unsafe { self.ring.submission().push(&entry).unwrap() };
+        self.ring.submit_and_wait(1).unwrap();
+        let done = self.ring.completion().next().unwrap();
+        assert_eq!(done.result() as usize, buf.len());
+    }
+}
+
+/// A read with `preadv2(RWF_NOWAIT)` and one `iovec`: the system call `FileBlock` makes.
+fn preadv2_nowait(raw: &File, buf: &mut [u8], offset: u64) {
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: `iov` describes `buf`, live for the call.
+    let n = unsafe { libc::preadv2(raw.as_raw_fd(), &iov, 1, offset as i64, libc::RWF_NOWAIT) };
+    // Pages evicted meanwhile (rare) end the call early: read the rest waiting, as
+    // FileBlock would off the runtime thread.
+    let done = usize::try_from(n).unwrap_or(0);
+    if done < buf.len() {
+        raw.read_exact_at(&mut buf[done..], offset + done as u64)
+            .unwrap();
+    }
+}
+
+/// Drift-resistant ratios: runs the same batch through raw calls, through `FileBlock`, and
+/// for reads through bare `preadv2(RWF_NOWAIT)`, for `rounds` rounds (the order changing
+/// each round), and returns the medians of the per-round ratios: FileBlock against raw,
+/// and for reads `preadv2` against raw and FileBlock against `preadv2`.
+fn interleaved_ratios(path: &Path, case: &Case, rounds: usize) -> Vec<(&'static str, f64)> {
     let rt = runtime();
     let raw: File = OpenOptions::new()
         .read(true)
@@ -179,79 +237,136 @@ fn interleaved_ratio(path: &Path, case: &Case, rounds: usize) -> f64 {
         .unwrap();
     let disk = rt.block_on(FileBlock::connect(path)).unwrap();
     let mut buf = vec![0u8; case.size];
-    let mut ratios = Vec::with_capacity(rounds);
+    let contenders = if case.write { 2 } else { 3 };
+    let mut ratios = [(); 3].map(|_| Vec::with_capacity(rounds));
     for round in 0..rounds {
         let mut batch = round as u64 * BATCH as u64;
         let batch_offsets = offsets(case.random, case.size as u64, &mut batch);
-        let mut raw_time = 0.0;
-        let mut our_time = 0.0;
-        for turn in 0..2 {
+        let mut time = [0.0f64; 3];
+        // Every order of the contenders in turn, so each pair runs first equally often (the
+        // first to read a batch finds it colder in the CPU's caches).
+        const ORDERS: [[usize; 3]; 6] = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
+        let order = ORDERS[round % ORDERS.len()].into_iter();
+        for contender in order.filter(|&c| c < contenders) {
             let start = std::time::Instant::now();
-            if (turn + round) % 2 == 0 {
-                raw_batch(&raw, case, &mut buf, &batch_offsets);
-                raw_time = start.elapsed().as_secs_f64();
-            } else {
-                rt.block_on(file_block_batch(&disk, case, &mut buf, &batch_offsets));
-                our_time = start.elapsed().as_secs_f64();
+            match contender {
+                0 => raw_batch(&raw, case, &mut buf, &batch_offsets),
+                1 => rt.block_on(file_block_batch(&disk, case, &mut buf, &batch_offsets)),
+                _ => {
+                    for &offset in &batch_offsets {
+                        preadv2_nowait(&raw, &mut buf, offset);
+                    }
+                }
             }
+            time[contender] = start.elapsed().as_secs_f64();
         }
-        ratios.push(raw_time / our_time);
+        ratios[0].push(time[0] / time[1]);
+        if !case.write {
+            ratios[1].push(time[0] / time[2]);
+            ratios[2].push(time[2] / time[1]);
+        }
     }
-    ratios.sort_by(f64::total_cmp);
-    ratios[rounds / 2]
+    let names = [
+        "FileBlock / raw",
+        "preadv2(RWF_NOWAIT) / raw",
+        "FileBlock / preadv2(RWF_NOWAIT)",
+    ];
+    names
+        .into_iter()
+        .zip(ratios)
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(name, mut r)| {
+            r.sort_by(f64::total_cmp);
+            (name, r[r.len() / 2])
+        })
+        .collect()
 }
 
-/// Drops `path` from the page cache, so that reads wait for the disk.
-fn evict(path: &Path) {
-    let file = File::open(path).unwrap();
-    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+/// Drops `len` bytes of `file` at `offset` from the page cache, so that reading them waits
+/// for the disk.
+fn evict(file: &File, offset: u64, len: u64) {
+    // SAFETY: plain advice on an open descriptor.
+    let rc = unsafe {
+        libc::posix_fadvise(
+            file.as_raw_fd(),
+            offset as i64,
+            len as i64,
+            libc::POSIX_FADV_DONTNEED,
+        )
+    };
     assert_eq!(rc, 0);
 }
 
-/// Reads that wait for the disk: `reads` random 4 KiB reads of an evicted file, once with
-/// `pread` on the runtime thread and once through `FileBlock`, while another task counts how
-/// often it gets to run (it yields after each count). Returns, for each, the mean read time
-/// and the other task's count per read.
+/// Reads that wait for the disk: `reads` random 4 KiB reads each through `pread` on the
+/// runtime thread and through `FileBlock`, alternating (the order flipping each pair), each
+/// read's neighbourhood evicted from the page cache just before it (so readahead from earlier
+/// reads cannot serve it), while another task counts how often it gets to run (it yields
+/// after each count). Returns, for each, the median read time and the other task's mean
+/// count per read.
 fn disk_waits(path: &Path, reads: usize) -> [(Duration, f64); 2] {
     use std::cell::Cell;
     use std::rc::Rc;
     use std::time::Instant;
-    let mut results = [(Duration::ZERO, 0.0); 2];
-    for (slot, through_file_block) in [false, true].into_iter().enumerate() {
-        evict(path);
-        let rt = runtime();
-        let local = tokio::task::LocalSet::new();
-        results[slot] = local.block_on(&rt, async {
-            let turns = Rc::new(Cell::new(0u64));
-            let running = Rc::new(Cell::new(true));
-            let (t, r) = (turns.clone(), running.clone());
-            let other = tokio::task::spawn_local(async move {
-                while r.get() {
-                    t.set(t.get() + 1);
-                    tokio::task::yield_now().await;
-                }
-            });
-            let raw = File::open(path).unwrap();
-            let disk = FileBlock::connect(path).await.unwrap();
-            let mut rng = rand::rngs::StdRng::seed_from_u64(99);
-            let mut buf = vec![0u8; 4096];
-            let start = Instant::now();
-            for _ in 0..reads {
+    const NEIGHBOURHOOD: u64 = 1 << 20;
+    let rt = runtime();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let turns = Rc::new(Cell::new(0u64));
+        let running = Rc::new(Cell::new(true));
+        let (t, r) = (turns.clone(), running.clone());
+        let other = tokio::task::spawn_local(async move {
+            while r.get() {
+                t.set(t.get() + 1);
+                tokio::task::yield_now().await;
+            }
+        });
+        let raw = File::open(path).unwrap();
+        // Dirty pages cannot be evicted: write the image back first. Then drop it whole once:
+        // the page cache may hold it in folios larger than a read's neighbourhood, which an
+        // eviction of the neighbourhood alone would keep.
+        raw.sync_all().unwrap();
+        evict(&raw, 0, FILE_SIZE);
+        let disk = FileBlock::connect(path).await.unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+        let mut buf = vec![0u8; 4096];
+        let mut times = [Vec::with_capacity(reads), Vec::with_capacity(reads)];
+        let mut other_turns = [0u64; 2];
+        for pair in 0..reads {
+            for turn in 0..2 {
+                let through_file_block = (turn + pair) % 2 == 1;
                 let offset = rng.random_range(0..FILE_SIZE / 4096) * 4096;
+                // Aligned, so it covers whole any folio readahead brought in around `offset`.
+                evict(&raw, offset & !(NEIGHBOURHOOD - 1), NEIGHBOURHOOD);
+                let turns_before = turns.get();
+                let start = Instant::now();
                 if through_file_block {
                     disk.read(offset / 512, &mut [&mut buf]).await.unwrap();
                 } else {
                     raw.read_exact_at(&mut buf, offset).unwrap();
                     tokio::task::yield_now().await;
                 }
+                let slot = usize::from(through_file_block);
+                times[slot].push(start.elapsed());
+                other_turns[slot] += turns.get() - turns_before;
             }
-            let mean = start.elapsed() / reads as u32;
-            running.set(false);
-            other.await.unwrap();
-            (mean, turns.get() as f64 / reads as f64)
-        });
-    }
-    results
+        }
+        running.set(false);
+        other.await.unwrap();
+        [0, 1].map(|slot| {
+            times[slot].sort();
+            (
+                times[slot][reads / 2],
+                other_turns[slot] as f64 / reads as f64,
+            )
+        })
+    })
 }
 
 fn mean_ns(dir: &Path, group: &str, function: &str, size: usize) -> Option<f64> {
@@ -273,26 +388,30 @@ fn main() {
         .configure_from_args();
     bench(&mut c, &path);
     c.final_summary();
-    println!("\nmedian of interleaved per-batch ratios, FileBlock against raw (1.0 = equal):");
+    println!("\nmedians of interleaved per-batch throughput ratios (1.0 = equal):");
     for case in &CASES {
-        println!(
-            "  {:<22} {:.2}",
-            case.name,
-            interleaved_ratio(&path, case, 4000)
-        );
+        for (name, ratio) in interleaved_ratios(&path, case, 4000) {
+            println!("  {:<22} {name:<32} {ratio:.2}", case.name);
+        }
     }
-    let [(raw_mean, raw_turns), (ours_mean, ours_turns)] = disk_waits(&path, 2000);
+    let [(raw_mean, raw_turns), (ours_mean, ours_turns)] = disk_waits(&path, 1000);
     println!(
-        "\nreads that wait for the disk (4 KiB, random, evicted file): pread on the runtime thread \
-         {raw_mean:?} each, another task ran {raw_turns:.1} times per read; FileBlock {ours_mean:?} \
-         each, the other task ran {ours_turns:.1} times per read"
+        "\nreads that wait for the disk (4 KiB, random, evicted, interleaved; medians): pread on \
+         the runtime thread {raw_mean:?}, another task ran {raw_turns:.1} times per read; \
+         FileBlock {ours_mean:?} ({:.2}x), the other task ran {ours_turns:.1} times per read",
+        ours_mean.as_secs_f64() / raw_mean.as_secs_f64()
     );
     println!("\nthroughput ratio of criterion means against raw pread/pwrite (same run):");
     for case in &CASES {
         let Some(raw) = mean_ns(&output, case.name, "raw", case.size) else {
             continue;
         };
-        for name in ["raw_preadv2_nowait", "file_block", "file_block_offloaded"] {
+        for name in [
+            "raw_preadv2_nowait",
+            "raw_io_uring",
+            "file_block",
+            "file_block_offloaded",
+        ] {
             if let Some(ours) = mean_ns(&output, case.name, name, case.size) {
                 println!("  {:<22} {:<22} {:.2}", case.name, name, raw / ours);
             }
