@@ -1,15 +1,19 @@
 //! The frames between smoltcp and a `Network`: queues both ways.
 
+use super::frame_pool::FramePool;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.
 pub(crate) struct Queues {
     pub(crate) received: VecDeque<Bytes>,
-    pub(crate) to_send: VecDeque<Vec<u8>>,
+    pub(crate) to_send: VecDeque<Bytes>,
+    /// The buffers `to_send`'s frames are made in.
+    pool: Arc<FramePool>,
     pub(crate) mtu: usize,
     /// TCP SYNs smoltcp may still take in this poll: no more than there are listening
     /// sockets, so the driver refills the pools before the next batch.
@@ -66,6 +70,7 @@ impl Queues {
         Queues {
             received: VecDeque::new(),
             to_send: VecDeque::new(),
+            pool: Arc::default(),
             mtu,
             syn_budget: usize::MAX,
             backlog: VecDeque::new(),
@@ -77,7 +82,10 @@ impl Queues {
 }
 
 pub(crate) struct Rx(Bytes);
-pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+pub(crate) struct Tx<'a> {
+    to_send: &'a mut VecDeque<Bytes>,
+    pool: &'a Arc<FramePool>,
+}
 
 impl phy::RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -87,9 +95,9 @@ impl phy::RxToken for Rx {
 
 impl phy::TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0u8; len];
+        let mut frame = self.pool.take(len);
         let result = f(&mut frame);
-        self.0.push_back(frame);
+        self.to_send.push_back(self.pool.seal(frame));
         result
     }
 }
@@ -118,11 +126,18 @@ impl phy::Device for Queues {
         };
         self.frame_budget -= 1;
         self.byte_budget = self.byte_budget.saturating_sub(frame.len());
-        Some((Rx(frame), Tx(&mut self.to_send)))
+        let tx = Tx {
+            to_send: &mut self.to_send,
+            pool: &self.pool,
+        };
+        Some((Rx(frame), tx))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
-        Some(Tx(&mut self.to_send))
+        Some(Tx {
+            to_send: &mut self.to_send,
+            pool: &self.pool,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -50,12 +50,7 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
             events(shared, state);
             state.queue_datagrams();
-            let frames: Vec<bytes::Bytes> = state
-                .queues
-                .to_send
-                .drain(..)
-                .map(bytes::Bytes::from)
-                .collect();
+            let frames: Vec<bytes::Bytes> = state.queues.to_send.drain(..).collect();
             let mut delay = if state.queues.received.is_empty() {
                 // The poll's own start is recent enough: a clock read less per round.
                 state.iface.poll_delay(now, &state.sockets)

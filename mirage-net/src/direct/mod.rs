@@ -3,6 +3,7 @@
 mod device;
 mod driver;
 mod flow;
+mod frame_pool;
 mod link_layer;
 mod listener;
 mod neighbours;
