@@ -5,7 +5,6 @@ use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.
@@ -13,7 +12,7 @@ pub(crate) struct Queues {
     pub(crate) received: VecDeque<Bytes>,
     pub(crate) to_send: VecDeque<Bytes>,
     /// The buffers `to_send`'s frames are made in.
-    pool: Arc<FramePool>,
+    pool: FramePool,
     pub(crate) mtu: usize,
     /// TCP SYNs smoltcp may still take in this poll: no more than there are listening
     /// sockets, so the driver refills the pools before the next batch.
@@ -70,7 +69,7 @@ impl Queues {
         Queues {
             received: VecDeque::new(),
             to_send: VecDeque::new(),
-            pool: Arc::default(),
+            pool: FramePool::default(),
             mtu,
             syn_budget: usize::MAX,
             backlog: VecDeque::new(),
@@ -84,7 +83,7 @@ impl Queues {
 pub(crate) struct Rx(Bytes);
 pub(crate) struct Tx<'a> {
     to_send: &'a mut VecDeque<Bytes>,
-    pool: &'a Arc<FramePool>,
+    pool: &'a mut FramePool,
 }
 
 impl phy::RxToken for Rx {
@@ -128,7 +127,7 @@ impl phy::Device for Queues {
         self.byte_budget = self.byte_budget.saturating_sub(frame.len());
         let tx = Tx {
             to_send: &mut self.to_send,
-            pool: &self.pool,
+            pool: &mut self.pool,
         };
         Some((Rx(frame), tx))
     }
@@ -136,7 +135,7 @@ impl phy::Device for Queues {
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
         Some(Tx {
             to_send: &mut self.to_send,
-            pool: &self.pool,
+            pool: &mut self.pool,
         })
     }
 
