@@ -195,12 +195,16 @@ fn smoltcp() -> (f64, f64) {
 pub struct Figures {
     /// The direct stack: kernel to stack, stack to kernel.
     pub ours: (f64, f64),
-    /// Stock smoltcp on its `TunTapInterface`, the same ways.
+    /// Stock smoltcp on its `TunTapInterface`, the same ways (NaN when not run).
     pub smoltcp: (f64, f64),
 }
 
-/// The figures at `mtu`, or `None` if the namespace cannot be made.
-pub fn measure(mtu: usize, rounds: usize) -> Option<Figures> {
+/// The largest MTU Linux lets a tap device have (65535 is refused).
+pub const LARGEST_MTU: usize = 65521;
+
+/// The figures at `mtu` (stock smoltcp's only `with_baseline`, else NaN), or `None` if the
+/// namespace cannot be made.
+pub fn measure(mtu: usize, rounds: usize, with_baseline: bool) -> Option<Figures> {
     let gbits = |seconds: f64| BYTES as f64 * 8.0 / seconds / 1e9;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -209,7 +213,7 @@ pub fn measure(mtu: usize, rounds: usize) -> Option<Figures> {
         } else {
             [false, true]
         };
-        for is_ours in order {
+        for is_ours in order.into_iter().filter(|&ours| ours || with_baseline) {
             let (inbound, outbound) =
                 in_namespace(mtu, || if is_ours { direct() } else { smoltcp() })?;
             let figures = (gbits(inbound), gbits(outbound));
@@ -223,7 +227,7 @@ pub fn measure(mtu: usize, rounds: usize) -> Option<Figures> {
     let median = |v: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
         let mut values: Vec<f64> = v.iter().map(pick).collect();
         values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
     };
     Some(Figures {
         ours: (median(&ours, |f| f.0), median(&ours, |f| f.1)),
