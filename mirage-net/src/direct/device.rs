@@ -17,6 +17,8 @@ pub(crate) struct Queues {
     /// TCP SYNs smoltcp may still take in this poll: no more than there are listening
     /// sockets, so the driver refills the pools before the next batch.
     pub(crate) syn_budget: usize,
+    /// Whether this poll gave smoltcp a SYN (which may change a listening pool).
+    pub(crate) syns_delivered: bool,
     /// SYNs beyond the budget, held for the next poll (a backlog in front of smoltcp, which
     /// has none); the oldest are dropped beyond `BACKLOG`, as a full backlog does.
     pub(crate) backlog: VecDeque<Bytes>,
@@ -53,6 +55,7 @@ impl Queues {
     /// received since.
     pub(crate) fn start_poll(&mut self, syn_budget: usize) {
         self.syn_budget = syn_budget;
+        self.syns_delivered = false;
         self.frame_budget = FRAMES_PER_POLL;
         self.byte_budget = BYTES_PER_POLL;
         self.release_backlog();
@@ -72,6 +75,7 @@ impl Queues {
             pool: FramePool::default(),
             mtu,
             syn_budget: usize::MAX,
+            syns_delivered: false,
             backlog: VecDeque::new(),
             frame_budget: FRAMES_PER_POLL,
             byte_budget: BYTES_PER_POLL,
@@ -116,6 +120,7 @@ impl phy::Device for Queues {
             }
             if self.syn_budget > 0 {
                 self.syn_budget -= 1;
+                self.syns_delivered = true;
                 break frame;
             }
             if self.backlog.len() == BACKLOG {

@@ -107,6 +107,16 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
         }
     }
 
+    if !state.pools_settled || state.queues.syns_delivered {
+        pools_upkeep(shared, state);
+        state.settle_pools();
+    }
+    state.reap_orphans();
+}
+
+/// Connections that finished their handshake go to their port's backlog (or are refused),
+/// and each pool is topped up with listening sockets.
+fn pools_upkeep(shared: &Rc<Shared>, state: &mut State) {
     let ports: Vec<u16> = state.pools.keys().copied().collect();
     for port in ports {
         let pool = state.pools.get_mut(&port).expect("port listed");
@@ -147,6 +157,4 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
         }
         state.replenish(port);
     }
-
-    state.reap_orphans();
 }

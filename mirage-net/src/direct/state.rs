@@ -118,6 +118,12 @@ pub(crate) struct State {
     pub(crate) udp_bound: BTreeMap<u16, Rc<UdpQueue>>,
     /// Listening sockets by port.
     pub(crate) pools: BTreeMap<u16, Vec<SocketHandle>>,
+    /// Whether the pools need no upkeep: every socket in them is listening (no handshake
+    /// under way) and no SYN has reached smoltcp since that was checked. Only a SYN, or a
+    /// handshake ending, changes a pool; until one does the driver skips walking them.
+    pub(crate) pools_settled: bool,
+    /// [`State::listening`] as of when the pools settled.
+    listening_settled: usize,
     /// UDP sockets by local port.
     pub(crate) udp_sockets: BTreeMap<u16, SocketHandle>,
     /// The port of UDP writes that name no source port.
@@ -146,6 +152,8 @@ impl State {
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
             pools: BTreeMap::new(),
+            pools_settled: false,
+            listening_settled: usize::MAX,
             udp_sockets: BTreeMap::new(),
             ephemeral_udp: None,
             dhcp: None,
@@ -266,6 +274,7 @@ impl State {
         let backlog = Rc::new(Backlog::default());
         self.backlogs.insert(port, backlog.clone());
         self.replenish(port);
+        self.pools_settled = false;
         Ok((port, backlog))
     }
 
@@ -301,6 +310,7 @@ impl State {
 
     /// Closes TCP `port`: its listening sockets go, handshakes in progress are reset.
     pub(crate) fn unbind_tcp(&mut self, port: u16) {
+        self.pools_settled = false;
         self.backlogs.remove(&port);
         for handle in self.pools.remove(&port).unwrap_or_default() {
             let socket = self.sockets.get_mut::<tcp::Socket>(handle);
@@ -397,6 +407,9 @@ impl State {
     /// How many SYNs the stack can take before its pools are refilled: the fewest sockets
     /// listening on any port.
     pub(crate) fn listening(&self) -> usize {
+        if self.pools_settled {
+            return self.listening_settled;
+        }
         self.pools
             .values()
             .map(|pool| {
@@ -406,6 +419,22 @@ impl State {
             })
             .min()
             .unwrap_or(usize::MAX)
+    }
+
+    /// After the pools' upkeep: notes whether every pool socket is listening, so the next
+    /// polls may skip the upkeep until a SYN arrives.
+    pub(crate) fn settle_pools(&mut self) {
+        self.pools_settled = false;
+        let sockets = &self.sockets;
+        let idle = self
+            .pools
+            .values()
+            .flatten()
+            .all(|&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen);
+        if idle {
+            self.listening_settled = self.listening();
+            self.pools_settled = true;
+        }
     }
 
     /// Address of a DHCP configuration as V1's config.

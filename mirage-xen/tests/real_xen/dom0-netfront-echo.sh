@@ -7,10 +7,24 @@ ping -c 3 -W 10 169.254.100.2 > /tmp/ping.txt 2>&1
 echo "@@ ping=$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' /tmp/ping.txt)"
 dd if=/dev/urandom of=/tmp/big bs=1M count=10 2>/dev/null
 echo "@@ sent-md5=$(md5sum < /tmp/big | cut -d' ' -f1)"
+# dom0's neighbour entry for the domU goes stale after 1-3 s instead of 15-45 s, so any pause
+# in the transfer makes dom0 re-resolve the domU's address by ARP (two stalls in CI began
+# 23 s and 30 s into the transfer, where the default entry would go stale).
+for f in /proc/sys/net/ipv4/neigh/xenbr0/base_reachable_time_ms; do echo ${REACHABLE_MS:-2000} > $f; done
+echo 1 > /proc/sys/net/ipv4/neigh/xenbr0/delay_first_probe_time
 read t0 _ < /proc/uptime
+# Every 5 s while nc runs: dom0's ARP entry for the domU and its TCP connection (queues,
+# timers, retransmissions), for a stall's log.
+( while sleep 5; do
+    read t _ < /proc/uptime
+    echo "@@ watch t=$t arp=$(grep '^169.254.100.2 ' /proc/net/arp | tr -s ' ')"
+    echo "@@ watch tcp=$(grep -i ':1B58 ' /proc/net/tcp | tr -s ' ' | cut -d' ' -f3-9)"
+  done ) &
+watch=$!
 nc 169.254.100.2 7000 < /tmp/big > /tmp/back
 echo "@@ nc-rc=$?"
 read t1 _ < /proc/uptime
+kill $watch 2>/dev/null
 echo "@@ echo-seconds=$t0 $t1"
 echo "@@ back-md5=$(md5sum < /tmp/back | cut -d' ' -f1) bytes=$(wc -c < /tmp/back)"
 sleep 2
