@@ -25,18 +25,41 @@ async fn echo(address: Ipv4Addr, netmask: Ipv4Addr) -> Result<(), String> {
     println!("## ECHO-READY");
     loop {
         let flow = listener.accept().await.map_err(|e| e.to_string())?;
-        let mut echoed = 0usize;
-        // Until the client's end of file (or an error, said for the test's log).
-        let ended = loop {
-            match flow.read().await {
-                Ok(Read::Data(data)) => match flow.write(&data).await {
-                    Ok(()) => echoed += data.len(),
-                    Err(error) => break format!("write: {error}"),
-                },
-                Ok(Read::Eof) => break "end of file".to_string(),
-                Err(error) => break format!("read: {error}"),
-            }
+        // Reading goes on while a write waits: dom0's client (busybox nc) stops reading the
+        // echo while its own write blocks, so an echo that stopped reading while its write
+        // waited would close both windows and deadlock (seen in CI under TCG: both sides
+        // then only probe the zero windows, until the gaps pass the stack's 120 s timeout).
+        // What waits is bounded by what the client sends (the test sends 10 MiB).
+        let (pending, mut to_echo) = tokio::sync::mpsc::unbounded_channel();
+        let reading = async {
+            // Until the client's end of file (or an error, said for the test's log).
+            let ended = loop {
+                match flow.read().await {
+                    Ok(Read::Data(data)) => {
+                        if pending.send(data).is_err() {
+                            break "read: the echo stopped".to_string();
+                        }
+                    }
+                    Ok(Read::Eof) => break "end of file".to_string(),
+                    Err(error) => break format!("read: {error}"),
+                }
+            };
+            drop(pending);
+            ended
         };
+        let writing = async {
+            let mut echoed = 0usize;
+            while let Some(data) = to_echo.recv().await {
+                if let Err(error) = flow.write(&data).await {
+                    // Dropping the receiver tells the reader to stop.
+                    return (echoed, Some(format!("write: {error}")));
+                }
+                echoed += data.len();
+            }
+            (echoed, None)
+        };
+        let (read_end, (echoed, write_error)) = tokio::join!(reading, writing);
+        let ended = write_error.unwrap_or(read_end);
         let _ = flow.close().await;
         println!("## echoed={echoed}");
         let link = stack.network().get_stats_counters();
