@@ -68,6 +68,14 @@ impl Queues {
         }
     }
 
+    /// A token for one frame to send.
+    fn tx(&mut self) -> Tx<'_> {
+        Tx {
+            to_send: &mut self.to_send,
+            pool: &mut self.pool,
+        }
+    }
+
     pub(crate) fn new(mtu: usize) -> Self {
         Queues {
             received: VecDeque::new(),
@@ -130,18 +138,11 @@ impl phy::Device for Queues {
         };
         self.frame_budget -= 1;
         self.byte_budget = self.byte_budget.saturating_sub(frame.len());
-        let tx = Tx {
-            to_send: &mut self.to_send,
-            pool: &mut self.pool,
-        };
-        Some((Rx(frame), tx))
+        Some((Rx(frame), self.tx()))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
-        Some(Tx {
-            to_send: &mut self.to_send,
-            pool: &mut self.pool,
-        })
+        Some(self.tx())
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

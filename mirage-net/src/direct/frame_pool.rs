@@ -28,7 +28,7 @@ const POOLED_FROM_LEN: usize = 4096;
 pub(crate) struct FramePool {
     out: VecDeque<Bytes>,
     free: Vec<BytesMut>,
-    /// The capacity of `out` and `free`, summed.
+    /// What the pool holds: the lengths of the frames out, the capacities of the free ones.
     bytes: usize,
 }
 

@@ -7,11 +7,6 @@ ping -c 3 -W 10 169.254.100.2 > /tmp/ping.txt 2>&1
 echo "@@ ping=$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' /tmp/ping.txt)"
 dd if=/dev/urandom of=/tmp/big bs=1M count=10 2>/dev/null
 echo "@@ sent-md5=$(md5sum < /tmp/big | cut -d' ' -f1)"
-# dom0's neighbour entry for the domU goes stale after 1-3 s instead of 15-45 s, so any pause
-# in the transfer makes dom0 re-resolve the domU's address by ARP (two stalls in CI began
-# 23 s and 30 s into the transfer, where the default entry would go stale).
-for f in /proc/sys/net/ipv4/neigh/xenbr0/base_reachable_time_ms; do echo ${REACHABLE_MS:-2000} > $f; done
-echo 1 > /proc/sys/net/ipv4/neigh/xenbr0/delay_first_probe_time
 read t0 _ < /proc/uptime
 # Every 5 s while nc runs: dom0's ARP entry for the domU and its TCP connection (queues,
 # timers, retransmissions), for a stall's log.
