@@ -309,12 +309,15 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` asks for the names of benchmarks
     }
+    // `cargo bench --bench direct_stack -- ping` runs only the figures whose name holds "ping"
+    // (bulk, ping-pong, tap, idle), as Criterion filters its benchmarks.
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
     let rounds = 5;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     for like_ethernet in [true, false] {
+        if !wanted("bulk") {
+            break;
+        }
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let (o, t) = if round % 2 == 0 {
@@ -340,6 +343,23 @@ fn main() {
             median(&mut ratios)
         );
     }
+    if wanted("ping-pong") {
+        ping_pong(rounds);
+    }
+    if wanted("tap") {
+        tap_figures();
+    }
+    if wanted("idle") {
+        idle();
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ping_pong(rounds: usize) {
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let (o, t) = if round % 2 == 0 {
@@ -359,6 +379,9 @@ fn main() {
         median(&mut theirs),
         median(&mut ratios)
     );
+}
+
+fn tap_figures() {
     if tap::possible() {
         for mtu in [1500, 9000] {
             match tap::measure(mtu, 3, true) {
@@ -387,6 +410,9 @@ fn main() {
     } else {
         println!("bulk TCP over tap: skipped (needs root, ip and nc)");
     }
+}
+
+fn idle() {
     let wall = Duration::from_secs(10);
     let cpu = idle_cpu(wall);
     println!(

@@ -8,8 +8,9 @@ use mirage_types::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
-use tokio::sync::mpsc;
+use std::task::{Poll, Waker};
 
 /// What the wire does to frames: [`LinkFaults::default`] (a perfect wire) and its setters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,12 +55,59 @@ impl Default for LinkFaults {
     }
 }
 
+/// One direction of the wire: the frames in flight, and whoever waits at the far end.
+///
+/// Both ends of a link live on one thread (a `MemLink` is not `Send`), so a plain queue
+/// does what a channel would, without its atomics: smoltcp's own loopback device is one too.
+#[derive(Default)]
+struct Wire {
+    frames: RefCell<VecDeque<Bytes>>,
+    /// The receiving end's task, while it waits for a frame.
+    waiting: Cell<Option<Waker>>,
+    sender_gone: Cell<bool>,
+    receiver_gone: Cell<bool>,
+}
+
+impl Wire {
+    fn wake(&self) {
+        if let Some(waker) = self.waiting.take() {
+            waker.wake();
+        }
+    }
+
+    /// Puts `frame` in flight; lost if nobody is at the far end, as on a cut wire.
+    fn send(&self, frame: Bytes) {
+        if !self.receiver_gone.get() {
+            self.frames.borrow_mut().push_back(frame);
+            self.wake();
+        }
+    }
+
+    fn try_recv(&self) -> Option<Bytes> {
+        self.frames.borrow_mut().pop_front()
+    }
+
+    /// The next frame, or `None` once the sending end is gone and the wire is empty.
+    async fn recv(&self) -> Option<Bytes> {
+        std::future::poll_fn(|cx| match self.try_recv() {
+            Some(frame) => Poll::Ready(Some(frame)),
+            None if self.sender_gone.get() => Poll::Ready(None),
+            None => {
+                self.waiting.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
 /// One end of an in-memory link (see [`MemLink::pair`]).
 pub struct MemLink {
     mac: MacAddr,
     mtu: usize,
-    outgoing: mpsc::UnboundedSender<Bytes>,
-    incoming: RefCell<Option<mpsc::UnboundedReceiver<Bytes>>>,
+    outgoing: Rc<Wire>,
+    incoming: Rc<Wire>,
+    listening: Cell<bool>,
     faults: LinkFaults,
     rng: RefCell<StdRng>,
     stats: StatsCounter,
@@ -75,13 +123,13 @@ impl MemLink {
 
     /// Two ends of a wire that loses or corrupts frames as `faults` says.
     pub fn pair_with(faults: LinkFaults) -> (MemLink, MemLink) {
-        let (a_tx, a_rx) = mpsc::unbounded_channel();
-        let (b_tx, b_rx) = mpsc::unbounded_channel();
-        let end = |n: u8, tx, rx, seed: u64| MemLink {
+        let (to_a, to_b) = (Rc::new(Wire::default()), Rc::new(Wire::default()));
+        let end = |n: u8, outgoing: &Rc<Wire>, incoming: &Rc<Wire>, seed: u64| MemLink {
             mac: MacAddr([2, 0, 0, 0, 0, n]),
             mtu: 1500,
-            outgoing: tx,
-            incoming: RefCell::new(Some(rx)),
+            outgoing: outgoing.clone(),
+            incoming: incoming.clone(),
+            listening: Cell::new(false),
             faults,
             rng: RefCell::new(StdRng::seed_from_u64(seed)),
             stats: StatsCounter::default(),
@@ -89,9 +137,18 @@ impl MemLink {
             stop: tokio::sync::Notify::new(),
         };
         (
-            end(1, b_tx, a_rx, faults.seed),
-            end(2, a_tx, b_rx, faults.seed.wrapping_add(1)),
+            end(1, &to_b, &to_a, faults.seed),
+            end(2, &to_a, &to_b, faults.seed.wrapping_add(1)),
         )
+    }
+}
+
+impl Drop for MemLink {
+    fn drop(&mut self) {
+        self.outgoing.sender_gone.set(true);
+        self.outgoing.wake();
+        self.incoming.receiver_gone.set(true);
+        self.incoming.frames.borrow_mut().clear();
     }
 }
 
@@ -134,8 +191,7 @@ impl MemLink {
         } else {
             frame
         };
-        // The other end may be gone: then the frame is lost, as on a cut wire.
-        let _ = self.outgoing.send(frame);
+        self.outgoing.send(frame);
         Ok(())
     }
 }
@@ -163,11 +219,12 @@ impl Network for MemLink {
     }
 
     async fn listen(&self, handler: FrameHandler) -> Result<(), NetError> {
-        let mut incoming = self
-            .incoming
-            .borrow_mut()
-            .take()
-            .ok_or_else(|| NetError::Unknown("this end is already being listened on".into()))?;
+        if self.listening.replace(true) {
+            return Err(NetError::Unknown(
+                "this end is already being listened on".into(),
+            ));
+        }
+        let incoming = &self.incoming;
         loop {
             if self.disconnected.get() {
                 return Ok(());
@@ -187,7 +244,7 @@ impl Network for MemLink {
                 if self.disconnected.get() {
                     return Ok(());
                 }
-                next = incoming.try_recv().ok();
+                next = incoming.try_recv();
             }
         }
     }
