@@ -265,3 +265,57 @@ impl Network for MemLink {
         self.stats.reset();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on(test: impl std::future::Future<Output = ()>) {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(test);
+    }
+
+    fn frame(byte: u8) -> Vec<u8> {
+        vec![byte; 60]
+    }
+
+    /// Frames arrive in order; a second listener is refused; `listen` ends when the far end
+    /// is dropped, after the frames already on the wire.
+    #[test]
+    fn frames_in_order_until_the_far_end_is_gone() {
+        block_on(async {
+            let (a, b) = MemLink::pair();
+            a.write(&frame(1)).await.unwrap();
+            a.write_many(vec![frame(2).into(), frame(3).into()])
+                .await
+                .unwrap();
+            drop(a);
+            let seen = Rc::new(RefCell::new(Vec::new()));
+            let log = seen.clone();
+            let handler = mirage_types::frame_handler(move |frame: Bytes| {
+                log.borrow_mut().push(frame[0]);
+                async {}
+            });
+            b.listen(handler.clone()).await.unwrap();
+            assert_eq!(*seen.borrow(), [1, 2, 3]);
+            assert!(b.listen(handler).await.is_err());
+        });
+    }
+
+    /// Frames sent to a dropped end are lost, not kept, and refused frames never go out.
+    #[test]
+    fn a_dropped_end_keeps_nothing() {
+        block_on(async {
+            let (a, b) = MemLink::pair();
+            let wire = a.outgoing.clone();
+            drop(b);
+            for _ in 0..1000 {
+                a.write(&frame(7)).await.unwrap();
+            }
+            assert!(wire.frames.borrow().is_empty());
+            assert!(a.write(&[0; 4]).await.is_err());
+        });
+    }
+}
