@@ -314,10 +314,27 @@ fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
     let rounds = 5;
+    if wanted("bulk") {
+        bulk(rounds);
+    }
+    if wanted("ping-pong") {
+        ping_pong(rounds);
+    }
+    if wanted("tap") {
+        tap_figures();
+    }
+    if wanted("idle") {
+        idle();
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn bulk(rounds: usize) {
     for like_ethernet in [true, false] {
-        if !wanted("bulk") {
-            break;
-        }
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let (o, t) = if round % 2 == 0 {
@@ -343,20 +360,6 @@ fn main() {
             median(&mut ratios)
         );
     }
-    if wanted("ping-pong") {
-        ping_pong(rounds);
-    }
-    if wanted("tap") {
-        tap_figures();
-    }
-    if wanted("idle") {
-        idle();
-    }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn ping_pong(rounds: usize) {

@@ -83,6 +83,12 @@ impl Wire {
         }
     }
 
+    /// Nobody will receive from here again: what is in flight and what comes later is lost.
+    fn close_receiving(&self) {
+        self.receiver_gone.set(true);
+        self.frames.borrow_mut().clear();
+    }
+
     fn try_recv(&self) -> Option<Bytes> {
         self.frames.borrow_mut().pop_front()
     }
@@ -147,8 +153,17 @@ impl Drop for MemLink {
     fn drop(&mut self) {
         self.outgoing.sender_gone.set(true);
         self.outgoing.wake();
-        self.incoming.receiver_gone.set(true);
-        self.incoming.frames.borrow_mut().clear();
+        self.incoming.close_receiving();
+    }
+}
+
+/// Closes the receiving side of a wire when `listen` ends, however it ends (returns or is
+/// dropped), so frames for an end nobody listens to any more are not kept.
+struct ClosesReceiving<'a>(&'a Wire);
+
+impl Drop for ClosesReceiving<'_> {
+    fn drop(&mut self) {
+        self.0.close_receiving();
     }
 }
 
@@ -225,6 +240,7 @@ impl Network for MemLink {
             ));
         }
         let incoming = &self.incoming;
+        let _closes = ClosesReceiving(incoming);
         loop {
             if self.disconnected.get() {
                 return Ok(());
@@ -316,6 +332,21 @@ mod tests {
             }
             assert!(wire.frames.borrow().is_empty());
             assert!(a.write(&[0; 4]).await.is_err());
+        });
+    }
+
+    /// An end whose `listen` has ended (it was disconnected) keeps nothing sent to it.
+    #[test]
+    fn a_disconnected_end_keeps_nothing() {
+        block_on(async {
+            let (a, b) = MemLink::pair();
+            b.disconnect().await;
+            let handler = mirage_types::frame_handler(|_frame: Bytes| async {});
+            b.listen(handler).await.unwrap();
+            for _ in 0..1000 {
+                a.write(&frame(7)).await.unwrap();
+            }
+            assert!(a.outgoing.frames.borrow().is_empty());
         });
     }
 }
