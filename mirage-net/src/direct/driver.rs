@@ -21,7 +21,7 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
         async move {
             super::link_layer::observe(&inbox, &frame);
             inbox.state.borrow_mut().queues.push_received(frame);
-            inbox.wake.notify_one();
+            inbox.wake.notify();
         }
     }));
     tokio::select! {
@@ -31,19 +31,20 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
 }
 
 async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
-    // One timer, moved to each wait's deadline (cheaper than a new one per wait).
+    // One timer for every wait (cheaper than a new one per wait).
     let mut timer = std::pin::pin!(tokio::time::sleep(IDLE));
     loop {
         if shared.disconnected.get() {
             return Ok(());
         }
-        let (frames, delay) = {
+        let (frames, now) = {
             let mut state = shared.state.borrow_mut();
             let state = &mut *state;
             for handle in shared.dropped.borrow_mut().drain(..) {
                 state.sockets.get_mut::<tcp::Socket>(handle).close();
                 state.orphan(handle);
             }
+            shared.wake.start_poll();
             let now = super::state::smoltcp_now();
             let syn_budget = state.listening();
             state.queues.start_poll(syn_budget);
@@ -51,6 +52,21 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             events(shared, state);
             state.queue_datagrams();
             let frames: Vec<bytes::Bytes> = state.queues.to_send.drain(..).collect();
+            (frames, now)
+        };
+        if !frames.is_empty() {
+            // A frame the device refuses is lost, as on a real wire; TCP sends it again.
+            let _ = net.write_many(frames).await;
+        }
+        // smoltcp sent all it had. Whatever came since the poll began (frames, the
+        // application's calls, even during the write) asked for the next one: no need to
+        // find smoltcp's next deadline first.
+        if shared.wake.is_pending() {
+            continue;
+        }
+        let delay = {
+            let mut state = shared.state.borrow_mut();
+            let state = &mut *state;
             let mut delay = if state.queues.received.is_empty() {
                 // The poll's own start is recent enough: a clock read less per round.
                 state.iface.poll_delay(now, &state.sockets)
@@ -62,23 +78,23 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 let second = smoltcp::time::Duration::from_secs(1);
                 delay = Some(delay.map_or(second, |d| d.min(second)));
             }
-            (frames, delay)
+            delay.map_or(IDLE, |d| Duration::from_micros(d.total_micros()))
         };
-        if !frames.is_empty() {
-            // A frame the device refuses is lost, as on a real wire; TCP sends it again.
-            let _ = net.write_many(frames).await;
-            // Writing may have let more work in (and smoltcp may have more to send).
-            continue;
-        }
-        let delay = delay.map_or(IDLE, |d| Duration::from_micros(d.total_micros()));
         if delay.is_zero() {
             tokio::task::yield_now().await;
             continue;
         }
-        timer.as_mut().reset(tokio::time::Instant::now() + delay);
+        // The timer moves only when the next deadline comes sooner (or it went off): one
+        // that goes off early costs a poll that finds nothing due and sets it again, where
+        // moving it on every wait (each segment pushes the retransmission deadline later)
+        // costs a timer-wheel update per round trip.
+        let deadline = super::state::runtime_instant(now) + delay;
+        if deadline < timer.deadline() || timer.is_elapsed() {
+            timer.as_mut().reset(deadline);
+        }
         tokio::select! {
             biased;
-            () = shared.wake.notified() => {}
+            () = shared.wake.requested() => {}
             () = &mut timer => {}
         }
     }

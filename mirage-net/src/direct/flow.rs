@@ -72,7 +72,7 @@ impl DirectFlow {
                 }
                 Some(Ok(()))
             });
-            self.shared.wake.notify_one();
+            self.shared.wake.notify();
             match outcome {
                 Some(Ok(())) => Poll::Ready(Ok(())),
                 Some(Err(())) => Poll::Ready(Err(self.ended())),
@@ -94,7 +94,7 @@ impl Drop for DirectFlow {
             // Dropped by the driver itself, mid-poll: it closes the socket next time round.
             Err(_) => self.shared.dropped.borrow_mut().push(self.handle),
         }
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
     }
 }
 
@@ -106,8 +106,9 @@ impl Flow for DirectFlow {
         poll_fn(|cx| {
             let outcome = self.with(|socket| {
                 if socket.can_recv() {
+                    let window_was_small = socket.recv_queue() * 2 >= socket.recv_capacity();
                     let data = socket.recv(|buf| (buf.len(), Bytes::copy_from_slice(buf)));
-                    return Some(Ok(Read::Data(data.unwrap_or_default())));
+                    return Some(Ok((Read::Data(data.unwrap_or_default()), window_was_small)));
                 }
                 match socket.state() {
                     tcp::State::CloseWait
@@ -115,10 +116,10 @@ impl Flow for DirectFlow {
                     | tcp::State::Closing
                     | tcp::State::TimeWait => {
                         self.peer_finished.set(true);
-                        Some(Ok(Read::Eof))
+                        Some(Ok((Read::Eof, false)))
                     }
                     tcp::State::Closed if self.peer_finished.get() || self.closed.get() => {
-                        Some(Ok(Read::Eof))
+                        Some(Ok((Read::Eof, false)))
                     }
                     tcp::State::Closed => Some(Err(())),
                     _ => {
@@ -128,9 +129,16 @@ impl Flow for DirectFlow {
                 }
             });
             match outcome {
-                Some(Ok(read)) => {
-                    // Reading opened the receive window: let the driver tell the peer.
-                    self.shared.wake.notify_one();
+                Some(Ok((read, window_was_small))) => {
+                    if window_was_small {
+                        // Reading may have opened the window enough for smoltcp to tell the
+                        // peer (it does once the window has doubled): let the driver poll.
+                        // While the buffer is under half full the peer still has half of
+                        // it to send into, and the acknowledgement of its next segment
+                        // carries the window; waking the driver for every read would cost
+                        // a poll per read.
+                        self.shared.wake.notify();
+                    }
                     Poll::Ready(Ok(read))
                 }
                 Some(Err(())) => Poll::Ready(Err(self.ended())),
@@ -174,7 +182,7 @@ impl Flow for DirectFlow {
             }
             Ok(sent)
         });
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         Some(match outcome {
             Ok(0) if bufs.iter().any(|buf| !buf.is_empty()) => Poll::Pending,
             Ok(sent) => Poll::Ready(Ok(sent)),
@@ -186,7 +194,7 @@ impl Flow for DirectFlow {
     async fn close(&self) -> Result<(), TcpError> {
         if !self.closed.replace(true) {
             self.with(|socket| socket.close());
-            self.shared.wake.notify_one();
+            self.shared.wake.notify();
         }
         Ok(())
     }

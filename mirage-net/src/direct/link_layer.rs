@@ -82,7 +82,7 @@ impl<N: Network> DirectArp<N> {
             }
             None => state.deconfigure(),
         }
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         Ok(())
     }
 }

@@ -63,7 +63,7 @@ impl Drop for DirectTcpListener {
             state.unbind_tcp(self.port);
         }
         drop(waiting);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
     }
 }
 

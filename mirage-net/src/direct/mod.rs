@@ -7,6 +7,7 @@ mod frame_pool;
 mod link_layer;
 mod listener;
 mod neighbours;
+mod nudge;
 mod state;
 mod views;
 
@@ -138,7 +139,7 @@ impl<N: Network + 'static> DirectStack<N> {
         let state = State::new(mac, net.mtu(), &addressing)?;
         let shared = Rc::new(Shared {
             state: std::cell::RefCell::new(state),
-            wake: Notify::new(),
+            wake: nudge::Nudge::default(),
             configured: Notify::new(),
             stopped: Notify::new(),
             disconnected: Cell::new(false),
@@ -237,7 +238,7 @@ impl<N: Network + 'static> Device for DirectStack<N> {
     /// Stops the driver and disconnects the network device.
     async fn disconnect(&self) {
         self.shared.disconnected.set(true);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         self.net.disconnect().await;
     }
 }
@@ -269,7 +270,7 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
             return Err(StackError::Disconnected);
         }
         let (port, backlog) = self.shared.state.borrow_mut().bind_tcp(port)?;
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         Ok(DirectTcpListener::new(self.shared.clone(), port, backlog))
     }
 

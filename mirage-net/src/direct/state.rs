@@ -39,8 +39,8 @@ const UDP_BYTES: usize = 256 * 1024;
 
 pub(crate) struct Shared {
     pub(crate) state: RefCell<State>,
-    /// The application asked something of the stack: poll now.
-    pub(crate) wake: Notify,
+    /// The application, the network or a view asked something of the stack: poll now.
+    pub(crate) wake: super::nudge::Nudge,
     /// DHCP configured the stack.
     pub(crate) configured: Notify,
     /// The driver stopped.
@@ -453,12 +453,22 @@ impl State {
     }
 }
 
+/// The moment smoltcp's clock counts from.
+fn clock_origin() -> std::time::Instant {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(std::time::Instant::now)
+}
+
 /// The time as smoltcp takes it, from the monotonic clock (smoltcp's own `Instant::now` reads
 /// the wall clock, which may step back or jump ahead and would stall or fire TCP timers).
 pub(crate) fn smoltcp_now() -> Instant {
-    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let since = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
-    Instant::from_micros(since.as_micros() as i64)
+    Instant::from_micros(clock_origin().elapsed().as_micros() as i64)
+}
+
+/// The runtime's instant for smoltcp's `at` (no clock read).
+pub(crate) fn runtime_instant(at: Instant) -> tokio::time::Instant {
+    let since = Duration::from_micros(at.total_micros().max(0) as u64);
+    tokio::time::Instant::from_std(clock_origin() + since)
 }
 
 /// Gives `socket` a timeout for silent peers, with keep-alives at a quarter of it so that a

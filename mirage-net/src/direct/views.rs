@@ -90,7 +90,7 @@ impl Udpv4 for DirectUdp {
             let socket = state.sockets.get_mut::<udp::Socket>(handle);
             match socket.send_slice(data, endpoint) {
                 Ok(()) => {
-                    self.shared.wake.notify_one();
+                    self.shared.wake.notify();
                     Poll::Ready(Ok(()))
                 }
                 Err(udp::SendError::BufferFull) => {
@@ -125,7 +125,7 @@ impl Tcpv4 for DirectTcp {
                 .map_err(|e| TcpError::Unknown(format!("cannot connect to {dst}: {e}")))?;
             state.sockets.add(socket)
         };
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         let established = poll_fn(|cx| {
             let mut state = self.shared.state.borrow_mut();
             let socket = state.sockets.get_mut::<tcp::Socket>(handle);
@@ -148,7 +148,7 @@ impl Tcpv4 for DirectTcp {
         let mut state = self.shared.state.borrow_mut();
         state.sockets.get_mut::<tcp::Socket>(handle).abort();
         state.orphan(handle);
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         result
     }
 }
@@ -216,7 +216,7 @@ impl DirectIpv4 {
         let mut config = state.config.clone().unwrap_or_default();
         edit(&mut config);
         state.configure(config)?;
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         Ok(())
     }
 }
@@ -249,7 +249,7 @@ impl Icmpv4 for DirectIcmpv4 {
             .get_mut::<icmp::Socket>(handle)
             .send_slice(message, IpAddress::Ipv4(dst))
             .map_err(|e| IcmpError::Unknown(e.to_string()))?;
-        self.shared.wake.notify_one();
+        self.shared.wake.notify();
         Ok(())
     }
 }
