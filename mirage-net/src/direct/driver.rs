@@ -67,11 +67,15 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
         let delay = {
             let mut state = shared.state.borrow_mut();
             let state = &mut *state;
-            let mut delay = if state.queues.received.is_empty() {
+            // Frames beyond this poll's budget, or SYNs held back for sockets that are
+            // listening again now, are for the next poll, at once.
+            let more_now = !state.queues.received.is_empty()
+                || (!state.queues.backlog.is_empty() && state.listening() > 0);
+            let mut delay = if more_now {
+                Some(smoltcp::time::Duration::ZERO)
+            } else {
                 // The poll's own start is recent enough: a clock read less per round.
                 state.iface.poll_delay(now, &state.sockets)
-            } else {
-                Some(smoltcp::time::Duration::ZERO)
             };
             if !state.orphans.is_empty() {
                 // Come back to reset dropped flows whose linger ran out.
