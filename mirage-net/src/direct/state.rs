@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 /// Buffer sizes of each TCP socket, each way.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
 /// Listening sockets kept ready per TCP port.
-pub(crate) const LISTEN_POOL: usize = 16;
+pub(crate) const LISTEN_POOL: usize = 4;
 /// At most this many sockets per port wait in `Listen` or mid-handshake: a SYN flood then
 /// costs bounded memory (further SYNs are refused) and established connections go on.
 pub(crate) const MAX_HALF_OPEN: usize = 48;
