@@ -93,14 +93,26 @@ impl Wire {
         self.frames.borrow_mut().pop_front()
     }
 
-    /// The next frame, or `None` once the sending end is gone and the wire is empty.
-    async fn recv(&self) -> Option<Bytes> {
-        std::future::poll_fn(|cx| match self.try_recv() {
-            Some(frame) => Poll::Ready(Some(frame)),
-            None if self.sender_gone.get() => Poll::Ready(None),
-            None => {
-                self.waiting.set(Some(cx.waker().clone()));
-                Poll::Pending
+    /// The next frame, or `None` once `stop` is set or the sending end is gone and the wire
+    /// is empty. (Whoever sets `stop` wakes the waiting end with [`Wire::wake`].)
+    async fn recv(&self, stop: &Cell<bool>) -> Option<Bytes> {
+        std::future::poll_fn(|cx| {
+            if stop.get() {
+                return Poll::Ready(None);
+            }
+            match self.try_recv() {
+                Some(frame) => Poll::Ready(Some(frame)),
+                None if self.sender_gone.get() => Poll::Ready(None),
+                None => {
+                    // Polled again for another reason (it shares its task with the stack's
+                    // driver), it keeps the waker it has.
+                    let waker = match self.waiting.take() {
+                        Some(waker) if waker.will_wake(cx.waker()) => waker,
+                        _ => cx.waker().clone(),
+                    };
+                    self.waiting.set(Some(waker));
+                    Poll::Pending
+                }
             }
         })
         .await
@@ -118,7 +130,6 @@ pub struct MemLink {
     rng: RefCell<StdRng>,
     stats: StatsCounter,
     disconnected: Rc<Cell<bool>>,
-    stop: tokio::sync::Notify,
 }
 
 impl MemLink {
@@ -140,7 +151,6 @@ impl MemLink {
             rng: RefCell::new(StdRng::seed_from_u64(seed)),
             stats: StatsCounter::default(),
             disconnected: Rc::new(Cell::new(false)),
-            stop: tokio::sync::Notify::new(),
         };
         (
             end(1, &to_b, &to_a, faults.seed),
@@ -171,7 +181,8 @@ impl Drop for ClosesReceiving<'_> {
 impl Device for MemLink {
     async fn disconnect(&self) {
         self.disconnected.set(true);
-        self.stop.notify_one();
+        // `listen` sees it at once, if it is waiting for a frame.
+        self.incoming.wake();
     }
 }
 
@@ -242,15 +253,9 @@ impl Network for MemLink {
         let incoming = &self.incoming;
         let _closes = ClosesReceiving(incoming);
         loop {
-            if self.disconnected.get() {
+            // Until the end is disconnected or the far end is gone.
+            let Some(first) = incoming.recv(&self.disconnected).await else {
                 return Ok(());
-            }
-            let first = tokio::select! {
-                frame = incoming.recv() => match frame {
-                    Some(frame) => frame,
-                    None => return Ok(()),
-                },
-                () = self.stop.notified() => continue,
             };
             // Then every frame already on the wire, without waiting again for each.
             let mut next = Some(first);
