@@ -25,6 +25,9 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
         }
     }));
     tokio::select! {
+        // Frames first: they ask for a poll, which the driver then makes in the same wake-up
+        // (the other way round, its task would wake itself and be polled twice).
+        biased;
         received = receiving => received.map_err(|e| StackError::Unknown(format!("network: {e}"))),
         driven = drive(shared, net) => driven,
     }
