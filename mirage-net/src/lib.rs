@@ -11,6 +11,7 @@ mod pcap;
 mod socket;
 #[cfg(any(feature = "socket", feature = "direct"))]
 mod stop;
+mod waiter;
 
 pub use adapter::FlowStream;
 pub use channel::FlowChannel;

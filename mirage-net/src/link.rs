@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 
 /// What the wire does to frames: [`LinkFaults::default`] (a perfect wire) and its setters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,16 +63,14 @@ impl Default for LinkFaults {
 struct Wire {
     frames: RefCell<VecDeque<Bytes>>,
     /// The receiving end's task, while it waits for a frame.
-    waiting: Cell<Option<Waker>>,
+    waiting: crate::waiter::Waiter,
     sender_gone: Cell<bool>,
     receiver_gone: Cell<bool>,
 }
 
 impl Wire {
     fn wake(&self) {
-        if let Some(waker) = self.waiting.take() {
-            waker.wake();
-        }
+        self.waiting.wake();
     }
 
     /// Puts `frame` in flight; lost if nobody is at the far end, as on a cut wire.
@@ -104,13 +102,7 @@ impl Wire {
                 Some(frame) => Poll::Ready(Some(frame)),
                 None if self.sender_gone.get() => Poll::Ready(None),
                 None => {
-                    // Polled again for another reason (it shares its task with the stack's
-                    // driver), it keeps the waker it has.
-                    let waker = match self.waiting.take() {
-                        Some(waker) if waker.will_wake(cx.waker()) => waker,
-                        _ => cx.waker().clone(),
-                    };
-                    self.waiting.set(Some(waker));
+                    self.waiting.register(cx);
                     Poll::Pending
                 }
             }

@@ -1,8 +1,9 @@
 //! How the application, the network and the stack's own parts ask the driver to poll.
 
+use crate::waiter::Waiter;
 use std::cell::Cell;
 use std::future::poll_fn;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 
 /// A request to poll, for the one driver of a stack, made on the driver's own thread: a flag
 /// and the driver's waker, where tokio's `Notify` takes a lock and keeps a list of waiters.
@@ -10,16 +11,14 @@ use std::task::{Poll, Waker};
 #[derive(Default)]
 pub(crate) struct Nudge {
     pending: Cell<bool>,
-    waiter: Cell<Option<Waker>>,
+    waiter: Waiter,
 }
 
 impl Nudge {
     /// Asks the driver to poll (at once if it is waiting).
     pub(crate) fn notify(&self) {
         self.pending.set(true);
-        if let Some(waiter) = self.waiter.take() {
-            waiter.wake();
-        }
+        self.waiter.wake();
     }
 
     /// Whether the driver was asked to poll since it last started one.
@@ -38,11 +37,7 @@ impl Nudge {
             if self.pending.get() {
                 return Poll::Ready(());
             }
-            let waiter = match self.waiter.take() {
-                Some(waiter) if waiter.will_wake(cx.waker()) => waiter,
-                _ => cx.waker().clone(),
-            };
-            self.waiter.set(Some(waiter));
+            self.waiter.register(cx);
             Poll::Pending
         })
         .await
@@ -54,7 +49,7 @@ mod tests {
     use super::*;
     use std::future::Future;
     use std::pin::pin;
-    use std::task::Context;
+    use std::task::{Context, Waker};
 
     #[test]
     fn a_request_wakes_the_waiting_driver_once() {
