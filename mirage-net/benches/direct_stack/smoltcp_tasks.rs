@@ -107,6 +107,15 @@ fn host(end: &mut End, last: u8) -> (Interface, SocketSet<'static>, SocketHandle
     (iface, sockets, handle)
 }
 
+/// Reads everything `socket` has received (into `buf`, overwritten), and says how much.
+fn take_all(socket: &mut tcp::Socket<'_>, buf: &mut [u8]) -> usize {
+    let mut taken = 0;
+    while socket.can_recv() {
+        taken += socket.recv_slice(buf).unwrap();
+    }
+    taken
+}
+
 /// Microseconds per 64-byte round trip between the two tasks' interfaces.
 pub fn ping_pong() -> f64 {
     let (a_to_b, b_to_a) = (Rc::new(Queue::default()), Rc::new(Queue::default()));
@@ -126,9 +135,7 @@ pub fn ping_pong() -> f64 {
         loop {
             iface.poll(SmolInstant::now(), &mut b, &mut sockets);
             let socket = sockets.get_mut::<tcp::Socket>(handle);
-            while socket.can_recv() {
-                pending += socket.recv_slice(&mut buf).unwrap();
-            }
+            pending += take_all(socket, &mut buf);
             if pending >= PING {
                 while pending >= PING {
                     socket.send_slice(&[0xa5; PING]).unwrap();
@@ -166,10 +173,7 @@ pub fn ping_pong() -> f64 {
             let mut got = 0;
             loop {
                 iface.poll(SmolInstant::now(), &mut a, &mut sockets);
-                let socket = sockets.get_mut::<tcp::Socket>(handle);
-                while socket.can_recv() {
-                    got += socket.recv_slice(&mut buf).unwrap();
-                }
+                got += take_all(sockets.get_mut::<tcp::Socket>(handle), &mut buf);
                 if got >= PING {
                     break;
                 }

@@ -106,9 +106,16 @@ impl Flow for DirectFlow {
         poll_fn(|cx| {
             let outcome = self.with(|socket| {
                 if socket.can_recv() {
-                    let window_was_small = socket.recv_queue() * 2 >= socket.recv_capacity();
+                    if socket.recv_queue() * 2 >= socket.recv_capacity() {
+                        // Reading may open the window enough for smoltcp to tell the peer (it
+                        // does once the window has doubled): let the driver poll. While the
+                        // buffer is under half full the peer still has half of it to send
+                        // into, and the acknowledgement of its next segment carries the
+                        // window; waking the driver for every read would cost a poll each.
+                        self.shared.wake.notify();
+                    }
                     let data = socket.recv(|buf| (buf.len(), Bytes::copy_from_slice(buf)));
-                    return Some(Ok((Read::Data(data.unwrap_or_default()), window_was_small)));
+                    return Some(Ok(Read::Data(data.unwrap_or_default())));
                 }
                 match socket.state() {
                     tcp::State::CloseWait
@@ -116,10 +123,10 @@ impl Flow for DirectFlow {
                     | tcp::State::Closing
                     | tcp::State::TimeWait => {
                         self.peer_finished.set(true);
-                        Some(Ok((Read::Eof, false)))
+                        Some(Ok(Read::Eof))
                     }
                     tcp::State::Closed if self.peer_finished.get() || self.closed.get() => {
-                        Some(Ok((Read::Eof, false)))
+                        Some(Ok(Read::Eof))
                     }
                     tcp::State::Closed => Some(Err(())),
                     _ => {
@@ -129,18 +136,7 @@ impl Flow for DirectFlow {
                 }
             });
             match outcome {
-                Some(Ok((read, window_was_small))) => {
-                    if window_was_small {
-                        // Reading may have opened the window enough for smoltcp to tell the
-                        // peer (it does once the window has doubled): let the driver poll.
-                        // While the buffer is under half full the peer still has half of
-                        // it to send into, and the acknowledgement of its next segment
-                        // carries the window; waking the driver for every read would cost
-                        // a poll per read.
-                        self.shared.wake.notify();
-                    }
-                    Poll::Ready(Ok(read))
-                }
+                Some(Ok(read)) => Poll::Ready(Ok(read)),
                 Some(Err(())) => Poll::Ready(Err(self.ended())),
                 None => Poll::Pending,
             }
