@@ -170,6 +170,56 @@ fn a_syn_flood_does_not_stop_an_established_connection() {
     });
 }
 
+/// CPU seconds this process has used.
+fn cpu_seconds() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid rusage for the call to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+#[test]
+fn syns_held_while_every_socket_is_mid_handshake_cost_no_cpu_and_are_served_later() {
+    run(async {
+        let (a, b) = pair().await;
+        echo(&a);
+        let mac = a.mac().0;
+        // From addresses off the link: the handshakes never finish, so every socket of the
+        // port's pool stays mid-handshake and further SYNs are held back.
+        for i in 0..300u16 {
+            let src = Ipv4Addr::new(192, 168, 7, (i % 250) as u8 + 1);
+            b.network()
+                .write(&syn(mac, src, 2000 + i, A, 7))
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Nothing can be taken now: the driver must wait, not poll in a loop.
+        let before = cpu_seconds();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let used = cpu_seconds() - before;
+        assert!(used < 0.3, "{used} CPU seconds in a second of waiting");
+        // Once the handshakes time out the port listens again, and a real client is served.
+        let tcp = b.tcpv4();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let attempt = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    tcp.create_connection(SocketAddrV4::new(A, 7)),
+                );
+                if let Ok(Ok(flow)) = attempt.await {
+                    flow.write(b"late").await.unwrap();
+                    assert_eq!(flow.read().await.unwrap(), Read::Data("late".into()));
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("the port never served again");
+    });
+}
+
 #[test]
 fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
     run(async {
