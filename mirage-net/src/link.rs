@@ -55,6 +55,12 @@ impl Default for LinkFaults {
     }
 }
 
+/// Frames one direction of the wire holds while its receiver has not taken them, as a NIC's
+/// receive ring holds a bounded number: beyond it a frame is lost. (An end nobody listens to
+/// yet, or a receiver slower than its sender, costs at most this many frames of memory; TCP
+/// resends what was lost.)
+const WIRE_FRAMES: usize = 4096;
+
 /// One direction of the wire: the frames in flight, and whoever waits at the far end.
 ///
 /// Both ends of a link live on one thread (a `MemLink` is not `Send`), so a plain queue
@@ -73,10 +79,13 @@ impl Wire {
         self.waiting.wake();
     }
 
-    /// Puts `frame` in flight; lost if nobody is at the far end, as on a cut wire.
+    /// Puts `frame` in flight; lost if nobody is at the far end, as on a cut wire, or if
+    /// [`WIRE_FRAMES`] are in flight already, as at a full receive ring.
     fn send(&self, frame: Bytes) {
-        if !self.receiver_gone.get() {
-            self.frames.borrow_mut().push_back(frame);
+        let mut frames = self.frames.borrow_mut();
+        if !self.receiver_gone.get() && frames.len() < WIRE_FRAMES {
+            frames.push_back(frame);
+            drop(frames);
             self.wake();
         }
     }
@@ -112,6 +121,10 @@ impl Wire {
 }
 
 /// One end of an in-memory link (see [`MemLink::pair`]).
+///
+/// Each direction holds at most 4096 frames its receiver has not taken yet; frames sent
+/// beyond that are lost, as at a full receive ring (and counted as sent, as a NIC counts
+/// frames it put on the wire).
 pub struct MemLink {
     mac: MacAddr,
     mtu: usize,
@@ -329,6 +342,30 @@ mod tests {
             }
             assert!(wire.frames.borrow().is_empty());
             assert!(a.write(&[0; 4]).await.is_err());
+        });
+    }
+
+    /// An end nobody listens to yet holds at most `WIRE_FRAMES` frames, however many are sent;
+    /// once it listens it gets the first ones, in order.
+    #[test]
+    fn an_end_not_yet_listening_holds_a_bounded_number_of_frames() {
+        block_on(async {
+            let (a, b) = MemLink::pair();
+            for i in 0..WIRE_FRAMES * 3 {
+                a.write(&frame(i as u8)).await.unwrap();
+            }
+            assert_eq!(a.outgoing.frames.borrow().len(), WIRE_FRAMES);
+            assert_eq!(a.get_stats_counters().tx_pkts, 3 * WIRE_FRAMES as u64);
+            drop(a);
+            let seen = Rc::new(RefCell::new(Vec::new()));
+            let log = seen.clone();
+            let handler = mirage_types::frame_handler(move |frame: Bytes| {
+                log.borrow_mut().push(frame[0]);
+                async {}
+            });
+            b.listen(handler).await.unwrap();
+            let expected: Vec<u8> = (0..WIRE_FRAMES).map(|i| i as u8).collect();
+            assert_eq!(*seen.borrow(), expected);
         });
     }
 
