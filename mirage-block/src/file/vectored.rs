@@ -231,8 +231,9 @@ fn transfer<'a, S: Advance<'a>>(
     syscall: impl Fn(i32, &[S], i64, i32) -> isize,
 ) -> io::Result<Progress> {
     let fd = file.as_raw_fd();
+    let total = S::remaining(slices);
     let mut moved = 0usize;
-    while S::remaining(slices) > 0 {
+    while moved < total {
         let position = offset
             .checked_add(moved as u64)
             .and_then(|at| i64::try_from(at).ok())
@@ -256,7 +257,10 @@ fn transfer<'a, S: Advance<'a>>(
             ));
         }
         moved += result as usize;
-        S::advance_all(&mut slices, result as usize);
+        if moved < total {
+            // A short transfer (rare): on from where it stopped.
+            S::advance_all(&mut slices, result as usize);
+        }
     }
     Ok(Progress::Done)
 }
