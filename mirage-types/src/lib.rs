@@ -64,7 +64,9 @@ pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
 pub use listener::{TcpListener, UdpListener};
 pub use mac::{MacAddr, ParseMacError};
-pub use network::{FrameHandler, NetError, Network, Stats, StatsCounter, frame_handler};
+pub use network::{
+    FrameHandler, NetError, Network, Stats, StatsCounter, frame_handler, frame_handler_now,
+};
 pub use random::{INT_BOUND_LIMIT, Random, RandomError};
 pub use stackv4::{StackError, StackFlow, StackV4};
 pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};

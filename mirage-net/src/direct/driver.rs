@@ -3,7 +3,7 @@
 
 use super::flow::DirectFlow;
 use super::state::{ACCEPT_BACKLOG, Shared, State};
-use mirage_types::{Network, StackError, frame_handler};
+use mirage_types::{Network, StackError, frame_handler_now};
 use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::wire::IpAddress;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -16,13 +16,10 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// Receives frames into the stack and drives it, until the stack is disconnected.
 pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
     let inbox = shared.clone();
-    let receiving = net.listen(frame_handler(move |frame| {
-        let inbox = inbox.clone();
-        async move {
-            super::link_layer::observe(&inbox, &frame);
-            inbox.state.borrow_mut().queues.push_received(frame);
-            inbox.wake.notify();
-        }
+    let receiving = net.listen(frame_handler_now(move |frame| {
+        super::link_layer::observe(&inbox, &frame);
+        inbox.state.borrow_mut().queues.push_received(frame);
+        inbox.wake.notify();
     }));
     tokio::select! {
         // Frames first: they ask for a poll, which the driver then makes in the same wake-up
@@ -54,13 +51,14 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
             events(shared, state);
             state.queue_datagrams();
-            let frames: Vec<bytes::Bytes> = state.queues.to_send.drain(..).collect();
-            (frames, now)
+            (Outgoing::take(&mut state.queues.to_send), now)
         };
-        if !frames.is_empty() {
-            // A frame the device refuses is lost, as on a real wire; TCP sends it again.
-            let _ = net.write_many(frames).await;
-        }
+        // A frame the device refuses is lost, as on a real wire; TCP sends it again.
+        let _ = match frames {
+            Outgoing::Nothing => Ok(()),
+            Outgoing::One(frame) => net.write_owned(frame).await,
+            Outgoing::Many(frames) => net.write_many(frames).await,
+        };
         // smoltcp sent all it had. Whatever came since the poll began (frames, the
         // application's calls, even during the write) asked for the next one: no need to
         // find smoltcp's next deadline first.
@@ -103,6 +101,24 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             biased;
             () = shared.wake.requested() => {}
             () = &mut timer => {}
+        }
+    }
+}
+
+/// The frames a poll made, for the device.
+enum Outgoing {
+    Nothing,
+    /// One frame (a segment, or its acknowledgement: most polls) goes without a `Vec`.
+    One(bytes::Bytes),
+    Many(Vec<bytes::Bytes>),
+}
+
+impl Outgoing {
+    fn take(frames: &mut std::collections::VecDeque<bytes::Bytes>) -> Self {
+        match frames.len() {
+            0 => Outgoing::Nothing,
+            1 => frames.pop_front().map_or(Outgoing::Nothing, Outgoing::One),
+            _ => Outgoing::Many(frames.drain(..).collect()),
         }
     }
 }
