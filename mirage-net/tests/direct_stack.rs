@@ -32,7 +32,7 @@ async fn pair(faults: LinkFaults) -> (DirectStack<MemLink>, DirectStack<MemLink>
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
 
 /// Sockets a stack keeps listening on one port.
-const LISTEN_POOL: usize = 4;
+const LISTEN_POOL: usize = 1;
 
 #[test]
 fn udp_both_ways_and_the_ipv4_view() {

@@ -20,8 +20,11 @@ use tokio::sync::Notify;
 
 /// Buffer sizes of each TCP socket, each way.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
-/// Listening sockets kept ready per TCP port.
-pub(crate) const LISTEN_POOL: usize = 4;
+/// Listening sockets kept ready per TCP port. One: smoltcp visits every socket in each poll,
+/// so each idle listener costs every round trip of every connection (four cost 3 % of a
+/// ping-pong's instructions). A SYN that finds the listener mid-handshake is held for the
+/// next poll, which comes at once, with a new listener (`Queues::backlog`).
+pub(crate) const LISTEN_POOL: usize = 1;
 /// At most this many sockets per port wait in `Listen` or mid-handshake: a SYN flood then
 /// costs bounded memory (further SYNs are refused) and established connections go on.
 pub(crate) const MAX_HALF_OPEN: usize = 48;
