@@ -1,6 +1,7 @@
 //! `FlowStream` (tokio's `AsyncRead`/`AsyncWrite` over any flow): vectored writes straight to
-//! the transport (`Flow::poll_write_now`) and, for a flow without that path, through owned
-//! writes; 8 MiB against a slow reader (so writes wait for room) arrive intact on both stacks.
+//! the transport (`Flow::poll_write_now`) and reads straight from it (`Flow::poll_read_now`),
+//! and, for a flow without those paths, owned writes and reads; 8 MiB against a slow reader
+//! (so writes wait for room) arrive intact on both stacks.
 
 use bytes::Bytes;
 use mirage_net::{Addressing, DirectStack, FlowStream, MemLink, SocketStack, StackConfig};
@@ -10,7 +11,7 @@ use mirage_types::{
 use sha2::{Digest, Sha256};
 use std::io::IoSlice;
 use std::net::Ipv4Addr;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOTAL: usize = 8 * 1024 * 1024;
 
@@ -57,17 +58,22 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(mut stream: W, data: &[u8]) {
 }
 
 /// Reads everything, pausing now and then so the sender meets a full window.
-async fn receive(flow: impl Flow) -> Vec<u8> {
+/// Reads `stream` to its end in reads of at most 64 KiB, pausing now and then (a slow reader).
+async fn receive<R: tokio::io::AsyncRead + Unpin>(mut stream: R) -> Vec<u8> {
     let mut got = Vec::with_capacity(TOTAL);
+    let mut buf = vec![0; 64 * 1024];
     let mut reads = 0u32;
-    while let Read::Data(chunk) = flow.read().await.unwrap() {
-        got.extend_from_slice(&chunk);
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        if n == 0 {
+            return got;
+        }
+        got.extend_from_slice(&buf[..n]);
         reads += 1;
         if reads.is_multiple_of(16) {
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
     }
-    got
 }
 
 async fn check<S: StackV4 + 'static>(server: S, client: S, wrapped: bool)
@@ -90,14 +96,18 @@ where
         }
     });
     let flow = client.tcpv4().create_connection(address).await.unwrap();
-    let got = receive(flow).await;
+    let got = if wrapped {
+        receive(FlowStream::new(AsyncOnly(flow))).await
+    } else {
+        receive(FlowStream::new(flow)).await
+    };
     sender.await.unwrap();
     assert_eq!(got.len(), TOTAL);
     assert_eq!(Sha256::digest(&got), Sha256::digest(&data));
 }
 
 #[test]
-fn vectored_writes_arrive_intact_on_the_socket_stack() {
+fn vectored_writes_and_stream_reads_arrive_intact_on_the_socket_stack() {
     for wrapped in [false, true] {
         mirage_unix::run(async move {
             let stack =
@@ -108,7 +118,7 @@ fn vectored_writes_arrive_intact_on_the_socket_stack() {
 }
 
 #[test]
-fn vectored_writes_arrive_intact_on_the_direct_stack() {
+fn vectored_writes_and_stream_reads_arrive_intact_on_the_direct_stack() {
     for wrapped in [false, true] {
         mirage_unix::run(async move {
             let (a, b) = MemLink::pair();

@@ -51,6 +51,47 @@ impl DirectFlow {
         }
     }
 
+    /// The next read's answer now, or `Pending` with the task of `cx` registered to hear of
+    /// data, the end of the stream or an error.
+    fn poll_read(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Read, TcpError>> {
+        let outcome = self.with(|socket| {
+            if socket.can_recv() {
+                if socket.recv_queue() * 2 >= socket.recv_capacity() {
+                    // Reading may open the window enough for smoltcp to tell the peer (it
+                    // does once the window has doubled): let the driver poll. While the
+                    // buffer is under half full the peer still has half of it to send
+                    // into, and the acknowledgement of its next segment carries the
+                    // window; waking the driver for every read would cost a poll each.
+                    self.shared.wake.notify();
+                }
+                let data = socket.recv(|buf| (buf.len(), Bytes::copy_from_slice(buf)));
+                return Some(Ok(Read::Data(data.unwrap_or_default())));
+            }
+            match socket.state() {
+                tcp::State::CloseWait
+                | tcp::State::LastAck
+                | tcp::State::Closing
+                | tcp::State::TimeWait => {
+                    self.peer_finished.set(true);
+                    Some(Ok(Read::Eof))
+                }
+                tcp::State::Closed if self.peer_finished.get() || self.closed.get() => {
+                    Some(Ok(Read::Eof))
+                }
+                tcp::State::Closed => Some(Err(())),
+                _ => {
+                    socket.register_recv_waker(cx.waker());
+                    None
+                }
+            }
+        });
+        match outcome {
+            Some(Ok(read)) => Poll::Ready(Ok(read)),
+            Some(Err(())) => Poll::Ready(Err(self.ended())),
+            None => Poll::Pending,
+        }
+    }
+
     async fn send_all(&self, data: &[u8]) -> Result<(), TcpError> {
         if self.closed.get() {
             return Err(TcpError::Closed);
@@ -103,45 +144,15 @@ impl Flow for DirectFlow {
     type Error = TcpError;
 
     async fn read(&self) -> Result<Read, TcpError> {
-        poll_fn(|cx| {
-            let outcome = self.with(|socket| {
-                if socket.can_recv() {
-                    if socket.recv_queue() * 2 >= socket.recv_capacity() {
-                        // Reading may open the window enough for smoltcp to tell the peer (it
-                        // does once the window has doubled): let the driver poll. While the
-                        // buffer is under half full the peer still has half of it to send
-                        // into, and the acknowledgement of its next segment carries the
-                        // window; waking the driver for every read would cost a poll each.
-                        self.shared.wake.notify();
-                    }
-                    let data = socket.recv(|buf| (buf.len(), Bytes::copy_from_slice(buf)));
-                    return Some(Ok(Read::Data(data.unwrap_or_default())));
-                }
-                match socket.state() {
-                    tcp::State::CloseWait
-                    | tcp::State::LastAck
-                    | tcp::State::Closing
-                    | tcp::State::TimeWait => {
-                        self.peer_finished.set(true);
-                        Some(Ok(Read::Eof))
-                    }
-                    tcp::State::Closed if self.peer_finished.get() || self.closed.get() => {
-                        Some(Ok(Read::Eof))
-                    }
-                    tcp::State::Closed => Some(Err(())),
-                    _ => {
-                        socket.register_recv_waker(cx.waker());
-                        None
-                    }
-                }
-            });
-            match outcome {
-                Some(Ok(read)) => Poll::Ready(Ok(read)),
-                Some(Err(())) => Poll::Ready(Err(self.ended())),
-                None => Poll::Pending,
-            }
-        })
-        .await
+        poll_fn(|cx| self.poll_read(cx)).await
+    }
+
+    /// Reads straight from the socket: no future per read.
+    fn poll_read_now(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> Option<Poll<Result<Read, TcpError>>> {
+        Some(self.poll_read(cx))
     }
 
     async fn write(&self, buf: &[u8]) -> Result<(), TcpError> {
