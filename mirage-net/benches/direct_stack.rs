@@ -321,6 +321,12 @@ fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
     let rounds = 5;
+    match std::env::var("ONLY").as_deref() {
+        Ok("ours") => return println!("{}", direct_ping_pong()),
+        Ok("tasks") => return println!("{}", smoltcp_tasks::ping_pong()),
+        Ok("theirs") => return println!("{}", smoltcp_ping_pong()),
+        _ => {}
+    }
     if wanted("bulk") {
         bulk(rounds);
     }
