@@ -318,3 +318,48 @@ fn flows_the_application_drops_are_freed_while_their_peers_stay_up() {
         assert_eq!(clients.len(), 40);
     });
 }
+
+/// A burst of connections larger than the SYN backlog in front of the one listening socket:
+/// every connection is served (SYNs dropped beyond the backlog are sent again by the peer).
+#[test]
+fn a_burst_of_connections_beyond_the_syn_backlog_is_served() {
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        let listener = b.bind_tcpv4(8081).await.unwrap();
+        tokio::task::spawn_local(async move {
+            while let Ok(flow) = listener.accept().await {
+                tokio::task::spawn_local(async move {
+                    while let Ok(Read::Data(data)) = flow.read().await {
+                        flow.write(&data).await.unwrap();
+                    }
+                });
+            }
+        });
+        let clients: Vec<_> = (0..300u32)
+            .map(|i| {
+                let tcp = a.tcpv4();
+                tokio::task::spawn_local(async move {
+                    let flow = tcp
+                        .create_connection(SocketAddrV4::new(B, 8081))
+                        .await
+                        .unwrap();
+                    flow.write(&i.to_be_bytes()).await.unwrap();
+                    let mut echoed = Vec::new();
+                    while echoed.len() < 4 {
+                        match flow.read().await.unwrap() {
+                            Read::Data(data) => echoed.extend_from_slice(&data),
+                            Read::Eof => panic!("closed early"),
+                        }
+                    }
+                    assert_eq!(echoed, i.to_be_bytes());
+                })
+            })
+            .collect();
+        for client in clients {
+            tokio::time::timeout(Duration::from_secs(30), client)
+                .await
+                .expect("a connection was not served")
+                .unwrap();
+        }
+    });
+}
