@@ -10,7 +10,9 @@
 //!   `TunTapInterface` (root only);
 //! * the CPU an idle listening stack uses over 10 s.
 //!
-//! `cargo bench -p mirage-net --bench direct_stack`.
+//! `cargo bench -p mirage-net --bench direct_stack`. With `PING_PONG_ONLY=direct` (or
+//! `loopback`, `tasks`) the bench binary runs that ping-pong contender alone, once: what
+//! the README's instruction counts come from (`valgrind --tool=callgrind` on the binary).
 
 use mirage_net::{Addressing, DirectStack, MemLink};
 use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
@@ -321,11 +323,16 @@ fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |name: &str| filter.as_ref().is_none_or(|f| name.contains(f.as_str()));
     let rounds = 5;
-    match std::env::var("ONLY").as_deref() {
-        Ok("ours") => return println!("{}", direct_ping_pong()),
-        Ok("tasks") => return println!("{}", smoltcp_tasks::ping_pong()),
-        Ok("theirs") => return println!("{}", smoltcp_ping_pong()),
-        _ => {}
+    // One ping-pong contender alone, once, for a profiler (`valgrind --tool=callgrind`
+    // counts its instructions): PING_PONG_ONLY=direct|loopback|tasks.
+    if let Ok(contender) = std::env::var("PING_PONG_ONLY") {
+        let micros = match contender.as_str() {
+            "direct" => direct_ping_pong(),
+            "loopback" => smoltcp_ping_pong(),
+            "tasks" => smoltcp_tasks::ping_pong(),
+            other => panic!("PING_PONG_ONLY={other}: expected direct, loopback or tasks"),
+        };
+        return println!("{contender}: {micros:.2} us per round trip");
     }
     if wanted("bulk") {
         bulk(rounds);
