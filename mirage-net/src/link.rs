@@ -307,6 +307,15 @@ mod tests {
         vec![byte; 60]
     }
 
+    /// A handler that notes the first byte of each frame it is given.
+    fn first_bytes_seen() -> (Rc<RefCell<Vec<u8>>>, FrameHandler) {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let log = seen.clone();
+        let handler =
+            mirage_types::frame_handler_now(move |frame: Bytes| log.borrow_mut().push(frame[0]));
+        (seen, handler)
+    }
+
     /// Frames arrive in order; a second listener is refused; `listen` ends when the far end
     /// is dropped, after the frames already on the wire.
     #[test]
@@ -318,12 +327,7 @@ mod tests {
                 .await
                 .unwrap();
             drop(a);
-            let seen = Rc::new(RefCell::new(Vec::new()));
-            let log = seen.clone();
-            let handler = mirage_types::frame_handler(move |frame: Bytes| {
-                log.borrow_mut().push(frame[0]);
-                async {}
-            });
+            let (seen, handler) = first_bytes_seen();
             b.listen(handler.clone()).await.unwrap();
             assert_eq!(*seen.borrow(), [1, 2, 3]);
             assert!(b.listen(handler).await.is_err());
@@ -357,12 +361,7 @@ mod tests {
             assert_eq!(a.outgoing.frames.borrow().len(), WIRE_FRAMES);
             assert_eq!(a.get_stats_counters().tx_pkts, 3 * WIRE_FRAMES as u64);
             drop(a);
-            let seen = Rc::new(RefCell::new(Vec::new()));
-            let log = seen.clone();
-            let handler = mirage_types::frame_handler(move |frame: Bytes| {
-                log.borrow_mut().push(frame[0]);
-                async {}
-            });
+            let (seen, handler) = first_bytes_seen();
             b.listen(handler).await.unwrap();
             let expected: Vec<u8> = (0..WIRE_FRAMES).map(|i| i as u8).collect();
             assert_eq!(*seen.borrow(), expected);
