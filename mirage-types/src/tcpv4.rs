@@ -19,8 +19,9 @@ pub enum TcpError {
     /// V1 `Unknown`: any other failure, described.
     #[error("{0}")]
     Unknown(String),
-    /// V1 `Timeout`: no valid answer to a connection attempt.
-    #[error("Timeout while attempting to connect")]
+    /// V1 `Timeout`: no valid answer in time, to a connection attempt or, on an established
+    /// connection, for longer than the stack's TCP timeout (the peer stopped answering).
+    #[error("timed out: no answer from the peer in time")]
     Timeout,
     /// V1 `Refused`: the peer reset the connection attempt.
     #[error("Connection refused")]

@@ -29,6 +29,8 @@ pub(crate) struct Queues {
     pub(crate) byte_budget: usize,
     /// Frames dropped because the stack fell behind the network (`RECEIVE_QUEUE` full).
     pub(crate) dropped: u64,
+    /// Where the resets smoltcp was given came from.
+    pub(crate) resets: super::resets::Resets,
 }
 
 /// Frames waiting for smoltcp at most: a device delivering faster than the stack can take
@@ -88,6 +90,7 @@ impl Queues {
             frame_budget: FRAMES_PER_POLL,
             byte_budget: BYTES_PER_POLL,
             dropped: 0,
+            resets: super::resets::Resets::default(),
         }
     }
 }
@@ -123,7 +126,11 @@ impl phy::Device for Queues {
         }
         let frame = loop {
             let frame = self.received.pop_front()?;
-            if !is_tcp_syn(&frame) {
+            let tcp = tcp_headers(&frame);
+            if let Some((ip, tcp)) = tcp {
+                self.resets.note(ip, tcp);
+            }
+            if !tcp.is_some_and(|(_, tcp)| opens_a_connection(tcp)) {
                 break frame;
             }
             if self.syn_budget > 0 {
@@ -153,25 +160,31 @@ impl phy::Device for Queues {
     }
 }
 
-/// Whether `frame` is an IPv4 TCP segment opening a connection (SYN without ACK).
-fn is_tcp_syn(frame: &[u8]) -> bool {
+/// The IPv4 header and the TCP header of `frame`, if it is an IPv4 TCP segment whose TCP
+/// header's fixed part (20 bytes) is all there. Nothing is verified beyond that: smoltcp
+/// checks the rest.
+pub(crate) fn tcp_headers(frame: &[u8]) -> Option<(&[u8], &[u8])> {
     const ETHERTYPE: usize = 12;
-    let Some(ip) = frame.get(14..) else {
-        return false;
-    };
+    let ip = frame.get(14..)?;
     if frame[ETHERTYPE..ETHERTYPE + 2] != [0x08, 0x00] || ip.len() < 20 || ip[9] != 6 {
-        return false;
+        return None;
     }
-    let header = usize::from(ip[0] & 0x0f) * 4;
-    match ip.get(header + 13) {
-        Some(flags) => flags & 0x12 == 0x02,
-        None => false,
-    }
+    let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
+    (tcp.len() >= 20).then_some((ip, tcp))
+}
+
+/// Whether the TCP header `tcp` opens a connection (SYN without ACK).
+fn opens_a_connection(tcp: &[u8]) -> bool {
+    tcp[13] & 0x12 == 0x02
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_tcp_syn(frame: &[u8]) -> bool {
+        tcp_headers(frame).is_some_and(|(_, tcp)| opens_a_connection(tcp))
+    }
 
     #[test]
     fn recognises_syns_only() {

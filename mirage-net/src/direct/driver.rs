@@ -183,7 +183,7 @@ fn pools_upkeep(shared: &Rc<Shared>, state: &mut State) {
             };
             match state.backlogs.get(&port) {
                 Some(backlog) if backlog.flows.borrow().len() < ACCEPT_BACKLOG => {
-                    let flow = DirectFlow::new(shared.clone(), handle, peer);
+                    let flow = DirectFlow::new(shared.clone(), handle, port, peer);
                     backlog.flows.borrow_mut().push_back(flow);
                     backlog.ready.notify_one();
                 }

@@ -17,6 +17,8 @@ use std::task::Poll;
 pub struct DirectFlow {
     shared: Rc<Shared>,
     handle: SocketHandle,
+    /// This end's port, and the peer's end.
+    local_port: u16,
     peer: SocketAddrV4,
     /// This side called `close`.
     closed: Cell<bool>,
@@ -25,10 +27,16 @@ pub struct DirectFlow {
 }
 
 impl DirectFlow {
-    pub(crate) fn new(shared: Rc<Shared>, handle: SocketHandle, peer: SocketAddrV4) -> Self {
+    pub(crate) fn new(
+        shared: Rc<Shared>,
+        handle: SocketHandle,
+        local_port: u16,
+        peer: SocketAddrV4,
+    ) -> Self {
         DirectFlow {
             shared,
             handle,
+            local_port,
             peer,
             closed: Cell::new(false),
             peer_finished: Cell::new(false),
@@ -41,13 +49,23 @@ impl DirectFlow {
         f(state.sockets.get_mut::<tcp::Socket>(self.handle))
     }
 
-    /// The error for a socket that closed: a reset or a timeout unless the peer finished in
-    /// order.
+    /// The error for a socket that closed without both sides finishing in order: the stack
+    /// was disconnected, the peer reset the connection, or else smoltcp gave up on a peer
+    /// that stopped answering (the stack's TCP timeout), as the socket stack reports it.
     fn ended(&self) -> TcpError {
         if self.shared.disconnected.get() {
             TcpError::Disconnected
-        } else {
+        } else if self
+            .shared
+            .state
+            .borrow()
+            .queues
+            .resets
+            .seen(self.local_port, self.peer)
+        {
             TcpError::Reset
+        } else {
+            TcpError::Timeout
         }
     }
 

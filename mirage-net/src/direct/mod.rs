@@ -8,6 +8,7 @@ mod link_layer;
 mod listener;
 mod neighbours;
 mod nudge;
+mod resets;
 mod state;
 mod views;
 

@@ -114,7 +114,7 @@ impl Tcpv4 for DirectTcp {
         if self.shared.disconnected.get() {
             return Err(TcpError::Disconnected);
         }
-        let handle = {
+        let (handle, port) = {
             let mut state = self.shared.state.borrow_mut();
             let state = &mut *state;
             let port = state.ephemeral_port();
@@ -123,7 +123,7 @@ impl Tcpv4 for DirectTcp {
             socket
                 .connect(state.iface.context(), remote, port)
                 .map_err(|e| TcpError::Unknown(format!("cannot connect to {dst}: {e}")))?;
-            state.sockets.add(socket)
+            (state.sockets.add(socket), port)
         };
         self.shared.wake.notify();
         let established = poll_fn(|cx| {
@@ -141,7 +141,7 @@ impl Tcpv4 for DirectTcp {
         });
         let outcome = tokio::time::timeout(self.shared.connect_timeout, established).await;
         let result = match outcome {
-            Ok(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, dst)),
+            Ok(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, port, dst)),
             Ok(Err(error)) => Err(error),
             Err(_) => Err(TcpError::Timeout),
         };
