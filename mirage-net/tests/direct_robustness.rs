@@ -220,26 +220,34 @@ fn syns_held_while_every_socket_is_mid_handshake_cost_no_cpu_and_are_served_late
     });
 }
 
+/// A connection from `a` to port 9 of `b`, where each connection is held for `hold` without
+/// being read, then dropped.
+async fn connect_to_a_holder(
+    a: &DirectStack<MemLink>,
+    b: &DirectStack<MemLink>,
+    hold: Duration,
+) -> mirage_net::DirectFlow {
+    // Callbacks run while `listen` does.
+    tokio::task::spawn_local({
+        let stack = b.clone();
+        async move { stack.listen().await }
+    });
+    b.listen_tcpv4(9, move |flow| async move {
+        tokio::time::sleep(hold).await;
+        drop(flow);
+    });
+    a.tcpv4()
+        .create_connection(SocketAddrV4::new(B, 9))
+        .await
+        .unwrap()
+}
+
 #[test]
 fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
     run(async {
         let (a, b) = pair().await;
         a.set_tcp_timeout(Duration::from_secs(2));
-        // Callbacks run while `listen` does.
-        tokio::task::spawn_local({
-            let stack = b.clone();
-            async move { stack.listen().await }
-        });
-        b.listen_tcpv4(9, |flow| async move {
-            // Accept, then hold the connection without reading.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            drop(flow);
-        });
-        let flow = a
-            .tcpv4()
-            .create_connection(SocketAddrV4::new(B, 9))
-            .await
-            .unwrap();
+        let flow = connect_to_a_holder(&a, &b, Duration::from_secs(3600)).await;
         flow.write(b"hello").await.unwrap();
         b.disconnect().await; // the peer is gone: no more answers
         let writing = async {
@@ -263,21 +271,8 @@ fn a_peer_that_vanishes_ends_in_an_error_not_a_hang() {
 fn a_peer_that_resets_ends_in_a_reset() {
     run(async {
         let (a, b) = pair().await;
-        // Callbacks run while `listen` does.
-        tokio::task::spawn_local({
-            let stack = b.clone();
-            async move { stack.listen().await }
-        });
-        b.listen_tcpv4(9, |flow| async move {
-            // Dropped with data unread: the stack resets the connection, as a kernel does.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            drop(flow);
-        });
-        let flow = a
-            .tcpv4()
-            .create_connection(SocketAddrV4::new(B, 9))
-            .await
-            .unwrap();
+        // Dropped with data unread: the stack resets the connection, as a kernel does.
+        let flow = connect_to_a_holder(&a, &b, Duration::from_millis(100)).await;
         flow.write(b"unread").await.unwrap();
         let writing = async {
             loop {
