@@ -57,8 +57,8 @@ async fn send<W: tokio::io::AsyncWrite + Unpin>(mut stream: W, data: &[u8]) {
     stream.shutdown().await.unwrap();
 }
 
-/// Reads everything, pausing now and then so the sender meets a full window.
-/// Reads `stream` to its end in reads of at most 64 KiB, pausing now and then (a slow reader).
+/// Reads `stream` to its end in reads of at most 64 KiB, pausing now and then so the sender
+/// meets a full window.
 async fn receive<R: tokio::io::AsyncRead + Unpin>(mut stream: R) -> Vec<u8> {
     let mut got = Vec::with_capacity(TOTAL);
     let mut buf = vec![0; 64 * 1024];

@@ -4,6 +4,7 @@ use super::frame_pool::FramePool;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
+use smoltcp::wire::{Ipv4Packet, TcpPacket};
 use std::collections::VecDeque;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
@@ -127,10 +128,10 @@ impl phy::Device for Queues {
         let frame = loop {
             let frame = self.received.pop_front()?;
             let tcp = tcp_headers(&frame);
-            if let Some((ip, tcp)) = tcp {
+            if let Some((ip, tcp)) = &tcp {
                 self.resets.note(ip, tcp);
             }
-            if !tcp.is_some_and(|(_, tcp)| opens_a_connection(tcp)) {
+            if !tcp.is_some_and(|(_, tcp)| opens_a_connection(&tcp)) {
                 break frame;
             }
             if self.syn_budget > 0 {
@@ -160,22 +161,25 @@ impl phy::Device for Queues {
     }
 }
 
-/// The IPv4 header and the TCP header of `frame`, if it is an IPv4 TCP segment whose TCP
-/// header's fixed part (20 bytes) is all there. Nothing is verified beyond that: smoltcp
-/// checks the rest.
-pub(crate) fn tcp_headers(frame: &[u8]) -> Option<(&[u8], &[u8])> {
+/// A frame's IPv4 packet and the TCP segment in it.
+pub(crate) type TcpHeaders<'a> = (Ipv4Packet<&'a [u8]>, TcpPacket<&'a [u8]>);
+
+/// The IPv4 packet and the TCP segment in `frame`, if it is an IPv4 TCP segment whose fixed
+/// headers (20 bytes each) are all there, so that their fixed fields can be read. Nothing is
+/// verified beyond that: smoltcp checks the rest.
+pub(crate) fn tcp_headers(frame: &[u8]) -> Option<TcpHeaders<'_>> {
     const ETHERTYPE: usize = 12;
     let ip = frame.get(14..)?;
     if frame[ETHERTYPE..ETHERTYPE + 2] != [0x08, 0x00] || ip.len() < 20 || ip[9] != 6 {
         return None;
     }
     let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
-    (tcp.len() >= 20).then_some((ip, tcp))
+    (tcp.len() >= 20).then(|| (Ipv4Packet::new_unchecked(ip), TcpPacket::new_unchecked(tcp)))
 }
 
-/// Whether the TCP header `tcp` opens a connection (SYN without ACK).
-fn opens_a_connection(tcp: &[u8]) -> bool {
-    tcp[13] & 0x12 == 0x02
+/// Whether `tcp` opens a connection (SYN without ACK).
+fn opens_a_connection(tcp: &TcpPacket<&[u8]>) -> bool {
+    tcp.syn() && !tcp.ack()
 }
 
 #[cfg(test)]
@@ -183,7 +187,7 @@ mod tests {
     use super::*;
 
     fn is_tcp_syn(frame: &[u8]) -> bool {
-        tcp_headers(frame).is_some_and(|(_, tcp)| opens_a_connection(tcp))
+        tcp_headers(frame).is_some_and(|(_, tcp)| opens_a_connection(&tcp))
     }
 
     #[test]

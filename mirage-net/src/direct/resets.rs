@@ -2,8 +2,9 @@
 //! received and for its own timeout, so the stack notes the resets it hands smoltcp, and a
 //! flow that finds its socket closed can tell its application which of the two it was.
 
+use smoltcp::wire::{Ipv4Packet, TcpPacket};
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 
 /// Resets remembered at most, newest kept: a flood of resets costs bounded memory (a flow
 /// whose reset was pushed out by it reports a timeout instead).
@@ -14,14 +15,14 @@ const KEPT: usize = 256;
 pub(crate) struct Resets(VecDeque<(u16, SocketAddrV4)>);
 
 impl Resets {
-    /// Notes a received TCP segment (its IPv4 and TCP headers) if it has RST set.
-    pub(crate) fn note(&mut self, ip: &[u8], tcp: &[u8]) {
-        if tcp[13] & 0x04 == 0 {
+    /// Notes a received TCP segment (as [`super::device::tcp_headers`] found it) if it has
+    /// RST set.
+    pub(crate) fn note(&mut self, ip: &Ipv4Packet<&[u8]>, tcp: &TcpPacket<&[u8]>) {
+        if !tcp.rst() {
             return;
         }
-        let source = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
-        let remote = SocketAddrV4::new(source, u16::from_be_bytes([tcp[0], tcp[1]]));
-        let local_port = u16::from_be_bytes([tcp[2], tcp[3]]);
+        let remote = SocketAddrV4::new(ip.src_addr(), tcp.src_port());
+        let local_port = tcp.dst_port();
         if self.0.len() == KEPT {
             self.0.pop_front();
         }
@@ -38,11 +39,12 @@ impl Resets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     impl Resets {
         fn note_frame(&mut self, frame: &[u8]) {
             if let Some((ip, tcp)) = super::super::device::tcp_headers(frame) {
-                self.note(ip, tcp);
+                self.note(&ip, &tcp);
             }
         }
     }
