@@ -93,18 +93,10 @@ impl<E: RustEmbed> Device for Crunch<E> {
     async fn disconnect(&self) {}
 }
 
-/// The part of `value` from `offset`, at most `length` bytes.
-pub(crate) fn window(value: Bytes, offset: u64, length: u64) -> Bytes {
-    let len = value.len() as u64;
-    let start = offset.min(len);
-    let end = start.saturating_add(length).min(len);
-    value.slice(start as usize..end as usize)
-}
-
 #[async_trait(?Send)]
 impl<E: RustEmbed> KvRo for Crunch<E> {
     async fn read(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
-        Ok(window(self.value(key)?, offset, length))
+        Ok(crate::window(self.value(key)?, offset, length))
     }
 
     async fn size(&self, key: &str) -> Result<u64, KvError> {
@@ -143,6 +135,19 @@ impl<E: RustEmbed> KvRo for Crunch<E> {
 
     async fn get(&self, key: &str) -> Result<Bytes, KvError> {
         self.value(key)
+    }
+
+    /// The file's modification time as `rust-embed` saw it at build time (directories have
+    /// none).
+    async fn last_modified(&self, key: &str) -> Result<Option<std::time::Duration>, KvError> {
+        let name = key::normalise(key)?;
+        match self.entries.get(&name) {
+            None => Err(KvError::UnknownKey(key.to_owned())),
+            Some(Entry::Dictionary) => Ok(None),
+            Some(Entry::Value) => Ok(E::get(&name)
+                .and_then(|file| file.metadata.last_modified())
+                .map(std::time::Duration::from_secs)),
+        }
     }
 
     /// The SHA-256 `rust-embed` computed at build time.

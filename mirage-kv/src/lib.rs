@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 #[cfg(feature = "crunch")]
 mod crunch;
 #[cfg(feature = "direct")]
@@ -11,15 +13,25 @@ mod fs_kv;
 #[cfg(feature = "fat")]
 pub mod image;
 mod key;
+mod mem;
 
 #[cfg(feature = "crunch")]
 pub use crunch::Crunch;
 #[cfg(feature = "direct")]
 pub use direct::DirectKv;
 #[cfg(feature = "fat")]
-pub use fat::FatFs;
+pub use fat::{FatFs, FatKv};
 pub use fs_kv::FsKv;
+pub use mem::MemKv;
 /// Re-exported (a public dependency): derive `RustEmbed` on a struct naming the directory
 /// for [`Crunch`], with `#[crate_path = "mirage_kv::rust_embed"]`.
 #[cfg(feature = "crunch")]
 pub use rust_embed::{self, RustEmbed};
+
+/// The part of `value` from `offset`, at most `length` bytes.
+pub(crate) fn window(value: bytes::Bytes, offset: u64, length: u64) -> bytes::Bytes {
+    let len = value.len() as u64;
+    let start = offset.min(len);
+    let end = start.saturating_add(length).min(len);
+    value.slice(start as usize..end as usize)
+}

@@ -47,6 +47,8 @@ pub enum ErrorKind {
     Corrupted,
     /// A port or address is in use.
     AddressInUse,
+    /// A bound was reached: a line longer than allowed, more than a buffer may hold.
+    LimitExceeded,
     /// Any other input/output failure of the operating system or device.
     Io,
     /// None of the above.
@@ -73,6 +75,36 @@ impl ErrorKind {
             K::AddrInUse => ErrorKind::AddressInUse,
             K::Unsupported => ErrorKind::Unimplemented,
             _ => ErrorKind::Io,
+        }
+    }
+}
+
+impl ErrorKind {
+    /// The nearest operating-system kind (the inverse of [`ErrorKind::of_io`] where one
+    /// exists), so that converting an error to [`std::io::Error`] keeps what it was.
+    #[cfg(feature = "std")]
+    pub fn to_io(self) -> std::io::ErrorKind {
+        use std::io::ErrorKind as K;
+        match self {
+            ErrorKind::NotFound => K::NotFound,
+            ErrorKind::AlreadyExists => K::AlreadyExists,
+            ErrorKind::PermissionDenied => K::PermissionDenied,
+            ErrorKind::ReadOnly => K::ReadOnlyFilesystem,
+            ErrorKind::Timeout => K::TimedOut,
+            ErrorKind::Refused => K::ConnectionRefused,
+            ErrorKind::Reset => K::ConnectionReset,
+            ErrorKind::Closed => K::BrokenPipe,
+            ErrorKind::Disconnected => K::NotConnected,
+            ErrorKind::Unimplemented => K::Unsupported,
+            ErrorKind::InvalidInput | ErrorKind::OutOfRange | ErrorKind::LimitExceeded => {
+                K::InvalidInput
+            }
+            ErrorKind::NoSpace => K::StorageFull,
+            ErrorKind::WrongEntryKind => K::IsADirectory,
+            ErrorKind::NotEmpty => K::DirectoryNotEmpty,
+            ErrorKind::Corrupted => K::InvalidData,
+            ErrorKind::AddressInUse => K::AddrInUse,
+            ErrorKind::Io | ErrorKind::Other => K::Other,
         }
     }
 }

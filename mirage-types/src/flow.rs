@@ -31,8 +31,9 @@ impl Read {
 /// V1 `FLOW`: a stream of bytes in each direction (a console, a TCP connection, ...).
 #[async_trait(?Send)]
 pub trait Flow {
-    /// The flow's own error (V1's abstract `error`; its `error_message` is `Display`).
-    type Error: core::error::Error + 'static;
+    /// The flow's own error (V1's abstract `error`; its `error_message` is `Display`), with
+    /// the [`crate::Error::kind`] generic code decides on.
+    type Error: crate::Error + core::error::Error + 'static;
 
     /// Waits for the next bytes, the end of the stream, or an error.
     async fn read(&self) -> Result<Read, Self::Error>;

@@ -121,6 +121,11 @@ pub trait Fs: Device {
     /// parents, extending the file as needed.
     async fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<(), FsError>;
 
+    /// Makes every write that has returned durable: flushes what the filesystem and the
+    /// device below hold in volatile caches. (V1 has no such call; MirageOS 4's stores flush
+    /// in each write. Generic code calls it where a write must survive a crash.)
+    async fn sync(&self) -> Result<(), FsError>;
+
     /// The entries of directory `path` with their details: `listdir`, then `stat` of each.
     /// Backends that read a directory's details in one pass override it.
     async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {

@@ -1,4 +1,4 @@
-//! V1 `KV_RO`: a read-only key/value store, with the modern conveniences.
+//! V1 `KV_RO`: a read-only key/value store, with Mirage 4's read side.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -8,6 +8,7 @@ use crate::IoError;
 use crate::{Device, ErrorKind, FsError};
 use async_trait::async_trait;
 use bytes::Bytes;
+use core::time::Duration;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -37,6 +38,33 @@ pub enum KvError {
     /// The store was disconnected.
     #[error("key/value store is disconnected")]
     Disconnected,
+    /// Mirage 4 `No_space`: the store is full.
+    #[error("no space left in the key/value store")]
+    NoSpace,
+    /// Mirage 4 `Already_present`: [`crate::KvRw::allocate`] of a key that exists.
+    #[error("key {0} is already present")]
+    AlreadyPresent(String),
+    /// Mirage 4 `Rename_source_prefix`: a rename into the source's own subtree.
+    #[error("cannot rename {source_key} into itself ({dest})")]
+    RenameSourcePrefix {
+        /// The key being renamed.
+        source_key: String,
+        /// The destination, beneath it.
+        dest: String,
+    },
+    /// The key cannot name anything in this store: a `..` segment, a character or a length
+    /// the store's names do not allow, a spelling that differs only in case from a stored
+    /// key where the store ignores case, or a name the store reserves for itself.
+    #[error("key {key:?} is not allowed: {reason}")]
+    InvalidKey {
+        /// The key as given.
+        key: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// A write to a store that only reads.
+    #[error("key/value store is read-only")]
+    ReadOnly,
 }
 
 impl KvError {
@@ -50,6 +78,20 @@ impl KvError {
             KvError::Io(error) => error.kind(),
             KvError::Filesystem(error) => error.kind(),
             KvError::Disconnected => ErrorKind::Disconnected,
+            KvError::NoSpace => ErrorKind::NoSpace,
+            KvError::AlreadyPresent(_) => ErrorKind::AlreadyExists,
+            KvError::RenameSourcePrefix { .. } | KvError::InvalidKey { .. } => {
+                ErrorKind::InvalidInput
+            }
+            KvError::ReadOnly => ErrorKind::ReadOnly,
+        }
+    }
+
+    /// [`KvError::InvalidKey`] for `key`, breaking rule `reason`.
+    pub fn invalid_key(key: &str, reason: impl Into<String>) -> Self {
+        KvError::InvalidKey {
+            key: key.to_owned(),
+            reason: reason.into(),
         }
     }
 }
@@ -63,7 +105,12 @@ pub enum Entry {
     Dictionary,
 }
 
-/// V1 `KV_RO`: values named by `/`-separated keys (`a` and `/a` are the same key).
+/// V1 `KV_RO`: values named by `/`-separated keys (`a` and `/a` are the same key), with
+/// Mirage 4's read side (`mirage-kv` 6.1 `RO`: `exists`, `get`, `get_partial`, `list`,
+/// `last_modified`, `digest`, `size`) as provided methods.
+///
+/// One trait serves both: every V1 store answers Mirage 4's questions (the new ones have
+/// defaults built on V1's `read` and `size`), and [`crate::KvRw`] extends it with writes.
 ///
 /// ```
 /// use mirage_types::{ErrorKind, KvRo};
@@ -97,6 +144,21 @@ pub trait KvRo: Device {
     async fn get(&self, key: &str) -> Result<Bytes, KvError> {
         let size = self.size(key).await?;
         self.read(key, 0, size).await
+    }
+
+    /// Mirage 4 `get_partial key ~offset ~length`: V1's [`KvRo::read`] under its new name.
+    async fn get_partial(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
+        self.read(key, offset, length).await
+    }
+
+    /// Mirage 4 `last_modified`: when the value (or directory) was last changed, as time since
+    /// the Unix epoch, or `None` where the store keeps no times (compiled-in data). A missing
+    /// key is [`KvError::UnknownKey`].
+    async fn last_modified(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        match self.exists(key).await? {
+            Some(_) => Ok(None),
+            None => Err(KvError::UnknownKey(key.to_owned())),
+        }
     }
 
     /// A digest of the value: its SHA-256 in lowercase hex (stores may answer faster from

@@ -23,6 +23,7 @@ mod clock;
 mod console;
 mod device;
 mod either;
+mod error;
 mod error_kind;
 mod ethif;
 mod flow;
@@ -33,8 +34,10 @@ mod icmpv4;
 mod io_error;
 mod ipv4;
 mod kv;
+mod kv_rw;
 mod listener;
 mod mac;
+mod monotonic_clock;
 mod network;
 mod pointers;
 mod random;
@@ -51,6 +54,7 @@ pub use clock::{Clock, Tm};
 pub use console::{Console, ConsoleError};
 pub use device::Device;
 pub use either::Either;
+pub use error::Error;
 pub use error_kind::ErrorKind;
 pub use ethif::{
     ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetHandlers, Ethif,
@@ -62,8 +66,10 @@ pub use icmpv4::{IcmpError, Icmpv4};
 pub use io_error::IoError;
 pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len};
 pub use kv::{Entry, KvError, KvRo, hex_sha256};
+pub use kv_rw::KvRw;
 pub use listener::{TcpListener, UdpListener};
 pub use mac::{MacAddr, ParseMacError};
+pub use monotonic_clock::MonotonicClock;
 pub use network::{
     FrameHandler, NetError, Network, Stats, StatsCounter, frame_handler, frame_handler_now,
 };

@@ -8,9 +8,9 @@ use crate::prelude::*;
 use crate::{
     Arp, ArpError, Block, BlockError, BlockInfo, Channel, ChannelError, Clock, Console,
     ConsoleError, Device, Entry, EthernetHandlers, Ethif, Flow, FrameHandler, Fs, FsError,
-    IcmpError, Icmpv4, IpError, Ipv4, KvError, KvRo, MacAddr, NetError, Network, Random, Read,
-    StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError, TcpFlow, Tcpv4, Time, Tm,
-    UdpCallback, UdpError, Udpv4,
+    IcmpError, Icmpv4, IpError, Ipv4, KvError, KvRo, KvRw, MacAddr, MonotonicClock, NetError,
+    Network, Random, Read, StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError,
+    TcpFlow, Tcpv4, Time, Tm, UdpCallback, UdpError, Udpv4,
 };
 use alloc::rc::Rc;
 use alloc::sync::Arc;
@@ -180,6 +180,51 @@ forward!(async KvRo {
     async fn digest(&self, key: &str) -> Result<String, KvError> {
         (**self).digest(key).await
     }
+
+    async fn get_partial(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
+        (**self).get_partial(key, offset, length).await
+    }
+
+    async fn last_modified(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        (**self).last_modified(key).await
+    }
+});
+
+forward!(async KvRw {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        (**self).set(key, value).await
+    }
+
+    async fn set_partial(&self, key: &str, offset: u64, data: &[u8]) -> Result<(), KvError> {
+        (**self).set_partial(key, offset, data).await
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), KvError> {
+        (**self).remove(key).await
+    }
+
+    async fn rename(&self, source: &str, dest: &str) -> Result<(), KvError> {
+        (**self).rename(source, dest).await
+    }
+
+    async fn allocate(
+        &self,
+        key: &str,
+        size: u64,
+        last_modified: Option<Duration>,
+    ) -> Result<(), KvError> {
+        (**self).allocate(key, size, last_modified).await
+    }
+});
+
+forward!(sync MonotonicClock {
+    fn elapsed_ns(&self) -> u64 {
+        (**self).elapsed_ns()
+    }
+
+    fn period_ns(&self) -> Option<u64> {
+        (**self).period_ns()
+    }
 });
 
 forward!(async Fs {
@@ -221,6 +266,10 @@ forward!(async Fs {
 
     async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
         (**self).listdir_stat(path).await
+    }
+
+    async fn sync(&self) -> Result<(), FsError> {
+        (**self).sync().await
     }
 });
 

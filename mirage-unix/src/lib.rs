@@ -2,12 +2,14 @@
 #![warn(missing_docs)]
 
 mod clock;
+mod monotonic_clock;
 mod random;
 mod run;
 mod tap;
 mod time;
 
 pub use clock::UnixClock;
+pub use monotonic_clock::UnixMonotonicClock;
 pub use random::UnixRandom;
 pub use run::run;
 pub use tap::Tap;

@@ -110,6 +110,12 @@ impl SectorCache {
         }
     }
 
+    /// Forgets one sector, clean or dirty: the next use reads the device's copy.
+    pub(crate) fn forget(&mut self, sector: u64) {
+        self.dirty.remove(&sector);
+        self.sectors.remove(&sector);
+    }
+
     /// Forgets every clean sector (after a format, say).
     pub(crate) fn clear_clean(&mut self) {
         let dirty = &self.dirty;

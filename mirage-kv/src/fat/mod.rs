@@ -5,7 +5,10 @@ mod cache;
 mod dot_entries;
 mod errors;
 mod extents;
+mod journal;
+mod kv;
 mod layout;
+mod names;
 mod ops;
 mod quiet_panic;
 
@@ -13,6 +16,8 @@ use attempt::{Attempt, Deferred};
 use cache::SectorCache;
 use errors::fs_error;
 use fatfs::{FileSystem, FsOptions};
+use journal::{Journal, Record};
+pub use kv::FatKv;
 use layout::Layout;
 use mirage_types::{Block, BlockInfo, FsError};
 use quiet_panic::catch_quietly;
@@ -128,11 +133,6 @@ impl<B: Block> FatFs<B> {
         &self.block
     }
 
-    /// Makes every completed operation durable (flushes the block device).
-    pub async fn sync(&self) -> Result<(), FsError> {
-        Ok(self.block.flush().await?)
-    }
-
     pub(crate) fn device_bytes(&self) -> u64 {
         self.info.size_sectors * u64::from(self.info.sector_size)
     }
@@ -145,15 +145,27 @@ impl<B: Block> FatFs<B> {
     pub(crate) async fn with_fs<R>(
         &self,
         path: &str,
+        op: impl FnMut(&FileSystem<&mut Attempt<'_>>) -> io::Result<R>,
+    ) -> Result<R, FsError> {
+        self.with_fs_ordered(path, &WriteOrder::Ascending, op).await
+    }
+
+    /// [`FatFs::with_fs`], its writes reaching the device in `order`.
+    pub(crate) async fn with_fs_ordered<R>(
+        &self,
+        path: &str,
+        order: &WriteOrder,
         mut op: impl FnMut(&FileSystem<&mut Attempt<'_>>) -> io::Result<R>,
     ) -> Result<R, FsError> {
-        self.transact(path, &mut [], |disk, _| {
-            let fs = FileSystem::new(disk, FsOptions::new())?;
-            let result = op(&fs)?;
-            fs.unmount()?;
-            Ok(result)
-        })
-        .await
+        let (result, _) = self
+            .attempts_ordered(path, &mut [], true, order, |disk, _| {
+                let fs = FileSystem::new(disk, FsOptions::new())?;
+                let result = op(&fs)?;
+                fs.unmount()?;
+                Ok(result)
+            })
+            .await?;
+        Ok(result)
     }
 
     /// Runs `op` until an attempt needs nothing it does not have, then commits its writes,
@@ -175,6 +187,19 @@ impl<B: Block> FatFs<B> {
         path: &str,
         output: &mut [u8],
         fill: bool,
+        op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
+    ) -> Result<(R, Vec<Deferred>), FsError> {
+        self.attempts_ordered(path, output, fill, &WriteOrder::Ascending, op)
+            .await
+    }
+
+    /// [`FatFs::attempts`], the committed writes reaching the device in `order`.
+    pub(crate) async fn attempts_ordered<R>(
+        &self,
+        path: &str,
+        output: &mut [u8],
+        fill: bool,
+        order: &WriteOrder,
         mut op: impl FnMut(&mut Attempt<'_>, &mut [u8]) -> io::Result<R>,
     ) -> Result<(R, Vec<Deferred>), FsError> {
         let budget = self
@@ -227,7 +252,11 @@ impl<B: Block> FatFs<B> {
                     dot_entries::repair(sector);
                 }
                 self.cache.borrow_mut().commit(written);
-                self.write_back().await?;
+                match order {
+                    WriteOrder::Ascending => self.write_back(false).await?,
+                    WriteOrder::TablesLast => self.write_back(true).await?,
+                    WriteOrder::Journaled(journal) => self.write_back_journaled(journal).await?,
+                }
             }
             if fill {
                 self.fill(output, &outcome.deferred).await?;
@@ -257,9 +286,26 @@ impl<B: Block> FatFs<B> {
         Ok(())
     }
 
-    async fn write_back(&self) -> Result<(), FsError> {
+    /// Writes every dirty sector to the device, in ascending order (the allocation tables
+    /// before the directories and data that use what they allocate), or with `tables_last`
+    /// the tables after everything else (a transaction that frees clusters: a crash between
+    /// leaves them allocated but unused, never a directory entry naming freed clusters).
+    async fn write_back(&self, tables_last: bool) -> Result<(), FsError> {
         let _turn = self.write_back.lock().await;
-        let dirty = self.cache.borrow_mut().take_dirty_runs();
+        let mut dirty = self.cache.borrow_mut().take_dirty_runs();
+        if tables_last {
+            let sector_size = self.info.sector_size as u64;
+            let tables_end = self
+                .layout
+                .get()
+                .map_or(0, |layout| layout.directories_start / sector_size);
+            dirty.sort_by_key(|(start, _)| (*start < tables_end, *start));
+        }
+        self.write_runs(dirty).await
+    }
+
+    /// Writes `dirty` runs in order; what fails to reach the device stays dirty.
+    async fn write_runs(&self, dirty: Vec<(u64, Vec<u8>)>) -> Result<(), FsError> {
         for (index, (start, data)) in dirty.iter().enumerate() {
             if let Err(error) = self.block.write(*start, &[data]).await {
                 // Keep what is not on the device dirty, so a later operation retries it.
@@ -272,6 +318,84 @@ impl<B: Block> FatFs<B> {
             }
         }
         Ok(())
+    }
+
+    /// Writes every dirty sector through `journal` (see the `journal` module): all of them
+    /// reach the device, or, after a crash, none or all of them once the journal is replayed.
+    async fn write_back_journaled(&self, journal: &Journal) -> Result<(), FsError> {
+        let _turn = self.write_back.lock().await;
+        let dirty = self.cache.borrow_mut().take_dirty_runs();
+        let size = self.sector_size();
+        let records: Vec<Record<'_>> = dirty
+            .iter()
+            .flat_map(|(start, data)| {
+                data.chunks(size).enumerate().map(move |(i, data)| Record {
+                    sector: start + i as u64,
+                    data,
+                })
+            })
+            .collect();
+        let image = match journal.image(&records, size) {
+            Ok(image) => image,
+            Err(error) => {
+                // Nothing reached the device: forget the transaction, so it never does.
+                let mut cache = self.cache.borrow_mut();
+                for record in &records {
+                    cache.forget(record.sector);
+                }
+                self.generation.set(self.generation.get() + 1);
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.write_journal(journal, &image).await {
+            self.keep_dirty(&dirty);
+            return Err(error);
+        }
+        self.write_runs(dirty).await?;
+        self.block.flush().await?;
+        self.write_journal(journal, &vec![0u8; size]).await
+    }
+
+    /// Writes `image` over the journal's first sectors and flushes the device.
+    async fn write_journal(&self, journal: &Journal, image: &[u8]) -> Result<(), FsError> {
+        let size = self.sector_size();
+        for (index, sector) in image.chunks(size).enumerate() {
+            self.block.write(journal.sectors[index], &[sector]).await?;
+        }
+        Ok(self.block.flush().await?)
+    }
+
+    fn keep_dirty(&self, dirty: &[(u64, Vec<u8>)]) {
+        let mut cache = self.cache.borrow_mut();
+        for (start, data) in dirty {
+            let count = (data.len() / self.sector_size()) as u64;
+            cache.mark_dirty(*start..*start + count);
+        }
+    }
+
+    /// Writes in place a complete transaction `journal` holds (one cut short by a crash after
+    /// it was journaled), then clears it. Returns whether there was one.
+    pub(crate) async fn replay_journal(&self, journal: &Journal) -> Result<bool, FsError> {
+        let size = self.sector_size();
+        let mut image = vec![0u8; journal.sectors.len() * size];
+        for (index, sector) in journal.sectors.iter().enumerate() {
+            self.block
+                .read(*sector, &mut [&mut image[index * size..(index + 1) * size]])
+                .await?;
+        }
+        let (header, rest) = image.split_at(size);
+        let Some(records) = Journal::records(header, rest, size, self.info.size_sectors)? else {
+            return Ok(false);
+        };
+        for (sector, data) in &records {
+            self.block.write(*sector, &[data]).await?;
+        }
+        self.block.flush().await?;
+        self.write_journal(journal, &vec![0u8; size]).await?;
+        // What was cached was read before the replay.
+        self.cache.borrow_mut().clear_clean();
+        self.generation.set(self.generation.get() + 1);
+        Ok(true)
     }
 
     /// Fills deferred reads from the device, then lays over them any sector the cache holds
@@ -312,6 +436,17 @@ impl<B: Block> FatFs<B> {
         }
         Ok(())
     }
+}
+
+/// In what order a transaction's sectors reach the device.
+pub(crate) enum WriteOrder {
+    /// Ascending sector numbers: allocation tables first (right for transactions that only
+    /// allocate: a crash leaves clusters allocated but unused at worst).
+    Ascending,
+    /// Allocation tables last (right for transactions that only free).
+    TablesLast,
+    /// Through the journal: all or nothing.
+    Journaled(Journal),
 }
 
 /// Consecutive runs in a sorted set, as (first, count).

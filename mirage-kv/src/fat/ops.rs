@@ -195,7 +195,11 @@ impl<B: Block> Fs for FatFs<B> {
                 "the root directory cannot be removed".into(),
             ));
         }
-        self.with_fs(&path, |fs| fs.root_dir().remove(&path)).await
+        // Directory entry first, then the freed clusters: a crash between leaks them.
+        self.with_fs_ordered(&path, &super::WriteOrder::TablesLast, |fs| {
+            fs.root_dir().remove(&path)
+        })
+        .await
     }
 
     async fn stat(&self, path: &str) -> Result<Stat, FsError> {
@@ -235,6 +239,12 @@ impl<B: Block> Fs for FatFs<B> {
             Ok(stats)
         })
         .await
+    }
+
+    /// Every completed operation is already written to the device; this flushes the device's
+    /// own cache.
+    async fn sync(&self) -> Result<(), FsError> {
+        Ok(self.block.flush().await?)
     }
 
     async fn write(&self, path: &str, offset: u64, data: &[u8]) -> Result<(), FsError> {

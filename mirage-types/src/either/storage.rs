@@ -4,9 +4,10 @@
 use crate::prelude::*;
 
 use super::{Either, dispatch};
-use crate::{Block, BlockError, BlockInfo, Entry, Fs, FsError, KvError, KvRo, Stat};
+use crate::{Block, BlockError, BlockInfo, Entry, Fs, FsError, KvError, KvRo, KvRw, Stat};
 use async_trait::async_trait;
 use bytes::Bytes;
+use core::time::Duration;
 
 #[async_trait(?Send)]
 impl<A: Block, B: Block> Block for Either<A, B> {
@@ -68,6 +69,10 @@ impl<A: Fs, B: Fs> Fs for Either<A, B> {
     async fn listdir_stat(&self, path: &str) -> Result<Vec<Stat>, FsError> {
         dispatch!(self, f => f.listdir_stat(path).await)
     }
+
+    async fn sync(&self) -> Result<(), FsError> {
+        dispatch!(self, f => f.sync().await)
+    }
 }
 
 #[async_trait(?Send)]
@@ -94,5 +99,41 @@ impl<A: KvRo, B: KvRo> KvRo for Either<A, B> {
 
     async fn digest(&self, key: &str) -> Result<String, KvError> {
         dispatch!(self, kv => kv.digest(key).await)
+    }
+
+    async fn get_partial(&self, key: &str, offset: u64, length: u64) -> Result<Bytes, KvError> {
+        dispatch!(self, kv => kv.get_partial(key, offset, length).await)
+    }
+
+    async fn last_modified(&self, key: &str) -> Result<Option<Duration>, KvError> {
+        dispatch!(self, kv => kv.last_modified(key).await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: KvRw, B: KvRw> KvRw for Either<A, B> {
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        dispatch!(self, kv => kv.set(key, value).await)
+    }
+
+    async fn set_partial(&self, key: &str, offset: u64, data: &[u8]) -> Result<(), KvError> {
+        dispatch!(self, kv => kv.set_partial(key, offset, data).await)
+    }
+
+    async fn remove(&self, key: &str) -> Result<(), KvError> {
+        dispatch!(self, kv => kv.remove(key).await)
+    }
+
+    async fn rename(&self, source: &str, dest: &str) -> Result<(), KvError> {
+        dispatch!(self, kv => kv.rename(source, dest).await)
+    }
+
+    async fn allocate(
+        &self,
+        key: &str,
+        size: u64,
+        last_modified: Option<Duration>,
+    ) -> Result<(), KvError> {
+        dispatch!(self, kv => kv.allocate(key, size, last_modified).await)
     }
 }

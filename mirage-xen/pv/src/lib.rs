@@ -24,7 +24,7 @@ pub use executor::block_on;
 pub use kernel::{Shutdown, shutdown};
 pub use platform::PvXen;
 pub use random::{NoRdrand, PvRandom};
-pub use time::{PvClock, PvTime};
+pub use time::{PvClock, PvMonotonicClock, PvTime};
 
 use start_info::StartInfo;
 

@@ -62,6 +62,27 @@ impl Drop for Sleep {
     }
 }
 
+/// Mirage 4's `MCLOCK` on Xen: Xen's system time (nanoseconds since the hypervisor booted),
+/// never reported smaller than a reading this guest already returned (Xen corrects its
+/// scale and offset now and then, and a correction may step a reading back a little).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PvMonotonicClock;
+
+/// The largest reading returned so far (the guest runs on one virtual CPU).
+static LAST_READING: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+impl mirage_types::MonotonicClock for PvMonotonicClock {
+    fn elapsed_ns(&self) -> u64 {
+        let now = system_time_ns();
+        let before = LAST_READING.fetch_max(now, core::sync::atomic::Ordering::Relaxed);
+        now.max(before)
+    }
+
+    fn period_ns(&self) -> Option<u64> {
+        Some(1)
+    }
+}
+
 /// V1's `CLOCK` on Xen: the wall clock Xen keeps in shared-info.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PvClock;

@@ -3,7 +3,7 @@
 
 use mirage_block::FileBlock;
 use mirage_kv::{FatFs, image};
-use mirage_types::FsError;
+use mirage_types::{Fs, FsError};
 use std::path::Path;
 
 /// How many times the image may grow when the first estimate is too small.

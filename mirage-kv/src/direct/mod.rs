@@ -1,5 +1,7 @@
 //! Direct: a host directory, read live, that no key can escape.
 
+mod write;
+
 use crate::key;
 use bytes::Bytes;
 use mirage_types::{Device, Entry, IoError, KvError, KvRo, async_trait};
@@ -25,7 +27,8 @@ const RESOLVE_BENEATH: u64 = 0x08;
 /// Nor through `/proc` magic links.
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 
-/// A read-only store over a host directory, read live (Mirage's `direct` store).
+/// A store over a host directory, read live (Mirage's `direct` store): `KvRo`, and Mirage
+/// 4's `KvRw` for applications that write.
 ///
 /// Every key is resolved by the kernel beneath the directory (`openat2` with
 /// `RESOLVE_BENEATH`): `..`, absolute paths, NUL bytes, and symbolic links that lead outside
@@ -36,6 +39,25 @@ const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 /// unknown key, and is never opened for reading (so it cannot hang the store). If the
 /// directory is deleted and made again under the same path, the store follows it to the new
 /// one.
+///
+/// Writes resolve the key's directory the same way (making missing directories), and a
+/// [`KvRw::set`](mirage_types::KvRw::set) writes a temporary file beside the value, `fsync`s
+/// it, renames it over the value and `fsync`s the directory: readers and crashes see the old
+/// value or the new one. Temporary names begin `.~mirage-kv-`; keys may not, and `list`
+/// never shows them.
+///
+/// ```
+/// use mirage_kv::DirectKv;
+/// use mirage_types::{KvRo, KvRw};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// mirage_unix::run(async {
+///     let store = DirectKv::connect(dir.path()).await.unwrap();
+///     store.set("notes/today", b"hello").await.unwrap();
+///     assert_eq!(store.get("notes/today").await.unwrap(), "hello");
+/// });
+/// assert_eq!(std::fs::read(dir.path().join("notes/today")).unwrap(), b"hello");
+/// ```
 #[derive(Clone)]
 pub struct DirectKv {
     root: Arc<std::sync::Mutex<Arc<OwnedFd>>>,
@@ -241,6 +263,9 @@ impl KvRo for DirectKv {
             let mut entries = Vec::new();
             for name in names {
                 let name = name?.file_name().to_string_lossy().into_owned();
+                if name.starts_with(write::TEMPORARY_PREFIX) {
+                    continue;
+                }
                 let child = if prefix.is_empty() {
                     name.clone()
                 } else {
@@ -261,5 +286,14 @@ impl KvRo for DirectKv {
 
     async fn get(&self, key: &str) -> Result<Bytes, KvError> {
         self.read(key, 0, u64::MAX).await
+    }
+
+    /// The file's (or directory's) modification time.
+    async fn last_modified(&self, key: &str) -> Result<Option<std::time::Duration>, KvError> {
+        self.open(key, libc::O_PATH, |file| {
+            let modified = file.metadata()?.modified()?;
+            Ok(modified.duration_since(std::time::UNIX_EPOCH).ok())
+        })
+        .await
     }
 }
