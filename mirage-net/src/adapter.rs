@@ -30,10 +30,12 @@ type Pending<T> = Option<LocalBoxFuture<'static, io::Result<T>>>;
 /// use mirage_types::{StackV4, TcpListener};
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// /// Reads one request of at most 4 KiB and answers it, over any stack.
+/// /// Reads one request of at most 4 KiB and answers it, over any stack. The stack's errors
+/// convert into `std::io::Error` with their kind kept (a refused connection stays
+/// `ConnectionRefused`, a timeout `TimedOut`).
 /// async fn answer_once<S: StackV4>(stack: &S) -> std::io::Result<()> {
-///     let listener = stack.bind_tcpv4(7070).await.map_err(std::io::Error::other)?;
-///     let flow = listener.accept().await.map_err(std::io::Error::other)?;
+///     let listener = stack.bind_tcpv4(7070).await?;
+///     let flow = listener.accept().await?;
 ///     let mut stream = FlowStream::new(flow);
 ///     let mut request = vec![0; 4096];
 ///     let len = stream.read(&mut request).await?;
@@ -78,8 +80,9 @@ impl<F: Flow + 'static> FlowStream<F> {
     }
 }
 
-fn to_io<E: std::error::Error>(error: E) -> io::Error {
-    io::Error::other(error.to_string())
+/// A flow's error as `std::io`'s, of the matching kind (see `mirage_types::ErrorKind::to_io`).
+fn to_io<E: mirage_types::Error>(error: E) -> io::Error {
+    io::Error::new(error.kind().to_io(), error.to_string())
 }
 
 impl<F: Flow + 'static> AsyncRead for FlowStream<F> {

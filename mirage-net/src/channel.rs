@@ -1,7 +1,7 @@
 //! V1's `Channel.Make(Flow)`: buffered reading and writing over any flow.
 
 use bytes::{Bytes, BytesMut};
-use mirage_types::{Channel, ChannelError, Flow, Read, async_trait};
+use mirage_types::{Channel, ChannelError, ChannelResult, Flow, Read, async_trait};
 use std::cell::{Cell, RefCell};
 
 /// A buffered channel over flow `F` (V1 `CHANNEL`, generic over the flow).
@@ -9,12 +9,17 @@ use std::cell::{Cell, RefCell};
 /// Reads are served from the last chunk the flow returned, without copying when a result
 /// lies inside one chunk; writes collect in an output buffer until [`Channel::flush`].
 ///
+/// Input is bounded: the channel holds one chunk of the flow at a time, and a line may be
+/// at most [`FlowChannel::DEFAULT_MAX_LINE`] bytes (64 KiB; [`FlowChannel::with_max_line`]
+/// sets another limit) before [`Channel::read_line`] fails with
+/// [`ChannelError::LineTooLong`]. Output is what the application writes before it flushes.
+///
 /// ```
 /// use mirage_net::FlowChannel;
-/// use mirage_types::{Channel, Flow};
+/// use mirage_types::{Channel, ChannelError, Flow};
 ///
 /// /// Echoes lines back, reversed, until the peer closes.
-/// async fn reverse_lines<F: Flow>(flow: F) -> Result<(), F::Error> {
+/// async fn reverse_lines<F: Flow>(flow: F) -> Result<(), ChannelError<F::Error>> {
 ///     let channel = FlowChannel::new(flow);
 ///     while let Some(line) = channel.read_line().await? {
 ///         let reversed: Vec<u8> = line.iter().rev().copied().collect();
@@ -29,17 +34,34 @@ pub struct FlowChannel<F: Flow> {
     input: RefCell<Bytes>,
     eof: Cell<bool>,
     output: RefCell<BytesMut>,
+    max_line: usize,
 }
 
 impl<F: Flow> FlowChannel<F> {
-    /// V1 `create`: a channel over `flow`.
+    /// The longest line [`Channel::read_line`] accepts unless told otherwise: 64 KiB.
+    pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
+    /// V1 `create`: a channel over `flow`, lines limited to
+    /// [`FlowChannel::DEFAULT_MAX_LINE`].
     pub fn new(flow: F) -> Self {
+        Self::with_max_line(flow, Self::DEFAULT_MAX_LINE)
+    }
+
+    /// A channel over `flow` whose lines may be at most `max_line` bytes (without the
+    /// newline).
+    pub fn with_max_line(flow: F, max_line: usize) -> Self {
         FlowChannel {
             flow,
             input: RefCell::new(Bytes::new()),
             eof: Cell::new(false),
             output: RefCell::new(BytesMut::new()),
+            max_line,
         }
+    }
+
+    /// The longest line this channel accepts.
+    pub fn max_line(&self) -> usize {
+        self.max_line
     }
 
     /// V1 `to_flow`: the flow underneath.
@@ -53,7 +75,7 @@ impl<F: Flow> FlowChannel<F> {
     }
 
     /// Makes sure some input is buffered, unless the flow has ended. Returns whether there is.
-    async fn fill(&self) -> Result<bool, ChannelError<F>> {
+    async fn fill(&self) -> Result<bool, F::Error> {
         if !self.input.borrow().is_empty() {
             return Ok(true);
         }
@@ -79,14 +101,14 @@ impl<F: Flow> FlowChannel<F> {
 impl<F: Flow> Channel for FlowChannel<F> {
     type Flow = F;
 
-    async fn read_char(&self) -> Result<Option<u8>, ChannelError<F>> {
+    async fn read_char(&self) -> ChannelResult<Self, Option<u8>> {
         if !self.fill().await? {
             return Ok(None);
         }
         Ok(Some(self.take(1)[0]))
     }
 
-    async fn read_until(&self, delimiter: u8) -> Result<(bool, Bytes), ChannelError<F>> {
+    async fn read_until(&self, delimiter: u8) -> ChannelResult<Self, (bool, Bytes)> {
         if !self.fill().await? {
             return Ok((false, Bytes::new()));
         }
@@ -104,7 +126,7 @@ impl<F: Flow> Channel for FlowChannel<F> {
         })
     }
 
-    async fn read_some(&self, max: Option<usize>) -> Result<Read, ChannelError<F>> {
+    async fn read_some(&self, max: Option<usize>) -> ChannelResult<Self, Read> {
         if !self.fill().await? {
             return Ok(Read::Eof);
         }
@@ -113,10 +135,18 @@ impl<F: Flow> Channel for FlowChannel<F> {
         Ok(Read::Data(self.take(len)))
     }
 
-    async fn read_line(&self) -> Result<Option<Bytes>, ChannelError<F>> {
+    async fn read_line(&self) -> ChannelResult<Self, Option<Bytes>> {
         let mut parts: Vec<Bytes> = Vec::new();
+        let mut length = 0usize;
         loop {
             let (found, part) = self.read_until(b'\n').await?;
+            length += part.len();
+            // One byte over for a `\r` that the line ends with.
+            if length > self.max_line.saturating_add(1) {
+                return Err(ChannelError::LineTooLong {
+                    limit: self.max_line,
+                });
+            }
             if !found && part.is_empty() {
                 // The flow ended: a last line without a newline, or nothing at all.
                 if parts.is_empty() {
@@ -136,6 +166,11 @@ impl<F: Flow> Channel for FlowChannel<F> {
         };
         if line.last() == Some(&b'\r') {
             line.truncate(line.len() - 1);
+        }
+        if line.len() > self.max_line {
+            return Err(ChannelError::LineTooLong {
+                limit: self.max_line,
+            });
         }
         Ok(Some(line))
     }
@@ -158,16 +193,16 @@ impl<F: Flow> Channel for FlowChannel<F> {
         output.extend_from_slice(b"\n");
     }
 
-    async fn flush(&self) -> Result<(), ChannelError<F>> {
+    async fn flush(&self) -> ChannelResult<Self, ()> {
         let pending = self.output.borrow_mut().split().freeze();
         if pending.is_empty() {
             return Ok(());
         }
-        self.flow.write(&pending).await
+        Ok(self.flow.write(&pending).await?)
     }
 
-    async fn close(&self) -> Result<(), ChannelError<F>> {
+    async fn close(&self) -> ChannelResult<Self, ()> {
         self.flush().await?;
-        self.flow.close().await
+        Ok(self.flow.close().await?)
     }
 }

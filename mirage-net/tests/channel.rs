@@ -178,3 +178,70 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// A flow that sends `remaining` bytes of `x` in 4 KiB chunks, never a newline, and counts
+/// what the channel took.
+struct Endless {
+    remaining: RefCell<usize>,
+    taken: RefCell<usize>,
+}
+
+#[async_trait(?Send)]
+impl Flow for Endless {
+    type Error = Infallible;
+    async fn read(&self) -> Result<Read, Infallible> {
+        let mut remaining = self.remaining.borrow_mut();
+        if *remaining == 0 {
+            return Ok(Read::Eof);
+        }
+        let n = (*remaining).min(4096);
+        *remaining -= n;
+        *self.taken.borrow_mut() += n;
+        Ok(Read::Data(Bytes::from(vec![b'x'; n])))
+    }
+    async fn write(&self, _: &[u8]) -> Result<(), Infallible> {
+        Ok(())
+    }
+    async fn close(&self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_line_without_end_is_refused_at_the_limit_not_kept() {
+    run(async {
+        let flow = Endless {
+            remaining: RefCell::new(200 * 1024 * 1024),
+            taken: RefCell::new(0),
+        };
+        let channel = FlowChannel::new(flow);
+        let error = channel.read_line().await.unwrap_err();
+        assert_eq!(
+            error,
+            mirage_types::ChannelError::LineTooLong {
+                limit: FlowChannel::<Endless>::DEFAULT_MAX_LINE
+            }
+        );
+        assert_eq!(
+            mirage_types::Error::kind(&error),
+            mirage_types::ErrorKind::LimitExceeded
+        );
+        // It stopped reading a chunk past the limit, not at the end of the 200 MB.
+        let taken = *channel.flow().taken.borrow();
+        assert!(
+            taken <= FlowChannel::<Endless>::DEFAULT_MAX_LINE + 8192,
+            "{taken}"
+        );
+
+        // A line exactly at a smaller limit passes (with or without `\r`); one byte more fails.
+        for (input, ok) in [
+            (&b"abcd\n"[..], true),
+            (b"abcd\r\n", true),
+            (b"abcde\n", false),
+            (b"abcde", false),
+        ] {
+            let channel = FlowChannel::with_max_line(Chunked::new(input, &[2]), 4);
+            assert_eq!(channel.read_line().await.is_ok(), ok, "{input:?}");
+        }
+    });
+}

@@ -131,3 +131,41 @@ fn vectored_writes_and_stream_reads_arrive_intact_on_the_direct_stack() {
         });
     }
 }
+
+/// A flow whose every operation fails with one error.
+struct Failing(TcpError);
+
+#[async_trait(?Send)]
+impl Flow for Failing {
+    type Error = TcpError;
+
+    async fn read(&self) -> Result<Read, TcpError> {
+        Err(self.0.clone())
+    }
+
+    async fn write(&self, _: &[u8]) -> Result<(), TcpError> {
+        Err(self.0.clone())
+    }
+
+    async fn close(&self) -> Result<(), TcpError> {
+        Err(self.0.clone())
+    }
+}
+
+#[test]
+fn flow_errors_reach_tokio_with_their_kind() {
+    mirage_unix::run(async {
+        for (error, kind) in [
+            (TcpError::Timeout, std::io::ErrorKind::TimedOut),
+            (TcpError::Refused, std::io::ErrorKind::ConnectionRefused),
+            (TcpError::Reset, std::io::ErrorKind::ConnectionReset),
+        ] {
+            let mut stream = FlowStream::new(Failing(error.clone()));
+            let mut buf = [0u8; 8];
+            assert_eq!(stream.read(&mut buf).await.unwrap_err().kind(), kind);
+            assert_eq!(stream.write_all(b"x").await.unwrap_err().kind(), kind);
+            // And the conversion `?` uses keeps it too.
+            assert_eq!(std::io::Error::from(error).kind(), kind);
+        }
+    });
+}

@@ -49,7 +49,7 @@ mod udpv4;
 pub use arp::{Arp, ArpError};
 pub use block::{Block, BlockError, BlockInfo, check_request};
 pub use callbacks::{CallbackRegistry, UDP_CALLBACKS_IN_FLIGHT, serve_callbacks};
-pub use channel::{Channel, ChannelError};
+pub use channel::{Channel, ChannelError, ChannelResult};
 pub use clock::{Clock, Tm};
 pub use console::{Console, ConsoleError};
 pub use device::Device;

@@ -6,7 +6,7 @@
 use crate::prelude::*;
 
 use crate::{
-    Arp, ArpError, Block, BlockError, BlockInfo, Channel, ChannelError, Clock, Console,
+    Arp, ArpError, Block, BlockError, BlockInfo, Channel, ChannelResult, Clock, Console,
     ConsoleError, Device, Entry, EthernetHandlers, Ethif, Flow, FrameHandler, Fs, FsError,
     IcmpError, Icmpv4, IpError, Ipv4, KvError, KvRo, KvRw, MacAddr, MonotonicClock, NetError,
     Network, Random, Read, StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError,
@@ -454,19 +454,19 @@ forward!(async StackV4 {
 forward!(async Channel {
     type Flow = T::Flow;
 
-    async fn read_char(&self) -> Result<Option<u8>, ChannelError<Self::Flow>> {
+    async fn read_char(&self) -> ChannelResult<Self, Option<u8>> {
         (**self).read_char().await
     }
 
-    async fn read_until(&self, delimiter: u8) -> Result<(bool, Bytes), ChannelError<Self::Flow>> {
+    async fn read_until(&self, delimiter: u8) -> ChannelResult<Self, (bool, Bytes)> {
         (**self).read_until(delimiter).await
     }
 
-    async fn read_some(&self, max: Option<usize>) -> Result<Read, ChannelError<Self::Flow>> {
+    async fn read_some(&self, max: Option<usize>) -> ChannelResult<Self, Read> {
         (**self).read_some(max).await
     }
 
-    async fn read_line(&self) -> Result<Option<Bytes>, ChannelError<Self::Flow>> {
+    async fn read_line(&self) -> ChannelResult<Self, Option<Bytes>> {
         (**self).read_line().await
     }
 
@@ -486,11 +486,11 @@ forward!(async Channel {
         (**self).write_line(line)
     }
 
-    async fn flush(&self) -> Result<(), ChannelError<Self::Flow>> {
+    async fn flush(&self) -> ChannelResult<Self, ()> {
         (**self).flush().await
     }
 
-    async fn close(&self) -> Result<(), ChannelError<Self::Flow>> {
+    async fn close(&self) -> ChannelResult<Self, ()> {
         (**self).close().await
     }
 });

@@ -4,7 +4,7 @@
 use crate::prelude::*;
 
 use super::{Either, dispatch};
-use crate::{Channel, ChannelError, Console, ConsoleError, Flow, Read, TcpError, TcpFlow};
+use crate::{Channel, ChannelResult, Console, ConsoleError, Flow, Read, TcpError, TcpFlow};
 use async_trait::async_trait;
 use bytes::Bytes;
 use core::net::SocketAddrV4;
@@ -82,19 +82,19 @@ where
 {
     type Flow = Either<A::Flow, B::Flow>;
 
-    async fn read_char(&self) -> Result<Option<u8>, ChannelError<Self::Flow>> {
+    async fn read_char(&self) -> ChannelResult<Self, Option<u8>> {
         dispatch!(self, c => c.read_char().await)
     }
 
-    async fn read_until(&self, delimiter: u8) -> Result<(bool, Bytes), ChannelError<Self::Flow>> {
+    async fn read_until(&self, delimiter: u8) -> ChannelResult<Self, (bool, Bytes)> {
         dispatch!(self, c => c.read_until(delimiter).await)
     }
 
-    async fn read_some(&self, max: Option<usize>) -> Result<Read, ChannelError<Self::Flow>> {
+    async fn read_some(&self, max: Option<usize>) -> ChannelResult<Self, Read> {
         dispatch!(self, c => c.read_some(max).await)
     }
 
-    async fn read_line(&self) -> Result<Option<Bytes>, ChannelError<Self::Flow>> {
+    async fn read_line(&self) -> ChannelResult<Self, Option<Bytes>> {
         dispatch!(self, c => c.read_line().await)
     }
 
@@ -114,11 +114,11 @@ where
         dispatch!(self, c => c.write_line(line))
     }
 
-    async fn flush(&self) -> Result<(), ChannelError<Self::Flow>> {
+    async fn flush(&self) -> ChannelResult<Self, ()> {
         dispatch!(self, c => c.flush().await)
     }
 
-    async fn close(&self) -> Result<(), ChannelError<Self::Flow>> {
+    async fn close(&self) -> ChannelResult<Self, ()> {
         dispatch!(self, c => c.close().await)
     }
 }
