@@ -72,6 +72,10 @@ fn socket_stack_udp_socket_receives_and_replies_from_its_port() {
         let (len, from) = peer.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..len], b"answer");
         assert_eq!(from.port(), port, "the reply leaves from the bound port");
+        // The same through the listener, which cannot get the addresses the wrong way round.
+        socket.reply(&datagram, b"again").await.unwrap();
+        let (len, from) = peer.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..len], from.port()), (&b"again"[..], port));
     });
 }
 
@@ -176,6 +180,19 @@ fn direct_stack_pull_form_with_its_driver_on_a_plain_runtime() {
                 (datagram.src, datagram.src_port),
                 (Ipv4Addr::new(10, 0, 0, 3), 4000)
             );
+            // The client answers from a bound port of its own; the reply comes back to it.
+            let client_udp = client.bind_udpv4(4001).await.unwrap();
+            udp.send_to(
+                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 4001),
+                b"hello",
+            )
+            .await
+            .unwrap();
+            let hello = client_udp.recv().await.unwrap();
+            assert_eq!((&hello.data[..], hello.src_port), (&b"hello"[..], udp_port));
+            client_udp.reply(&hello, b"reply").await.unwrap();
+            let reply = udp.recv().await.unwrap();
+            assert_eq!((&reply.data[..], reply.src_port), (&b"reply"[..], 4001));
 
             let tcp = client.tcpv4();
             let (accepted, connected) = tokio::join!(

@@ -36,6 +36,10 @@ pub trait Flow {
     type Error: crate::Error + core::error::Error + 'static;
 
     /// Waits for the next bytes, the end of the stream, or an error.
+    ///
+    /// Cancel-safe in every flow of this workspace (TCP on both stacks, the consoles):
+    /// bytes leave the transport only in a read that returns them, so a read dropped by a
+    /// timeout or a `select!` loses nothing. A flow that cannot promise it says so.
     async fn read(&self) -> Result<Read, Self::Error>;
 
     /// Writes all of `buf`. Resolves once the bytes are handed to the transport.

@@ -19,6 +19,9 @@ pub trait TcpListener {
 
     /// The next connection. Fails with [`TcpError::Disconnected`] once the stack is
     /// disconnected.
+    ///
+    /// Cancel-safe: a connection leaves the backlog only in an `accept` that returns it, so
+    /// dropping the future loses none.
     async fn accept(&self) -> Result<Self::Flow, TcpError>;
 
     /// The address and port it listens on (the port the stack chose when bound to port 0).
@@ -27,13 +30,38 @@ pub trait TcpListener {
 
 /// A bound UDP port ([`crate::StackV4::bind_udpv4`]): datagrams to it wait in a bounded
 /// queue (as in a kernel socket buffer: beyond it they are dropped) until
-/// [`UdpListener::recv`] takes them. Replies are sent with [`crate::Udpv4::write`] from the
-/// same port. Dropping it closes the port.
+/// [`UdpListener::recv`] takes them. [`UdpListener::reply`] answers a datagram's sender from
+/// this port. Dropping it closes the port.
+///
+/// ```
+/// use mirage_types::{UdpError, UdpListener};
+///
+/// /// Answers every datagram with its own bytes, reversed.
+/// async fn reverse<L: UdpListener>(port: &L) -> Result<(), UdpError> {
+///     loop {
+///         let datagram = port.recv().await?;
+///         let reversed: Vec<u8> = datagram.data.iter().rev().copied().collect();
+///         port.reply(&datagram, &reversed).await?;
+///     }
+/// }
+/// ```
 #[async_trait(?Send)]
 pub trait UdpListener {
     /// The next datagram. Fails with [`UdpError::Disconnected`] once the stack is
     /// disconnected.
+    ///
+    /// Cancel-safe: a datagram is taken from the queue only by a `recv` that returns it, so
+    /// dropping the future (a timeout, a `select!`) loses nothing.
     async fn recv(&self) -> Result<UdpDatagram, UdpError>;
+
+    /// Sends one datagram to `to` from this port.
+    async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError>;
+
+    /// Answers `datagram`'s sender from this port (the arguments cannot be swapped, as
+    /// [`crate::Udpv4::write`]'s addresses and ports can).
+    async fn reply(&self, datagram: &UdpDatagram, data: &[u8]) -> Result<(), UdpError> {
+        self.send_to(datagram.sender(), data).await
+    }
 
     /// The address and port it is bound to (the port the stack chose when bound to port 0).
     fn local_addr(&self) -> SocketAddrV4;
@@ -60,6 +88,10 @@ impl<L: TcpListener + ?Sized> TcpListener for Box<L> {
 impl<L: UdpListener + ?Sized> UdpListener for Box<L> {
     async fn recv(&self) -> Result<UdpDatagram, UdpError> {
         (**self).recv().await
+    }
+
+    async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError> {
+        (**self).send_to(to, data).await
     }
 
     fn local_addr(&self) -> SocketAddrV4 {

@@ -64,6 +64,13 @@ pub struct UdpDatagram {
     pub data: Bytes,
 }
 
+impl UdpDatagram {
+    /// Where it came from: the address and port a reply goes to.
+    pub fn sender(&self) -> core::net::SocketAddrV4 {
+        core::net::SocketAddrV4::new(self.src, self.src_port)
+    }
+}
+
 /// V1 `UDPV4.callback`: run once per datagram, each call as its own task.
 pub type UdpCallback = Rc<dyn Fn(UdpDatagram) -> LocalBoxFuture<'static, ()>>;
 

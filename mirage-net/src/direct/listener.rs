@@ -105,6 +105,13 @@ impl UdpListener for DirectUdpListener {
         }
     }
 
+    async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError> {
+        use mirage_types::Udpv4;
+        super::views::DirectUdp::new(self.shared.clone())
+            .write(Some(self.port), *to.ip(), to.port(), data)
+            .await
+    }
+
     fn local_addr(&self) -> SocketAddrV4 {
         local_addr(&self.shared, self.port)
     }

@@ -175,6 +175,14 @@ impl UdpListener for SocketUdpListener {
         }
     }
 
+    /// From the listening socket (the stack's writes from this port use it too).
+    async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError> {
+        use mirage_types::Udpv4;
+        super::udp::SocketUdp::new(self.inner.clone())
+            .write(Some(self.local.port()), *to.ip(), to.port(), data)
+            .await
+    }
+
     fn local_addr(&self) -> SocketAddrV4 {
         self.local
     }

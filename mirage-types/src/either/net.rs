@@ -184,6 +184,10 @@ impl<A: UdpListener, B: UdpListener> UdpListener for Either<A, B> {
         dispatch!(self, l => l.recv().await)
     }
 
+    async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError> {
+        dispatch!(self, l => l.send_to(to, data).await)
+    }
+
     fn local_addr(&self) -> SocketAddrV4 {
         dispatch!(self, l => l.local_addr())
     }
