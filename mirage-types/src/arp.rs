@@ -1,7 +1,7 @@
 //! V1 `ARP`: IPv4-to-MAC resolution.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{Device, ErrorKind, MacAddr};
 use async_trait::async_trait;

@@ -7,7 +7,7 @@
 //! neither the others nor the stack.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{
     StackError, StackFlow, StackV4, TcpCallback, TcpError, TcpListener, UdpCallback, UdpError,

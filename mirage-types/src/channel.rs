@@ -1,7 +1,7 @@
 //! V1 `CHANNEL`: buffered reading and writing over a [`Flow`].
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{ErrorKind, Flow, Read};
 use async_trait::async_trait;

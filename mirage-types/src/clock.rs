@@ -1,7 +1,7 @@
 //! V1 `CLOCK`: wall-clock time and its calendar form.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 /// V1 `CLOCK.tm`, the fields of POSIX `struct tm` (and OCaml's `Unix.tm`), always in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

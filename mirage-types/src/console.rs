@@ -1,7 +1,7 @@
 //! V1 `CONSOLE`: a text console.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 #[cfg(feature = "std")]
 use crate::IoError;

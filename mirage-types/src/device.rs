@@ -1,7 +1,7 @@
 //! V1 `DEVICE`: the one operation every device has.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use async_trait::async_trait;
 

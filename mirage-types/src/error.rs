@@ -1,7 +1,7 @@
 //! The one question generic code asks of any error: what kind of failure is it?
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::ErrorKind;
 

@@ -1,7 +1,7 @@
 //! What kind of failure an error is, for generic code.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use core::fmt;
 

@@ -1,7 +1,7 @@
 //! V1 `ETHIF`: the Ethernet layer over a [`crate::Network`].
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{Device, FrameHandler, MacAddr, NetError};
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! V1 `FLOW`: a bidirectional byte stream.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -1,7 +1,7 @@
 //! V1 `FS`: a read-write filesystem.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{BlockError, Device, ErrorKind};
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 
 use crate::ErrorKind;
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 use std::fmt;
 use std::io;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! V1 `IPV4`: the IPv4 layer, and its static configuration.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{Device, ErrorKind};
 use async_trait::async_trait;

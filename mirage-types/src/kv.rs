@@ -1,7 +1,7 @@
 //! V1 `KV_RO`: a read-only key/value store, with Mirage 4's read side.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 #[cfg(feature = "std")]
 use crate::IoError;

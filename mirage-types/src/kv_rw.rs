@@ -1,7 +1,7 @@
 //! Mirage 4 `Mirage_kv.RW` (mirage-kv 6.1): a key/value store that writes.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{KvError, KvRo};
 use async_trait::async_trait;

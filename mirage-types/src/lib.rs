@@ -7,7 +7,7 @@ extern crate alloc;
 extern crate std;
 
 /// What `std`'s prelude would give, from `alloc` (the crate builds without `std`).
-mod prelude {
+mod alloc_prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::boxed::Box;
     pub use alloc::string::{String, ToString};
@@ -40,6 +40,7 @@ mod mac;
 mod monotonic_clock;
 mod network;
 mod pointers;
+pub mod prelude;
 mod random;
 mod stackv4;
 mod tcpv4;

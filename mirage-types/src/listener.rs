@@ -1,7 +1,7 @@
 //! The pull form of listening: a bound TCP port that accepts, a bound UDP port that receives.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{TcpError, TcpFlow, UdpDatagram, UdpError};
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! Ethernet MAC addresses.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use core::fmt;
 use core::str::FromStr;

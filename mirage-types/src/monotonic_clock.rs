@@ -1,7 +1,7 @@
 //! Mirage 4 `MCLOCK`: a monotonic clock for measuring time.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use core::time::Duration;
 

@@ -1,7 +1,7 @@
 //! V1 `NETWORK`: an Ethernet interface that sends and receives whole frames.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 #[cfg(feature = "std")]
 use crate::IoError;

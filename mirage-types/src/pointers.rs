@@ -3,7 +3,7 @@
 //! where a generic is expected (`Box<dyn KvRo>`).
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::{
     Arp, ArpError, Block, BlockError, BlockInfo, Channel, ChannelResult, Clock, Console,

@@ -1,7 +1,7 @@
 //! V1 `RANDOM`: uniformly distributed integers.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use crate::ErrorKind;
 use thiserror::Error;

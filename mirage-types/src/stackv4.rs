@@ -1,7 +1,7 @@
 //! V1 `STACKV4`: a whole TCP/IPv4 stack.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 #[cfg(feature = "std")]
 use crate::IoError;

@@ -1,7 +1,7 @@
 //! V1 `TIME`: sleeping.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use async_trait::async_trait;
 use core::time::Duration;

@@ -1,7 +1,7 @@
 //! `Either` over flows, consoles and channels.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use super::{Either, dispatch};
 use crate::{Channel, ChannelResult, Console, ConsoleError, Flow, Read, TcpError, TcpFlow};

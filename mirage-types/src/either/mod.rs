@@ -6,7 +6,7 @@
 //! `Main`.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 mod flows;
 mod net;

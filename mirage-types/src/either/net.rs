@@ -1,7 +1,7 @@
 //! `Either` over the network traits, up to whole stacks.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use super::{Either, dispatch};
 use crate::{

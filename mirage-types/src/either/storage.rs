@@ -1,7 +1,7 @@
 //! `Either` over block devices, filesystems and key/value stores.
 
 #[allow(unused_imports)]
-use crate::prelude::*;
+use crate::alloc_prelude::*;
 
 use super::{Either, dispatch};
 use crate::{Block, BlockError, BlockInfo, Entry, Fs, FsError, KvError, KvRo, KvRw, Stat};
