@@ -31,8 +31,8 @@ type Pending<T> = Option<LocalBoxFuture<'static, io::Result<T>>>;
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
 /// /// Reads one request of at most 4 KiB and answers it, over any stack. The stack's errors
-/// convert into `std::io::Error` with their kind kept (a refused connection stays
-/// `ConnectionRefused`, a timeout `TimedOut`).
+/// /// convert into `std::io::Error` with their kind kept (a refused connection stays
+/// /// `ConnectionRefused`, a timeout `TimedOut`).
 /// async fn answer_once<S: StackV4>(stack: &S) -> std::io::Result<()> {
 ///     let listener = stack.bind_tcpv4(7070).await?;
 ///     let flow = listener.accept().await?;

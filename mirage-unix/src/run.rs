@@ -3,7 +3,7 @@
 use std::future::Future;
 
 /// Runs `application` to completion on a tokio current-thread runtime inside a
-/// [`tokio::task::LocalSet`], so that `!Send` devices and [`tokio::task::spawn_local`] work, and
+/// `tokio::task::LocalSet`, so that `!Send` devices and `tokio::task::spawn_local` work, and
 /// returns its output. Timers and I/O are enabled.
 ///
 /// This is `OS.Main.run` of Mirage's Unix platform.
