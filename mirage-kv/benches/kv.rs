@@ -131,7 +131,7 @@ fn main() {
     group.finish();
     c.final_summary();
 
-    // The figures of the README: interleaved rounds, medians.
+    // The figures of BENCHMARKS.md: interleaved rounds, medians.
     println!();
     for chunk in CHUNKS {
         let mut ratios = Vec::new();

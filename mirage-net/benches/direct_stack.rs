@@ -12,7 +12,7 @@
 //!
 //! `cargo bench -p mirage-net --bench direct_stack`. With `PING_PONG_ONLY=direct` (or
 //! `loopback`, `tasks`) the bench binary runs that ping-pong contender alone, once: what
-//! the README's instruction counts come from (`valgrind --tool=callgrind` on the binary).
+//! the instruction counts in BENCHMARKS.md come from (`valgrind --tool=callgrind` on the binary).
 
 use mirage_net::{Addressing, DirectStack, MemLink};
 use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};

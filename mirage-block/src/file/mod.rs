@@ -76,7 +76,7 @@ pub struct IoCounters {
 ///   never stalls other tasks. A file on tmpfs or ramfs is memory: its transfers all run
 ///   inline (tmpfs refuses `RWF_NOWAIT` before Linux 6.6 and has no disk to wait for). [`FileBlock::io_counters`] tells which path requests took.
 ///   (Measured: the blocking pool costs a thread hop of tens of microseconds per request,
-///   25 times the cost of a cached 4 KiB read; see the crate README.)
+///   25 times the cost of a cached 4 KiB read; see the crate's `BENCHMARKS.md`.)
 /// * A completed write has reached the operating system; [`Block::flush`] (`fdatasync`)
 ///   makes it durable.
 ///
