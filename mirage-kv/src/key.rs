@@ -21,6 +21,7 @@ pub(crate) fn segments(key: &str) -> Result<Vec<&str>, KvError> {
     Ok(parts)
 }
 
+#[cfg_attr(not(any(feature = "crunch", feature = "direct")), allow(dead_code))]
 /// `key` in its canonical form: segments joined by `/`, no leading or trailing `/`.
 pub(crate) fn normalise(key: &str) -> Result<String, KvError> {
     Ok(segments(key)?.join("/"))
@@ -64,11 +65,6 @@ pub(crate) fn rename_target(
         });
     }
     Ok(Some((from.join("/"), target.join("/"))))
-}
-
-/// The parent of a canonical key (`""` for a key at the root).
-pub(crate) fn parent(key: &str) -> &str {
-    key.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 #[cfg(test)]

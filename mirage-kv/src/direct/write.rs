@@ -33,7 +33,7 @@ fn open_dir(root: &std::os::fd::OwnedFd, path: &str, create: bool) -> io::Result
     let flags = libc::O_RDONLY | libc::O_DIRECTORY;
     match open_beneath(root, path, flags) {
         Err(error) if create && error.raw_os_error() == Some(libc::ENOENT) => {
-            let parent = open_dir(root, key::parent(path), true)?;
+            let parent = open_dir(root, path.rsplit_once('/').map_or("", |(dir, _)| dir), true)?;
             let name = c_name(path.rsplit('/').next().unwrap_or(path))?;
             // SAFETY: an open directory and a NUL-terminated name.
             match check(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) }) {
@@ -279,7 +279,7 @@ impl KvRw for DirectKv {
         let roots = self.root.clone();
         let path = self.path.clone();
         let (source_key, target_key) = (source.to_owned(), to.clone());
-        let outcome = blocking(move || {
+        blocking(move || {
             let root = current_root(&roots, &path);
             let from_dir = open_dir(&root, &from_parent, false)?;
             let Some(moving) = entry_at(&from_dir, &from_name)? else {
@@ -297,8 +297,7 @@ impl KvRw for DirectKv {
             Ok(Ok(()))
         })
         .await
-        .map_err(|error| write_error(dest, error))?;
-        outcome
+        .map_err(|error| write_error(dest, error))?
     }
 
     async fn allocate(

@@ -21,6 +21,9 @@ pub(crate) struct Journal {
     pub(crate) sectors: Vec<u64>,
 }
 
+/// Sectors a journal holds: where each goes, and its bytes.
+pub(crate) type Records = Vec<(u64, Vec<u8>)>;
+
 /// One sector to write in place.
 pub(crate) struct Record<'a> {
     pub(crate) sector: u64,
@@ -69,7 +72,7 @@ impl Journal {
         rest: &[u8],
         sector_size: usize,
         device_sectors: u64,
-    ) -> Result<Option<Vec<(u64, Vec<u8>)>>, FsError> {
+    ) -> Result<Option<Records>, FsError> {
         if header.len() < 24 + CHECKSUM_LEN || &header[..16] != MAGIC {
             return Ok(None);
         }

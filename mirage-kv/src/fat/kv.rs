@@ -395,7 +395,8 @@ impl<B: Block> FatKv<B> {
     /// Before a write: finishes a journaled commit a failed write-back left behind.
     async fn disarm(&self) -> Result<(), KvError> {
         if self.armed.get() {
-            if let Some(journal) = self.journal.borrow().clone() {
+            let journal = self.journal.borrow().clone();
+            if let Some(journal) = journal {
                 self.fs
                     .replay_journal(&journal)
                     .await

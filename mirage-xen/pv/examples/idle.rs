@@ -1,6 +1,7 @@
 //! A test kernel that sleeps: says `idle start`, sleeps the seconds its command line gives
-//! (`extra = "20"`, 20 when absent), says `idle end` and powers off. Its CPU time over the
-//! sleep shows whether an idle guest blocks in Xen.
+//! (`extra = "20"`, 20 when absent), says `idle end after N ms (monotonic)`, the sleep as
+//! the monotonic clock measured it, and powers off. Its CPU time over the sleep shows whether
+//! an idle guest blocks in Xen.
 
 #![no_std]
 #![no_main]
@@ -8,7 +9,7 @@
 extern crate alloc;
 
 use core::time::Duration;
-use mirage_types::{Console, Time};
+use mirage_types::{Console, MonotonicClock, Time};
 use mirage_xen_pv::{Xen, block_on};
 
 fn run(xen: Xen) -> Result<(), mirage_types::ConsoleError> {
@@ -16,8 +17,13 @@ fn run(xen: Xen) -> Result<(), mirage_types::ConsoleError> {
     block_on(async {
         let console = xen.console();
         console.log_s("idle start").await?;
+        let clock = xen.monotonic_clock();
+        let before = clock.elapsed_ns();
         xen.time().sleep(Duration::from_secs(seconds)).await;
-        console.log_s("idle end").await
+        let slept = clock.elapsed_ns().saturating_sub(before) / 1_000_000;
+        console
+            .log_s(&alloc::format!("idle end after {slept} ms (monotonic)"))
+            .await
     })
 }
 

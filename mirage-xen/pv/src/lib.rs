@@ -59,9 +59,14 @@ impl Xen {
         })
     }
 
-    /// Monotonic time and sleeps.
+    /// Sleeps (V1's `TIME`).
     pub fn time(&self) -> PvTime {
         PvTime
+    }
+
+    /// Mirage 4's monotonic clock (`MCLOCK`): Xen's system time, never going back.
+    pub fn monotonic_clock(&self) -> PvMonotonicClock {
+        PvMonotonicClock
     }
 
     /// The wall clock.
