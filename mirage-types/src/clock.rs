@@ -53,6 +53,21 @@ impl Tm {
             tm_isdst: false,
         }
     }
+
+    /// The inverse of [`Tm::from_unix_seconds`]: seconds since the Unix epoch of this UTC
+    /// calendar time (from `tm_year`, `tm_mon`, `tm_mday`, `tm_hour`, `tm_min`, `tm_sec`;
+    /// the weekday and day of the year are not read).
+    pub fn to_unix_seconds(&self) -> i64 {
+        let days = days_from_civil(
+            i64::from(self.tm_year) + 1900,
+            i64::from(self.tm_mon) + 1,
+            i64::from(self.tm_mday),
+        );
+        days * SECONDS_PER_DAY
+            + i64::from(self.tm_hour) * 3600
+            + i64::from(self.tm_min) * 60
+            + i64::from(self.tm_sec)
+    }
 }
 
 /// `seconds.floor()` as an `i64`, saturating, NaN as 0, without `std`'s `floor`.
@@ -163,6 +178,7 @@ mod tests {
     proptest! {
         #[test]
         fn fields_stay_in_range_and_round_trip(seconds in -1i64 << 40..1i64 << 40) {
+            prop_assert_eq!(Tm::from_unix_seconds(seconds as f64).to_unix_seconds(), seconds);
             let t = Tm::from_unix_seconds(seconds as f64);
             prop_assert!((0..60).contains(&t.tm_sec));
             prop_assert!((0..60).contains(&t.tm_min));

@@ -42,18 +42,28 @@ impl Error for std::io::Error {
     }
 }
 
-/// Implements [`Error`] for family errors through their inherent `kind`.
-macro_rules! kinded {
+/// Implements [`Error`] for family errors through their inherent `kind`, and (with `std`)
+/// converts each into an [`std::io::Error`] of the matching [`std::io::ErrorKind`] (see
+/// [`ErrorKind::to_io`]), keeping the error itself as the inner error: what an
+/// `AsyncRead`/`AsyncWrite` adapter or a `std::io` caller needs.
+macro_rules! family_errors {
     ($($error:ty),* $(,)?) => {
         $(impl Error for $error {
             fn kind(&self) -> ErrorKind {
                 <$error>::kind(self)
             }
+        }
+
+        #[cfg(feature = "std")]
+        impl From<$error> for std::io::Error {
+            fn from(error: $error) -> Self {
+                std::io::Error::new(error.kind().to_io(), error)
+            }
         })*
     };
 }
 
-kinded!(
+family_errors!(
     crate::ArpError,
     crate::BlockError,
     crate::ConsoleError,
@@ -69,34 +79,4 @@ kinded!(
 );
 
 #[cfg(feature = "std")]
-kinded!(crate::IoError);
-
-/// Each family error converts into an [`std::io::Error`] of the matching
-/// [`std::io::ErrorKind`] (see [`ErrorKind::to_io`]), keeping the error itself as the inner
-/// error: what an `AsyncRead`/`AsyncWrite` adapter or a `std::io` caller needs.
-macro_rules! into_io {
-    ($($error:ty),* $(,)?) => {
-        $(#[cfg(feature = "std")]
-        impl From<$error> for std::io::Error {
-            fn from(error: $error) -> Self {
-                std::io::Error::new(error.kind().to_io(), error)
-            }
-        })*
-    };
-}
-
-into_io!(
-    crate::ArpError,
-    crate::BlockError,
-    crate::ConsoleError,
-    crate::FsError,
-    crate::IcmpError,
-    crate::IpError,
-    crate::KvError,
-    crate::NetError,
-    crate::RandomError,
-    crate::StackError,
-    crate::TcpError,
-    crate::UdpError,
-    crate::IoError,
-);
+family_errors!(crate::IoError);

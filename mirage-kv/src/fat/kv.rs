@@ -6,9 +6,9 @@ use super::{FatFs, WriteOrder};
 use crate::key;
 use bytes::Bytes;
 use fatfs::{Dir, FileSystem, FsOptions, ReadWriteSeek};
-use mirage_types::{Block, Device, Entry, Fs, FsError, KvError, KvRo, KvRw, async_trait};
+use mirage_types::{Block, Device, Entry, Fs, FsError, KvError, KvRo, KvRw, Tm, async_trait};
 use std::cell::{Cell, RefCell};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::Duration;
 
 /// The journal's name, in the root directory.
@@ -119,64 +119,38 @@ fn is_reserved(segments: &[&str]) -> bool {
 
 /// FAT keeps local time without a zone; it is read as UTC.
 fn since_epoch(time: fatfs::DateTime) -> Duration {
-    let days = days_from_civil(
-        i64::from(time.date.year),
-        i64::from(time.date.month),
-        i64::from(time.date.day),
-    );
-    let seconds = days * 86_400
-        + i64::from(time.time.hour) * 3600
-        + i64::from(time.time.min) * 60
-        + i64::from(time.time.sec);
-    Duration::from_secs(seconds.max(0) as u64) + Duration::from_millis(u64::from(time.time.millis))
+    let tm = Tm {
+        tm_sec: i32::from(time.time.sec),
+        tm_min: i32::from(time.time.min),
+        tm_hour: i32::from(time.time.hour),
+        tm_mday: i32::from(time.date.day),
+        tm_mon: i32::from(time.date.month) - 1,
+        tm_year: i32::from(time.date.year) - 1900,
+        tm_wday: 0,
+        tm_yday: 0,
+        tm_isdst: false,
+    };
+    Duration::from_secs(tm.to_unix_seconds().max(0) as u64)
+        + Duration::from_millis(u64::from(time.time.millis))
 }
 
 /// `time` as FAT can hold it (1980 to 2107, two-second steps kept by `fatfs`).
 fn fat_time(time: Duration) -> fatfs::DateTime {
-    let seconds = time.as_secs().clamp(315_532_800, 4_354_819_199) as i64;
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let of_day = seconds.rem_euclid(86_400);
+    let seconds = time.as_secs().clamp(315_532_800, 4_354_819_199);
+    let tm = Tm::from_unix_seconds(seconds as f64);
     fatfs::DateTime {
         date: fatfs::Date {
-            year: year as u16,
-            month: month as u16,
-            day: day as u16,
+            year: (tm.tm_year + 1900) as u16,
+            month: (tm.tm_mon + 1) as u16,
+            day: tm.tm_mday as u16,
         },
         time: fatfs::Time {
-            hour: (of_day / 3600) as u16,
-            min: (of_day / 60 % 60) as u16,
-            sec: (of_day % 60) as u16,
+            hour: tm.tm_hour as u16,
+            min: tm.tm_min as u16,
+            sec: tm.tm_sec as u16,
             millis: 0,
         },
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// Removes `name` from `dir`, with everything beneath it.
@@ -303,17 +277,7 @@ impl<B: Block> FatKv<B> {
             .fs
             .attempts(JOURNAL, &mut scratch, false, |disk, out| {
                 let fs = FileSystem::new(disk, FsOptions::new())?;
-                let got = {
-                    let mut file = fs.root_dir().open_file(JOURNAL)?;
-                    let mut got = 0;
-                    while got < out.len() {
-                        match file.read(&mut out[got..])? {
-                            0 => break,
-                            n => got += n,
-                        }
-                    }
-                    got
-                };
+                let got = super::ops::read_file(&fs, JOURNAL, 0, out)?;
                 fs.unmount()?;
                 Ok(got)
             })

@@ -80,6 +80,26 @@ fn stat_of<T: ReadWriteSeek>(fs: &FileSystem<T>, path: &str) -> io::Result<Stat>
     })
 }
 
+/// Reads file `path` from `offset` into `out` until `out` is full or the file ends: how
+/// many bytes it read.
+pub(super) fn read_file<T: ReadWriteSeek>(
+    fs: &FileSystem<T>,
+    path: &str,
+    offset: u64,
+    out: &mut [u8],
+) -> io::Result<usize> {
+    let mut file = fs.root_dir().open_file(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut got = 0;
+    while got < out.len() {
+        match file.read(&mut out[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
 fn is_a_directory() -> io::Error {
     io::Error::other("Is a directory")
 }
@@ -115,18 +135,7 @@ impl<B: Block> Fs for FatFs<B> {
         let (got, trace) = self
             .attempts(&path, &mut data, true, |disk, out| {
                 let fs = FileSystem::new(disk, FsOptions::new())?;
-                let got = {
-                    let mut file = fs.root_dir().open_file(&path)?;
-                    file.seek(SeekFrom::Start(offset))?;
-                    let mut got = 0;
-                    while got < out.len() {
-                        match file.read(&mut out[got..])? {
-                            0 => break,
-                            n => got += n,
-                        }
-                    }
-                    got
-                };
+                let got = read_file(&fs, &path, offset, out)?;
                 fs.unmount()?;
                 Ok(got)
             })
