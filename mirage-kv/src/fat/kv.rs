@@ -321,13 +321,7 @@ impl<B: Block> FatKv<B> {
                     return Ok(());
                 }
                 let mut file = fs.root_dir().create_file(JOURNAL)?;
-                let zeros = vec![0u8; 4096];
-                let mut left = size;
-                while left > 0 {
-                    let n = left.min(zeros.len() as u64) as usize;
-                    file.write_all(&zeros[..n])?;
-                    left -= n as u64;
-                }
+                super::ops::write_zeros(&mut file, size)?;
                 file.flush()
             })
             .await
@@ -734,13 +728,7 @@ impl<B: Block> KvRw for FatKv<B> {
             return Err(KvError::NoSpace);
         }
         self.replace(key, true, |file| {
-            let zeros = [0u8; 4096];
-            let mut left = size;
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                file.write_all(&zeros[..n])?;
-                left -= n as u64;
-            }
+            super::ops::write_zeros(file, size)?;
             if let Some(time) = last_modified {
                 // A per-file time: `fatfs` would have one set through a time provider for
                 // the whole mount instead.

@@ -100,6 +100,18 @@ pub(super) fn read_file<T: ReadWriteSeek>(
     Ok(got)
 }
 
+/// Writes `count` zero bytes at the file's position.
+pub(super) fn write_zeros(file: &mut impl Write, count: u64) -> io::Result<()> {
+    let zeros = [0u8; 4096];
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
 fn is_a_directory() -> io::Error {
     io::Error::other("Is a directory")
 }
@@ -269,13 +281,7 @@ impl<B: Block> Fs for FatFs<B> {
             let mut file = fs.root_dir().create_file(&path)?;
             let len = file.seek(SeekFrom::End(0))?;
             if offset > len {
-                let zeros = [0u8; 4096];
-                let mut gap = offset - len;
-                while gap > 0 {
-                    let n = gap.min(zeros.len() as u64) as usize;
-                    file.write_all(&zeros[..n])?;
-                    gap -= n as u64;
-                }
+                write_zeros(&mut file, offset - len)?;
             }
             file.seek(SeekFrom::Start(offset))?;
             file.write_all(data)?;
