@@ -145,11 +145,99 @@ fn direct_refuses_every_way_out() {
     });
 }
 
+/// A tree with long names (so FAT gives them 8.3 aliases) and a private directory.
+fn private_tree(dir: &Path) {
+    std::fs::create_dir_all(dir.join("tls")).unwrap();
+    std::fs::write(dir.join("tls/server.key"), "secret").unwrap();
+    std::fs::create_dir_all(dir.join("certificates")).unwrap();
+    std::fs::write(dir.join("certificates/private-key.pem"), "secret").unwrap();
+}
+
+/// Every spelling but the listed one names nothing: another case, or an 8.3 alias.
+async fn only_exact_names<K: KvRo>(store: &K) {
+    assert_eq!(store.get("tls/server.key").await.unwrap(), "secret");
+    assert_eq!(
+        store.get("certificates/private-key.pem").await.unwrap(),
+        "secret"
+    );
+    for variant in [
+        "TLS/server.key",
+        "Tls/server.key",
+        "tls/SERVER.KEY",
+        "TLS/SERVER.KEY",
+        "CERTIF~1/private-key.pem",
+        "certif~1/private-key.pem",
+        "certificates/PRIVAT~1.PEM",
+        "Certificates/Private-Key.pem",
+    ] {
+        assert_eq!(
+            store.get(variant).await,
+            Err(KvError::UnknownKey(variant.into())),
+            "{variant}"
+        );
+        assert_eq!(store.exists(variant).await, Ok(None), "{variant}");
+        assert!(store.size(variant).await.is_err(), "{variant}");
+        assert!(store.list(variant).await.is_err(), "{variant}");
+    }
+}
+
 #[test]
-fn fat_lookups_are_case_insensitive_like_fat() {
+fn keys_name_values_only_as_listed_in_every_store() {
+    let dir = tempfile::tempdir().unwrap();
+    private_tree(dir.path());
     run(async {
-        let store = fat_of(Path::new(DATA)).await;
-        assert_eq!(store.get("SUB/C").await.unwrap(), "deep\n");
+        only_exact_names(&DirectKv::connect(dir.path()).await.unwrap()).await;
+        only_exact_names(&fat_of(dir.path()).await).await;
+        let mem = mirage_kv::MemKv::new();
+        mirage_types::KvRw::set(&mem, "tls/server.key", b"secret")
+            .await
+            .unwrap();
+        mirage_types::KvRw::set(&mem, "certificates/private-key.pem", b"secret")
+            .await
+            .unwrap();
+        only_exact_names(&mem).await;
+    });
+}
+
+#[test]
+fn fat_indexes_are_kept_by_listed_name_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..50 {
+        let sub = dir.path().join(format!("directory-{n:02}"));
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("page.html"), format!("{n}")).unwrap();
+    }
+    run(async {
+        let store = fat_of(dir.path()).await;
+        assert_eq!(store.get("directory-07/page.html").await.unwrap(), "7");
+        let kept = store.index_bytes();
+        // Spellings FAT would take for the same directory list nothing more.
+        for variant in 0..4096u32 {
+            let spelt: String = "directory-07"
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if variant >> (i % 12) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            let key = format!("{spelt}/page.html");
+            if spelt != "directory-07" {
+                assert!(store.get(&key).await.is_err(), "{key}");
+            }
+        }
+        assert_eq!(store.index_bytes(), kept);
+        // A budget smaller than the directories: the oldest indexes go, lookups still work.
+        let small = FsKv::with_index_bytes(store.fs(), 2048);
+        for n in 0..50 {
+            let key = format!("directory-{n:02}/page.html");
+            assert_eq!(small.get(&key).await.unwrap(), n.to_string());
+            assert!(small.index_bytes() <= 2048, "{}", small.index_bytes());
+        }
+        assert_eq!(small.get("directory-00/page.html").await.unwrap(), "0");
     });
 }
 

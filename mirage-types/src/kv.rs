@@ -163,16 +163,32 @@ pub trait KvRo: Device {
 
     /// A digest of the value: its SHA-256 in lowercase hex (stores may answer faster from
     /// an index, but must give the same string).
+    ///
+    /// The default reads the value [`DIGEST_CHUNK`] bytes at a time, so memory stays bounded
+    /// whatever the value's size, and other work runs between the reads.
     async fn digest(&self, key: &str) -> Result<String, KvError> {
-        let value = self.get(key).await?;
-        Ok(hex_sha256(&value))
+        let mut hasher = Sha256::new();
+        let mut offset = 0;
+        loop {
+            let chunk = self.read(key, offset, DIGEST_CHUNK).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            hasher.update(&chunk);
+            offset += chunk.len() as u64;
+        }
+        Ok(hex(&hasher.finalize()))
     }
+}
+
+/// The bytes [`KvRo::digest`]'s default reads at a time.
+pub const DIGEST_CHUNK: u64 = 64 * 1024;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// SHA-256 of `data` in lowercase hexadecimal, as [`KvRo::digest`] gives it.
 pub fn hex_sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(data))
 }

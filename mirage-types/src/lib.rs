@@ -66,7 +66,7 @@ pub use icmpv4::{IcmpError, Icmpv4};
 #[cfg(feature = "std")]
 pub use io_error::IoError;
 pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len};
-pub use kv::{Entry, KvError, KvRo, hex_sha256};
+pub use kv::{DIGEST_CHUNK, Entry, KvError, KvRo, hex_sha256};
 pub use kv_rw::KvRw;
 pub use listener::{TcpListener, UdpListener};
 pub use mac::{MacAddr, ParseMacError};

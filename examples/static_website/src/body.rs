@@ -1,6 +1,7 @@
 //! Response bodies: empty, whole, or streamed from the store a chunk at a time, so a large
 //! value is never read whole into memory.
 
+use crate::validator::{self, Version};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::LocalBoxStream;
@@ -80,29 +81,28 @@ impl http_body::Body for Body {
 }
 
 /// `len` bytes of the value at `key` from `start`, read from `store` in chunks of
-/// [`CHUNK`] as the connection takes them. A value that ends early (it shrank since its size
-/// was read) or a store error ends the body with an error, which closes the connection: the
-/// client sees a short response, never other bytes.
-pub fn from_store<K: KvRo + 'static>(store: Rc<K>, key: String, start: u64, len: u64) -> Body {
+/// [`CHUNK`] as the connection takes them. The body comes from one version of the value:
+/// where the store can tell (its [`Version`] tracks changes), the version is read again
+/// after every chunk, and a value replaced or edited mid-response ends the body with an
+/// error, as does a value that ends early or a store error; the error closes the connection,
+/// so the client sees a short response, never bytes of two versions.
+pub fn from_store<K: KvRo + 'static>(
+    store: Rc<K>,
+    key: String,
+    start: u64,
+    len: u64,
+    version: Version,
+) -> Body {
     let chunks = futures::stream::unfold(
         (store, key, start, len),
-        |(store, key, offset, remaining)| async move {
+        move |(store, key, offset, remaining)| async move {
             if remaining == 0 {
                 return None;
             }
             let asked = remaining.min(CHUNK);
-            let chunk = match store.read(&key, offset, asked).await {
-                Ok(chunk) if chunk.is_empty() => Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    format!("{key}: the value ended {remaining} bytes early"),
-                )),
-                Ok(chunk) => Ok(chunk),
-                Err(error) => Err(std::io::Error::other(format!("{key}: {error}"))),
-            };
-            match chunk {
+            match read_unchanged(&*store, &key, offset, asked, version).await {
                 Ok(chunk) => {
-                    let got = (chunk.len() as u64).min(remaining);
-                    let chunk = chunk.slice(..got as usize);
+                    let got = chunk.len() as u64;
                     Some((Ok(chunk), (store, key, offset + got, remaining - got)))
                 }
                 // After an error, nothing more.
@@ -114,4 +114,35 @@ pub fn from_store<K: KvRo + 'static>(store: Rc<K>, key: String, start: u64, len:
         chunks: chunks.boxed_local(),
         remaining: len,
     })
+}
+
+/// Exactly `len` bytes of `key` from `offset`, read while the value is still at `version`
+/// (checked after the read, where the store tracks changes): an error otherwise.
+pub async fn read_unchanged<K: KvRo + ?Sized>(
+    store: &K,
+    key: &str,
+    offset: u64,
+    len: u64,
+    version: Version,
+) -> Result<Bytes, std::io::Error> {
+    let chunk = store
+        .read(key, offset, len)
+        .await
+        .map_err(|error| std::io::Error::other(format!("{key}: {error}")))?;
+    if (chunk.len() as u64) < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "{key}: the value ended {} bytes early",
+                len - chunk.len() as u64
+            ),
+        ));
+    }
+    if version.tracks_changes() && validator::version(store, key).await.ok() != Some(version) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            format!("{key}: the value changed while it was being sent"),
+        ));
+    }
+    Ok(chunk.slice(..len as usize))
 }

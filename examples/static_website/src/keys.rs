@@ -44,8 +44,8 @@ pub struct Keys {
     /// Connections served at once; more are closed at once.
     #[arg(long, default_value_t = 1024)]
     pub max_connections: usize,
-    /// Seconds a client has for its TLS handshake and each request's head.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds a client has for its TLS handshake and each request's head (1 to 86400).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub header_timeout: u64,
     /// Write the compiled-in site to this directory and exit (for `--kv-ro direct` and
     /// the FAT image).
@@ -78,5 +78,11 @@ mod tests {
         assert!(keys.https);
         assert_eq!(keys.stack.ip.to_string(), "10.0.0.9");
         assert!(Keys::try_parse_from(["mir-static_website", "--kv-ro", "zip"]).is_err());
+        for timeout in ["0", "86401", "18446744073709551615"] {
+            assert!(
+                Keys::try_parse_from(["mir-static_website", "--header-timeout", timeout]).is_err(),
+                "{timeout}"
+            );
+        }
     }
 }

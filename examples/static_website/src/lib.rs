@@ -10,3 +10,4 @@ pub mod site;
 pub mod store;
 pub mod tls;
 pub mod unikernel;
+pub mod validator;

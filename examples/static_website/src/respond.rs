@@ -2,23 +2,25 @@
 //!
 //! `GET` and `HEAD` only (405 otherwise); `/` and any path ending in `/` mean its
 //! `index.html`; a directory named without its slash is redirected to it; keys under `tls/`
-//! (the server's certificate and private key live there) are never served. Every value has
-//! a strong `ETag` (the store's SHA-256 digest), answered with 304 when `If-None-Match`
-//! names it, and one byte range may be asked for (206, or 416 outside the value; `If-Range`
-//! honoured). Bodies are streamed from the store in chunks.
+//! (the server's certificate and private key live there), in any case, are never served,
+//! and the stores themselves name a value only by its exact spelling (so neither case nor a
+//! FAT 8.3 alias reaches it). Every value has a strong `ETag` (see [`crate::validator`]),
+//! answered with 304 when `If-None-Match` names it, and one byte range may be asked for
+//! (206, or 416 outside the value; `If-Range` honoured). A body of at most [`CHUNK`] bytes
+//! is read before the head is sent, so both leave in one write; a larger one is streamed
+//! from the store in chunks. Either comes from one version of the value.
 
-use crate::body::{self, Body};
+use crate::body::{self, Body, CHUNK};
 use crate::mime::content_type;
 use crate::range::{self, RangeRequest};
+use crate::validator::{self, Etags, Version, status_of};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use mirage_types::{Entry, ErrorKind, KvRo};
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
-/// ETags remembered, at most (the cache is emptied when full).
-const ETAGS_KEPT: usize = 4096;
+/// Times a response is begun again when the value changes while its head is made.
+const ATTEMPTS: usize = 3;
 
 /// The directory of the server's own TLS files, never served.
 const PRIVATE: &str = "tls";
@@ -26,10 +28,7 @@ const PRIVATE: &str = "tls";
 /// Answers requests from a store.
 pub struct Responder<K: KvRo> {
     store: Rc<K>,
-    /// ETags by key, with the size they were computed for: a digest reads the whole value,
-    /// so it is done once per key. A value that changes without changing size (in a
-    /// `direct` store edited while serving) keeps its old ETag until the server restarts.
-    etags: RefCell<HashMap<String, (u64, HeaderValue)>>,
+    etags: Etags<K>,
 }
 
 /// Where a plain HTTP request is sent when HTTPS is on.
@@ -37,16 +36,18 @@ pub struct Responder<K: KvRo> {
 pub struct Redirect {
     /// The HTTPS port.
     pub https_port: u16,
-    /// The host named in the redirect when the request names none (HTTP/1.0).
-    pub fallback_host: String,
+    /// The host named in the redirect when the request names none (HTTP/1.0): the address
+    /// served on, if it is one address (`None` when serving on every address, and such a
+    /// request gets 400).
+    pub fallback_host: Option<String>,
 }
 
 impl<K: KvRo + 'static> Responder<K> {
     /// A responder over `store`.
     pub fn new(store: Rc<K>) -> Self {
         Responder {
+            etags: Etags::new(store.clone()),
             store,
-            etags: RefCell::new(HashMap::new()),
         }
     }
 
@@ -83,7 +84,15 @@ impl<K: KvRo + 'static> Responder<K> {
                 Some(host) => host.to_owned(),
                 None => return text(StatusCode::BAD_REQUEST, "bad Host header\n"),
             },
-            None => redirect.fallback_host.clone(),
+            None => match &redirect.fallback_host {
+                Some(host) => host.clone(),
+                None => {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        "a Host header is needed to redirect to HTTPS\n",
+                    );
+                }
+            },
         };
         let port = match redirect.https_port {
             443 => String::new(),
@@ -109,7 +118,7 @@ impl<K: KvRo + 'static> Responder<K> {
         let Some(key) = key_of(path) else {
             return text(StatusCode::BAD_REQUEST, "bad path\n");
         };
-        if key == PRIVATE || key.starts_with("tls/") {
+        if private(&key) {
             return not_found();
         }
         match self.store.exists(&key).await {
@@ -125,32 +134,44 @@ impl<K: KvRo + 'static> Responder<K> {
             Err(error) if error.kind() == ErrorKind::NotFound => return not_found(),
             Err(_) => return server_error(),
         }
-        let (size, etag) = match self.size_and_etag(&key).await {
-            Ok(found) => found,
-            Err(status) => return text(status, "unavailable\n"),
-        };
-        let headers = request.headers();
+        for _ in 0..ATTEMPTS {
+            match self.value(request.headers(), &key).await {
+                Ok(response) => return response,
+                Err(Changed::Status(status)) => return text(status, "unavailable\n"),
+                Err(Changed::Contents) => continue,
+            }
+        }
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the value could not be read consistently\n",
+        )
+    }
+
+    /// The response for value `key`: whole, a part, 304 or 416.
+    async fn value(&self, headers: &HeaderMap, key: &str) -> Result<Response<Body>, Changed> {
+        let version = validator::version(&*self.store, key)
+            .await
+            .map_err(|e| Changed::Status(status_of(&e)))?;
+        let size = version.size;
+        let etag = self
+            .etags
+            .etag(key, version)
+            .await
+            .map_err(Changed::Status)?;
         let mut response = if none_match(headers, &etag) {
             let mut response = Response::new(body::empty());
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             response
         } else {
-            let ranges = range_header(headers, &etag);
-            match range::parse(ranges, size) {
+            match range::parse(range_header(headers, &etag), size) {
                 RangeRequest::Whole => {
-                    let mut response =
-                        Response::new(body::from_store(self.store.clone(), key.clone(), 0, size));
+                    let mut response = Response::new(self.body(key, 0, size, version).await?);
                     length(&mut response, size);
                     response
                 }
                 RangeRequest::Part { start, end } => {
                     let len = end - start + 1;
-                    let mut response = Response::new(body::from_store(
-                        self.store.clone(),
-                        key.clone(),
-                        start,
-                        len,
-                    ));
+                    let mut response = Response::new(self.body(key, start, len, version).await?);
                     *response.status_mut() = StatusCode::PARTIAL_CONTENT;
                     length(&mut response, len);
                     set(
@@ -167,7 +188,7 @@ impl<K: KvRo + 'static> Responder<K> {
                         header::CONTENT_RANGE,
                         &format!("bytes */{size}"),
                     );
-                    return response;
+                    return Ok(response);
                 }
             }
         };
@@ -177,34 +198,54 @@ impl<K: KvRo + 'static> Responder<K> {
         if response.status() != StatusCode::NOT_MODIFIED {
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&key)),
+                HeaderValue::from_static(content_type(key)),
             );
         }
-        response
+        Ok(response)
     }
 
-    /// The value's size and its ETag (the digest, quoted), computed once per key and size.
-    async fn size_and_etag(&self, key: &str) -> Result<(u64, HeaderValue), StatusCode> {
-        let unavailable = |error: mirage_types::KvError| match error.kind() {
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let size = self.store.size(key).await.map_err(unavailable)?;
-        if let Some((known, etag)) = self.etags.borrow().get(key)
-            && *known == size
-        {
-            return Ok((size, etag.clone()));
+    /// `len` bytes of `key` from `start` at `version`: read now when they fit in one chunk
+    /// (so the head and body leave together, and a value changed meanwhile is answered
+    /// afresh), streamed otherwise.
+    async fn body(
+        &self,
+        key: &str,
+        start: u64,
+        len: u64,
+        version: Version,
+    ) -> Result<Body, Changed> {
+        if len > CHUNK {
+            return Ok(body::from_store(
+                self.store.clone(),
+                key.to_owned(),
+                start,
+                len,
+                version,
+            ));
         }
-        let digest = self.store.digest(key).await.map_err(unavailable)?;
-        let etag = HeaderValue::from_str(&format!("\"{digest}\""))
-            .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-        let mut etags = self.etags.borrow_mut();
-        if etags.len() >= ETAGS_KEPT {
-            etags.clear();
+        match body::read_unchanged(&*self.store, key, start, len, version).await {
+            Ok(bytes) => Ok(body::full(bytes)),
+            // Changed, shrunk, gone or failing since its version was read: begin again
+            // (the next version read says which).
+            Err(_) => Err(Changed::Contents),
         }
-        etags.insert(key.to_owned(), (size, etag.clone()));
-        Ok((size, etag))
     }
+}
+
+/// Why a response must be begun again, or cannot be made.
+enum Changed {
+    /// The value changed while the response was made.
+    Contents,
+    /// The store failed, or the value went: answer with this.
+    Status(StatusCode),
+}
+
+/// Whether `key` is under the private directory, spelt in any case (stores name values
+/// only by their exact spelling, but the rule does not depend on that).
+fn private(key: &str) -> bool {
+    key.split('/')
+        .next()
+        .is_some_and(|first| first.eq_ignore_ascii_case(PRIVATE))
 }
 
 /// The store key a request path names: percent-decoded, `index.html` for a directory's
@@ -326,7 +367,7 @@ fn server_error() -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_of, key_of};
+    use super::{host_of, key_of, private};
     use proptest::prelude::*;
 
     #[test]
@@ -351,6 +392,22 @@ mod tests {
             "/a\\..\\b",
         ] {
             assert_eq!(key_of(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_private_directory_in_any_case() {
+        for key in [
+            "tls",
+            "tls/server.key",
+            "TLS/server.key",
+            "Tls/SERVER.KEY",
+            "tLs/x/y",
+        ] {
+            assert!(private(key), "{key}");
+        }
+        for key in ["tlsx/a", "a/tls/b", "index.html", "tl/s"] {
+            assert!(!private(key), "{key}");
         }
     }
 

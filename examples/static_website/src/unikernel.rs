@@ -25,6 +25,10 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 
+/// The longest [`Config::header_timeout`]: a day. (Timers count from now, and a deadline
+/// beyond the clock's range would overflow it.)
+pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How the server runs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -67,9 +71,10 @@ impl Config {
         self.max_connections = max;
         self
     }
-    /// The time for a handshake and for each request's head.
+    /// The time for a handshake and for each request's head, at most
+    /// [`MAX_HEADER_TIMEOUT`] (a longer one is cut to it).
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
-        self.header_timeout = timeout;
+        self.header_timeout = timeout.min(MAX_HEADER_TIMEOUT);
         self
     }
 }
@@ -188,8 +193,9 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
         };
         let listeners = Listeners { http, https };
         let mut lines = vec![format!(
-            "HTTP on port {}{}",
+            "HTTP on port {} at {}{}",
             listeners.http_addr().port(),
+            listeners.http_addr(),
             if listeners.https.is_some() {
                 " (redirecting to HTTPS)"
             } else {
@@ -197,7 +203,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
             }
         )];
         if let Some(addr) = listeners.https_addr() {
-            lines.push(format!("HTTPS on port {}", addr.port()));
+            lines.push(format!("HTTPS on port {} at {addr}", addr.port()));
         }
         for line in lines {
             self.console
@@ -212,7 +218,10 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
     pub async fn serve(&self, listeners: Listeners<S>) -> Result<(), ServeError> {
         let redirect = listeners.https_addr().map(|https| Redirect {
             https_port: https.port(),
-            fallback_host: listeners.http_addr().ip().to_string(),
+            fallback_host: {
+                let ip = listeners.http_addr().ip().to_owned();
+                (!ip.is_unspecified()).then(|| ip.to_string())
+            },
         });
         let mut connections: FuturesUnordered<Connection<'_>> = FuturesUnordered::new();
         loop {
@@ -293,7 +302,9 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
             };
             Ok::<_, Infallible>(response)
         });
+        // A client that half-closes after its request (`nc -N`) still gets its answer.
         let _ = http1::Builder::new()
+            .half_close(true)
             .timer(TokioTimer::new())
             .header_read_timeout(self.config.header_timeout)
             .max_buf_size(64 * 1024)
