@@ -10,6 +10,8 @@ mod pcap;
 #[cfg(feature = "socket")]
 mod socket;
 #[cfg(any(feature = "socket", feature = "direct"))]
+mod stall;
+#[cfg(any(feature = "socket", feature = "direct"))]
 mod stop;
 mod waiter;
 

@@ -5,11 +5,10 @@ use clap::Parser;
 use mir_kv_rw::keys::{Keys, Store};
 use mir_kv_rw::unikernel::Main;
 use mir_stackv4::keys::Net;
-use mir_stackv4::stack::direct;
+use mir_stackv4::stack::{direct, socket};
 use mirage_block::FileBlock;
 use mirage_console::UnixConsole;
 use mirage_kv::{DirectKv, FatFs, FatKv, MemKv};
-use mirage_net::{SocketStack, StackConfig};
 use mirage_types::{Either, KvRw, StackV4};
 use std::process::ExitCode;
 
@@ -29,9 +28,7 @@ fn main() -> ExitCode {
         let console = UnixConsole::new();
         match keys.stack.stack() {
             Net::Socket => {
-                let stack = SocketStack::with_config(
-                    StackConfig::default().interfaces(keys.stack.interfaces.clone()),
-                );
+                let stack = socket(&keys.stack);
                 serve(console, stack, store, keys.port).await
             }
             Net::Direct => match direct(&console, &keys.stack).await {

@@ -52,6 +52,11 @@ pub struct StackKeys {
     /// Record every frame of the direct stack to this pcap file.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
+    /// Seconds a TCP connection may wait on its peer, on either stack (1 to 86400): a read
+    /// for data, a write for the peer to take it, an answer to keep-alives.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub tcp_timeout: u64,
 }
 
 /// Prints the UDP datagrams and TCP connections a stack receives (MirageOS's stackv4).
@@ -95,6 +100,11 @@ impl StackKeys {
     pub fn stack(&self) -> Net {
         self.net
             .unwrap_or(if self.dhcp { Net::Direct } else { Net::Socket })
+    }
+
+    /// `--tcp-timeout` as a duration.
+    pub fn tcp_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tcp_timeout)
     }
 
     /// The static configuration of the direct stack.

@@ -4,10 +4,9 @@
 use clap::Parser;
 use mir_stackv4::keys::{Keys, Net};
 use mir_stackv4::palette::Palette;
-use mir_stackv4::stack::direct;
+use mir_stackv4::stack::{direct, socket};
 use mir_stackv4::unikernel::Main;
 use mirage_console::UnixConsole;
-use mirage_net::{SocketStack, StackConfig};
 use mirage_types::StackV4;
 use std::process::ExitCode;
 
@@ -17,9 +16,7 @@ fn main() -> ExitCode {
         let console = UnixConsole::new();
         match keys.stack.stack() {
             Net::Socket => {
-                let stack = SocketStack::with_config(
-                    StackConfig::default().interfaces(keys.stack.interfaces.clone()),
-                );
+                let stack = socket(&keys.stack);
                 serve(console, stack, &keys).await
             }
             Net::Direct => match direct(&console, &keys.stack).await {

@@ -3,7 +3,7 @@
 //! Mirage's stack keys.
 
 use crate::keys::StackKeys;
-use mirage_net::{Addressing, DirectStack, Recorded};
+use mirage_net::{Addressing, DirectStack, Recorded, SocketStack, StackConfig};
 use mirage_types::{Console, Either};
 use mirage_unix::Tap;
 use mirage_xen::front::Netfront;
@@ -18,6 +18,15 @@ pub type XenVif = Netfront<GuestXen>;
 
 /// The tap device or the Xen interface, recorded to `--pcap` if given.
 pub type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
+
+/// The socket stack on `--interfaces`, with `--tcp-timeout`.
+pub fn socket(keys: &StackKeys) -> SocketStack {
+    SocketStack::with_config(
+        StackConfig::default()
+            .interfaces(keys.interfaces.clone())
+            .idle_timeout(Some(keys.tcp_timeout())),
+    )
+}
 
 /// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
 /// configured statically or by DHCP; with DHCP, the lease is said on `console` as Mirage
@@ -59,6 +68,7 @@ pub async fn direct<C: Console>(
     let stack = DirectStack::connect(link, addressing)
         .await
         .map_err(|e| e.to_string())?;
+    stack.set_tcp_timeout(keys.tcp_timeout());
     if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
         let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
         let line = format!(

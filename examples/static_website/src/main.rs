@@ -3,13 +3,12 @@
 
 use clap::Parser;
 use mir_stackv4::keys::Net;
-use mir_stackv4::stack::direct;
+use mir_stackv4::stack::{direct, socket};
 use mir_static_website::keys::Keys;
 use mir_static_website::site::write_site;
 use mir_static_website::store::{Store, open};
 use mir_static_website::unikernel::{Config, Main};
 use mirage_console::UnixConsole;
-use mirage_net::{SocketStack, StackConfig};
 use mirage_types::StackV4;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,9 +32,7 @@ fn main() -> ExitCode {
         };
         match keys.stack.stack() {
             Net::Socket => {
-                let stack = SocketStack::with_config(
-                    StackConfig::default().interfaces(keys.stack.interfaces.clone()),
-                );
+                let stack = socket(&keys.stack);
                 serve(console, stack, store, &keys).await
             }
             Net::Direct => match direct(&console, &keys.stack).await {

@@ -1,6 +1,7 @@
 //! A TCP connection of the direct stack.
 
 use super::state::Shared;
+use crate::stall::Stall;
 use bytes::Bytes;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
 use smoltcp::iface::SocketHandle;
@@ -24,6 +25,9 @@ pub struct DirectFlow {
     closed: Cell<bool>,
     /// The peer was seen closing its side in order (a FIN), not vanishing.
     peer_finished: Cell<bool>,
+    /// A read's wait for data, and a write's for room, each bounded by the stack's timeout.
+    read_stall: Stall,
+    write_stall: Stall,
 }
 
 impl DirectFlow {
@@ -40,6 +44,8 @@ impl DirectFlow {
             peer,
             closed: Cell::new(false),
             peer_finished: Cell::new(false),
+            read_stall: Stall::default(),
+            write_stall: Stall::default(),
         }
     }
 
@@ -104,10 +110,35 @@ impl DirectFlow {
             }
         });
         match outcome {
-            Some(Ok(read)) => Poll::Ready(Ok(read)),
+            Some(Ok(read)) => {
+                self.read_stall.progressed();
+                Poll::Ready(Ok(read))
+            }
             Some(Err(())) => Poll::Ready(Err(self.ended())),
+            None if self.read_stall.waiting(self.timeout(), cx) => {
+                self.read_stall.progressed();
+                Poll::Ready(Err(TcpError::Timeout))
+            }
             None => Poll::Pending,
         }
+    }
+
+    /// The stack's TCP timeout: how long a read or write may wait without progress.
+    fn timeout(&self) -> std::time::Duration {
+        self.shared.state.borrow().tcp_timeout
+    }
+
+    /// A write waits for room: `true` once it has waited the stack's timeout, when the
+    /// connection is reset (as the socket stack's kernel gives up on a peer whose window
+    /// stays shut) and the write fails.
+    fn write_stalled(&self, cx: &mut std::task::Context<'_>) -> bool {
+        if !self.write_stall.waiting(self.timeout(), cx) {
+            return false;
+        }
+        self.write_stall.progressed();
+        self.with(|socket| socket.abort());
+        self.shared.wake.notify();
+        true
     }
 
     async fn send_all(&self, data: &[u8]) -> Result<(), TcpError> {
@@ -133,8 +164,12 @@ impl DirectFlow {
             });
             self.shared.wake.notify();
             match outcome {
-                Some(Ok(())) => Poll::Ready(Ok(())),
+                Some(Ok(())) => {
+                    self.write_stall.progressed();
+                    Poll::Ready(Ok(()))
+                }
                 Some(Err(())) => Poll::Ready(Err(self.ended())),
+                None if self.write_stalled(cx) => Poll::Ready(Err(TcpError::Timeout)),
                 None => Poll::Pending,
             }
         })
@@ -161,7 +196,11 @@ impl Drop for DirectFlow {
 impl Flow for DirectFlow {
     type Error = TcpError;
 
+    /// Fails with [`TcpError::Timeout`] when the peer sent nothing for the stack's TCP
+    /// timeout.
     async fn read(&self) -> Result<Read, TcpError> {
+        // A wait begins with each call (an earlier read may have been dropped mid-wait).
+        self.read_stall.progressed();
         poll_fn(|cx| self.poll_read(cx)).await
     }
 
@@ -173,7 +212,10 @@ impl Flow for DirectFlow {
         Some(self.poll_read(cx))
     }
 
+    /// Fails with [`TcpError::Timeout`], resetting the connection, when the peer took
+    /// nothing for the stack's TCP timeout (its window stayed shut).
     async fn write(&self, buf: &[u8]) -> Result<(), TcpError> {
+        self.write_stall.progressed();
         self.send_all(buf).await
     }
 
@@ -209,8 +251,17 @@ impl Flow for DirectFlow {
         });
         self.shared.wake.notify();
         Some(match outcome {
-            Ok(0) if bufs.iter().any(|buf| !buf.is_empty()) => Poll::Pending,
-            Ok(sent) => Poll::Ready(Ok(sent)),
+            Ok(0) if bufs.iter().any(|buf| !buf.is_empty()) => {
+                if self.write_stalled(cx) {
+                    Poll::Ready(Err(TcpError::Timeout))
+                } else {
+                    Poll::Pending
+                }
+            }
+            Ok(sent) => {
+                self.write_stall.progressed();
+                Poll::Ready(Ok(sent))
+            }
             Err(()) => Poll::Ready(Err(self.ended())),
         })
     }

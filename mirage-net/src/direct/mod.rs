@@ -10,6 +10,7 @@ mod neighbours;
 mod nudge;
 mod resets;
 mod state;
+mod tcp_memory;
 mod views;
 
 pub use flow::DirectFlow;
@@ -195,9 +196,12 @@ impl<N: Network + 'static> DirectStack<N> {
         DirectIcmpv4::new(self.shared.clone())
     }
 
-    /// How long a TCP connection may go without an answer from its peer before it fails
-    /// with an error (keep-alives are sent at a quarter of it). Applies to connections made
-    /// or accepted from now on; the default is two minutes.
+    /// The stack's TCP timeout, as the socket stack's `StackConfig::idle_timeout`: how long
+    /// a connection may go without an answer from its peer before it fails (keep-alives are
+    /// sent at a quarter of it), how long a flow's read waits for data, and how long a write
+    /// waits for room (a peer that stops reading, its window shut, is reset after it). The
+    /// first applies to connections made or accepted from now on, the others at once; the
+    /// default is two minutes.
     pub fn set_tcp_timeout(&self, timeout: Duration) {
         let mut state = self.shared.state.borrow_mut();
         state.tcp_timeout = timeout;

@@ -12,7 +12,8 @@ use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use super::tcp_memory::TcpMemory;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
@@ -114,6 +115,9 @@ pub(crate) struct Backlog {
 pub(crate) struct State {
     pub(crate) iface: Interface,
     pub(crate) sockets: SocketSet<'static>,
+    /// The memory of each TCP socket's buffers. After `sockets`, so that the sockets using
+    /// it are dropped first.
+    tcp_memory: HashMap<SocketHandle, TcpMemory>,
     pub(crate) queues: Queues,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
@@ -151,6 +155,7 @@ impl State {
         let mut state = State {
             iface,
             sockets: SocketSet::new(Vec::new()),
+            tcp_memory: HashMap::new(),
             queues,
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
@@ -203,13 +208,24 @@ impl State {
         self.config.as_ref().map(|c| c.address)
     }
 
-    pub(crate) fn new_tcp_socket(timeout: Duration) -> tcp::Socket<'static> {
-        let mut socket = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
-            tcp::SocketBuffer::new(vec![0; TCP_BUFFER]),
-        );
+    /// A new TCP socket in the set, with `timeout` for silent peers and buffers of
+    /// [`TCP_BUFFER`] each way in memory of its own (see [`TcpMemory`]).
+    pub(crate) fn add_tcp_socket(&mut self, timeout: Duration) -> std::io::Result<SocketHandle> {
+        let memory = TcpMemory::new(TCP_BUFFER)?;
+        // SAFETY: the buffers go to this socket only, and `free_socket` (or the state's drop,
+        // `sockets` before `tcp_memory`) drops the socket before the memory.
+        let (rx, tx) = unsafe { memory.buffers() };
+        let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
         set_timeout(&mut socket, timeout);
-        socket
+        let handle = self.sockets.add(socket);
+        self.tcp_memory.insert(handle, memory);
+        Ok(handle)
+    }
+
+    /// Removes a socket from the set and frees its buffers' memory.
+    pub(crate) fn free_socket(&mut self, handle: SocketHandle) {
+        drop(self.sockets.remove(handle));
+        self.tcp_memory.remove(&handle);
     }
 
     pub(crate) fn new_udp_socket() -> udp::Socket<'static> {
@@ -296,6 +312,7 @@ impl State {
         }
         let sockets = &mut self.sockets;
         let now = std::time::Instant::now();
+        let mut freed = Vec::new();
         self.orphans.retain(|&(handle, since)| {
             let socket = sockets.get_mut::<tcp::Socket>(handle);
             if socket.can_recv() || now.duration_since(since) > ORPHAN_LINGER {
@@ -305,10 +322,13 @@ impl State {
             }
             let closed = matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
             if closed {
-                sockets.remove(handle);
+                freed.push(handle);
             }
             !closed
         });
+        for handle in freed {
+            self.free_socket(handle);
+        }
     }
 
     /// Closes TCP `port`: its listening sockets go, handshakes in progress are reset.
@@ -318,7 +338,7 @@ impl State {
         for handle in self.pools.remove(&port).unwrap_or_default() {
             let socket = self.sockets.get_mut::<tcp::Socket>(handle);
             if socket.state() == tcp::State::Listen {
-                self.sockets.remove(handle);
+                self.free_socket(handle);
             } else {
                 socket.abort();
                 self.orphan(handle);
@@ -398,12 +418,18 @@ impl State {
             .filter(|&&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
             .count();
         let room = MAX_HALF_OPEN.saturating_sub(pool.len());
-        for _ in listening..LISTEN_POOL.min(listening + room) {
-            let mut socket = Self::new_tcp_socket(HANDSHAKE_TIMEOUT.min(self.tcp_timeout));
-            if socket.listen(port).is_err() {
+        let wanted = LISTEN_POOL.min(listening + room).saturating_sub(listening);
+        let timeout = HANDSHAKE_TIMEOUT.min(self.tcp_timeout);
+        for _ in 0..wanted {
+            // Without memory for another socket, the pool stays short (SYNs are refused).
+            let Ok(handle) = self.add_tcp_socket(timeout) else {
+                break;
+            };
+            if self.sockets.get_mut::<tcp::Socket>(handle).listen(port).is_err() {
+                self.free_socket(handle);
                 break;
             }
-            pool.push(sockets.add(socket));
+            self.pools.entry(port).or_default().push(handle);
         }
     }
 

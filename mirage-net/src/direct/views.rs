@@ -1,7 +1,7 @@
 //! The direct stack's UDP, TCP, IPv4 and ICMP views.
 
 use super::flow::DirectFlow;
-use super::state::{Shared, State};
+use super::state::Shared;
 use mirage_types::{
     Device, IcmpError, Icmpv4, IpError, Ipv4, TcpError, Tcpv4, UdpError, Udpv4, async_trait,
 };
@@ -118,12 +118,16 @@ impl Tcpv4 for DirectTcp {
             let mut state = self.shared.state.borrow_mut();
             let state = &mut *state;
             let port = state.ephemeral_port();
-            let mut socket = State::new_tcp_socket(state.tcp_timeout);
+            let handle = state
+                .add_tcp_socket(state.tcp_timeout)
+                .map_err(|e| TcpError::Unknown(format!("no memory for a socket: {e}")))?;
             let remote = IpEndpoint::new(IpAddress::Ipv4(*dst.ip()), dst.port());
-            socket
-                .connect(state.iface.context(), remote, port)
-                .map_err(|e| TcpError::Unknown(format!("cannot connect to {dst}: {e}")))?;
-            (state.sockets.add(socket), port)
+            let socket = state.sockets.get_mut::<tcp::Socket>(handle);
+            if let Err(e) = socket.connect(state.iface.context(), remote, port) {
+                state.free_socket(handle);
+                return Err(TcpError::Unknown(format!("cannot connect to {dst}: {e}")));
+            }
+            (handle, port)
         };
         self.shared.wake.notify();
         let established = poll_fn(|cx| {

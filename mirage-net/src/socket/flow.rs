@@ -6,13 +6,12 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
-use std::pin::Pin;
+use crate::stall::Stall;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
-use tokio::time::{Instant, Sleep};
 
 /// Read into a fresh buffer of this size once the current one runs low.
 const READ_BUFFER: usize = 64 * 1024;
@@ -29,11 +28,8 @@ pub struct SocketFlow {
     /// For an accepted flow, the stack's count of open connections.
     counted: Option<Rc<Cell<usize>>>,
     read_buffer: RefCell<BytesMut>,
-    /// When the current wait for the peer began (`None` while not waiting).
-    waiting_since: Cell<Option<Instant>>,
-    /// The idle timer, armed lazily: it may fire before the current wait's deadline (set by
-    /// an earlier wait) and is then moved on, so a read that finds data touches no timer.
-    idle: RefCell<Option<Pin<Box<Sleep>>>>,
+    /// A read's wait for the peer.
+    idle: Stall,
     write_lock: Mutex<()>,
     closed: Cell<bool>,
 }
@@ -56,8 +52,7 @@ impl SocketFlow {
             idle_timeout,
             counted,
             read_buffer: RefCell::new(BytesMut::new()),
-            waiting_since: Cell::new(None),
-            idle: RefCell::new(None),
+            idle: Stall::default(),
             write_lock: Mutex::new(()),
             closed: Cell::new(false),
         }
@@ -108,7 +103,7 @@ impl Flow for SocketFlow {
     /// timeout.
     async fn read(&self) -> Result<Read, TcpError> {
         // A wait begins with each call (an earlier read may have been dropped mid-wait).
-        self.waiting_since.set(None);
+        self.idle.progressed();
         std::future::poll_fn(|cx| self.poll_read(cx)).await
     }
 
@@ -204,37 +199,16 @@ impl SocketFlow {
 
     /// A read's answer: the wait is over.
     fn done(&self, outcome: Result<Read, TcpError>) -> Poll<Result<Read, TcpError>> {
-        self.waiting_since.set(None);
+        self.idle.progressed();
         Poll::Ready(outcome)
     }
 
     /// Nothing to read: `Pending`, or the timeout once the peer has been silent for the idle
     /// timeout since this wait began.
     fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<Result<Read, TcpError>> {
-        let Some(timeout) = self.idle_timeout else {
-            return Poll::Pending;
-        };
-        let since = match self.waiting_since.get() {
-            Some(since) => since,
-            None => {
-                let now = Instant::now();
-                self.waiting_since.set(Some(now));
-                now
-            }
-        };
-        let deadline = since + timeout;
-        let mut idle = self.idle.borrow_mut();
-        let sleep = idle.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        loop {
-            match sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if sleep.deadline() >= deadline => {
-                    drop(idle);
-                    return self.done(Err(TcpError::Timeout));
-                }
-                // Armed by an earlier wait: move it to this one's deadline.
-                Poll::Ready(()) => sleep.as_mut().reset(deadline),
-            }
+        match self.idle_timeout {
+            Some(timeout) if self.idle.waiting(timeout, cx) => self.done(Err(TcpError::Timeout)),
+            _ => Poll::Pending,
         }
     }
 }
