@@ -30,18 +30,55 @@ pub async fn populate<F: Fs>(fs: &F, dir: &Path) -> Result<(), FsError> {
         if path.is_dir() {
             fs.mkdir(&relative).await?;
         } else {
-            let reading = path.clone();
-            let data = tokio::task::spawn_blocking(move || read_regular(&reading))
-                .await
-                .map_err(|e| FsError::UnknownError(e.to_string()))?
-                .map_err(|e| FsError::UnknownError(e.to_string()))?;
-            if data.is_empty() {
-                fs.create(&relative).await?;
-            } else {
-                fs.write(&relative, 0, &data).await?;
-            }
+            copy_file(fs, &relative, path).await?;
         }
     }
+    Ok(())
+}
+
+/// The bytes [`populate`] copies at a time: what it holds of a file, whatever the file's size.
+const COPY_CHUNK: usize = 16 << 20;
+
+/// Copies host file `path` to `relative` in `fs`, [`COPY_CHUNK`] bytes at a time through one
+/// buffer.
+async fn copy_file<F: Fs>(fs: &F, relative: &str, path: PathBuf) -> Result<(), FsError> {
+    let failed = |e: io::Error| FsError::UnknownError(e.to_string());
+    let mut file = blocking(move || open_regular(&path)).await.map_err(failed)?;
+    fs.create(relative).await?;
+    let mut buffer = Vec::with_capacity(COPY_CHUNK);
+    let mut offset = 0;
+    loop {
+        (file, buffer) = blocking(move || {
+            let mut buffer = buffer;
+            read_chunk(&mut file.0, &file.1, &mut buffer)?;
+            Ok((file, buffer))
+        })
+        .await
+        .map_err(failed)?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        fs.write(relative, offset, &buffer).await?;
+        offset += buffer.len() as u64;
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
+}
+
+/// Up to [`COPY_CHUNK`] more bytes of `file` into `buffer` (left empty at the file's end).
+fn read_chunk(file: &mut std::fs::File, path: &Path, buffer: &mut Vec<u8>) -> io::Result<()> {
+    use std::io::Read;
+    buffer.clear();
+    file.by_ref()
+        .take(COPY_CHUNK as u64)
+        .read_to_end(buffer)
+        .map_err(|e| at(path, e))?;
     Ok(())
 }
 
@@ -50,13 +87,12 @@ fn at(path: &Path, error: io::Error) -> io::Error {
     io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
-/// The bytes of `path` if it is a regular file: opened without blocking (a FIFO that
+/// `path` opened for reading if it is a regular file: opened without blocking (a FIFO that
 /// appeared since the walk would otherwise wait for a writer), then checked on the
-/// descriptor itself.
-fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
+/// descriptor itself. With its path, for errors.
+fn open_regular(path: &Path) -> io::Result<(std::fs::File, PathBuf)> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
@@ -65,9 +101,7 @@ fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     if !metadata.is_file() {
         return Err(not_regular(path));
     }
-    let mut data = Vec::with_capacity(metadata.len() as usize);
-    file.read_to_end(&mut data).map_err(|e| at(path, e))?;
-    Ok(data)
+    Ok((file, path.to_path_buf()))
 }
 
 fn not_regular(path: &Path) -> io::Error {

@@ -218,3 +218,42 @@ fn datagrams_larger_than_the_mtu_travel_both_ways_in_fragments() {
         assert_eq!(socket.dropped(), 0);
     });
 }
+
+#[test]
+fn a_kernel_peer_that_stops_reading_is_dropped_after_the_timeout() {
+    use mirage_types::{TcpError, TcpListener};
+    let name = format!("mirage-stall-{}", std::process::id());
+    if !enter_namespace(&name) {
+        return;
+    }
+    let _cleanup = Cleanup(name.clone());
+    mirage_unix::run(async {
+        let tap = Tap::open("tap0").unwrap();
+        let stack = DirectStack::connect(tap, Addressing::default())
+            .await
+            .unwrap();
+        stack.set_tcp_timeout(Duration::from_secs(20));
+        let listener = stack.bind_tcpv4(9100).await.unwrap();
+        // The kernel's client connects and never reads: its window shuts, and it goes on
+        // answering our window probes.
+        let client = tokio::net::TcpStream::connect((Ipv4Addr::new(10, 0, 0, 2), 9100));
+        let (flow, client) = futures::join!(listener.accept(), client);
+        let (flow, mut client) = (flow.unwrap(), client.unwrap());
+        // It asks for something first, as a download's client does.
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET /large HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(matches!(flow.read().await, Ok(Read::Data(_))));
+        let chunk = vec![1u8; 64 * 1024];
+        let began = std::time::Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(100), async {
+            loop {
+                if let Err(error) = flow.write(&chunk).await {
+                    return error;
+                }
+            }
+        })
+        .await;
+        assert_eq!(outcome, Ok(TcpError::Timeout), "after {:?}", began.elapsed());
+    });
+}

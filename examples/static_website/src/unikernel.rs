@@ -134,6 +134,8 @@ pub struct Main<C: Console, S: StackV4, K: KvRo + 'static> {
     responder: Responder<K>,
     config: Config,
     counters: Cell<Counters>,
+    /// The most connections open at once since memory was last released.
+    peak_since_release: Cell<usize>,
 }
 
 /// One connection being served.
@@ -148,6 +150,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
             responder: Responder::new(Rc::new(store)),
             config,
             counters: Cell::new(Counters::default()),
+            peak_since_release: Cell::new(0),
         }
     }
 
@@ -267,12 +270,17 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
         counters.active += 1;
         counters.served += 1;
         self.counters.set(counters);
+        self.peak_since_release
+            .set(self.peak_since_release.get().max(counters.active));
         let served = serve(flow);
         Some(Box::pin(async move {
             served.await;
             let mut counters = self.counters.get();
             counters.active -= 1;
             self.counters.set(counters);
+            if counters.active == 0 && self.peak_since_release.replace(0) >= RELEASE_AFTER {
+                release_free_memory();
+            }
         }))
     }
 
@@ -310,5 +318,20 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
             .max_buf_size(64 * 1024)
             .serve_connection(io, service)
             .await;
+    }
+}
+
+/// Connections open at once, at least, before the last one closing releases free memory
+/// (a server taking one connection at a time never pays for it).
+const RELEASE_AFTER: usize = 64;
+
+/// Once the last connection has closed: hands the memory the allocator keeps free back to
+/// the system (glibc keeps freed connection buffers for reuse, so a burst of connections
+/// would otherwise leave the server at its peak).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: no arguments beyond the padding to keep; safe at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

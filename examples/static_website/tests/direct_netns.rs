@@ -6,54 +6,14 @@
 
 mod common;
 
-use common::{Server, curl, curl_ok, have, sha256, site_and_image, test_ca};
-use std::process::Command;
-
-/// A namespace with `tap0` at 10.0.0.1/24, removed on drop.
-struct Namespace(String);
-
-impl Namespace {
-    fn new() -> Option<Namespace> {
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: network namespace tests need root");
-            return None;
-        }
-        if !have("ip") || !have("curl") {
-            return None;
-        }
-        let namespace = Namespace(format!("mirage-web-{}", std::process::id()));
-        let run = |args: &[&str]| {
-            let status = Command::new("ip").args(args).status().unwrap();
-            assert!(status.success(), "ip {args:?}");
-        };
-        run(&["netns", "add", &namespace.0]);
-        for setup in [
-            "link set lo up",
-            "tuntap add tap0 mode tap",
-            "addr add 10.0.0.1/24 dev tap0",
-            "link set tap0 up",
-        ] {
-            let mut args = vec!["netns", "exec", &namespace.0, "ip"];
-            args.extend(setup.split(' '));
-            run(&args);
-        }
-        Some(namespace)
-    }
-
-    fn exec(&self) -> [&str; 4] {
-        ["ip", "netns", "exec", &self.0]
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
+use common::{Namespace, Server, curl, curl_ok, have, sha256, site_and_image, test_ca};
 
 #[test]
 fn http_and_https_over_the_direct_stack_on_a_tap_device() {
-    let Some(namespace) = Namespace::new() else {
+    if !have("curl") {
+        return;
+    }
+    let Some(namespace) = Namespace::new("web") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -234,6 +234,13 @@ impl Read for Attempt<'_> {
 
 impl Write for Attempt<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.missing.is_empty() {
+            // A read came back empty for want of sectors: this attempt will be run again once
+            // they are fetched, and what it decided since may rest on the empty read (a file
+            // whose entry was missing looks empty, and a write at its end would fill the
+            // whole length with zeros). Stop it here rather than keep those writes.
+            return Err(io::Error::other("the attempt lacks sectors: it is retried"));
+        }
         let len = (buf.len() as u64).min(self.device_bytes.saturating_sub(self.position)) as usize;
         for piece in pieces(self.position, len, self.sector_size) {
             let (sector, within, take, done) = (piece.sector, piece.within, piece.len, piece.done);
