@@ -43,7 +43,9 @@ const COPY_CHUNK: usize = 16 << 20;
 /// buffer.
 async fn copy_file<F: Fs>(fs: &F, relative: &str, path: PathBuf) -> Result<(), FsError> {
     let failed = |e: io::Error| FsError::UnknownError(e.to_string());
-    let mut file = blocking(move || open_regular(&path)).await.map_err(failed)?;
+    let mut file = blocking(move || open_regular(&path))
+        .await
+        .map_err(failed)?;
     fs.create(relative).await?;
     let mut buffer = Vec::with_capacity(COPY_CHUNK);
     let mut offset = 0;

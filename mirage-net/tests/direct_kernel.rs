@@ -254,6 +254,11 @@ fn a_kernel_peer_that_stops_reading_is_dropped_after_the_timeout() {
             }
         })
         .await;
-        assert_eq!(outcome, Ok(TcpError::Timeout), "after {:?}", began.elapsed());
+        assert_eq!(
+            outcome,
+            Ok(TcpError::Timeout),
+            "after {:?}",
+            began.elapsed()
+        );
     });
 }

@@ -128,6 +128,10 @@ forward!(async TcpFlow {
     async fn writev_nodelay(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
         (**self).writev_nodelay(bufs).await
     }
+
+    fn set_nodelay(&self, nodelay: bool) -> Result<(), TcpError> {
+        (**self).set_nodelay(nodelay)
+    }
 });
 
 forward!(async Block {

@@ -74,6 +74,16 @@ pub trait TcpFlow: Flow<Error = TcpError> {
     async fn writev_nodelay(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
         self.write_nodelay(&bufs.concat()).await
     }
+
+    /// Whether writes go out at once (`true`) or small ones wait to be coalesced while
+    /// earlier data is unacknowledged (Nagle's algorithm, the default): `TCP_NODELAY`. A
+    /// server that answers in several writes (an HTTP head, then its body) sets it, so the
+    /// last short segment of an answer does not wait for the client's delayed ACK. Not in
+    /// Mirage; a flow without such a choice ignores it (the default).
+    fn set_nodelay(&self, nodelay: bool) -> Result<(), TcpError> {
+        let _ = nodelay;
+        Ok(())
+    }
 }
 
 /// V1 `TCPV4`: opening connections (accepting is [`crate::StackV4::bind_tcpv4`] or

@@ -15,7 +15,7 @@ use futures::stream::FuturesUnordered;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use mirage_net::FlowStream;
-use mirage_types::{Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpListener};
+use mirage_types::{Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener};
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -286,12 +286,17 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
 
     /// A plain HTTP connection: the site, or with HTTPS on a redirect to it.
     async fn http(&self, flow: StackFlow<S>, redirect: Option<&Redirect>) {
+        // Answers go out in several writes (the head, then the body's chunks): with
+        // Nagle's algorithm each answer's last short segment would wait for the client's
+        // delayed ACK. Failing to set it only costs that wait.
+        let _ = flow.set_nodelay(true);
         self.requests(TokioIo::new(FlowStream::new(flow)), redirect)
             .await
     }
 
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
     async fn https(&self, flow: StackFlow<S>, acceptor: &TlsAcceptor) {
+        let _ = flow.set_nodelay(true);
         let handshake = acceptor.accept(FlowStream::new(flow));
         if let Ok(Ok(stream)) = tokio::time::timeout(self.config.header_timeout, handshake).await {
             self.requests(TokioIo::new(stream), None).await;

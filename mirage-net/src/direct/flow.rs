@@ -28,6 +28,8 @@ pub struct DirectFlow {
     /// A read's wait for data, and a write's for room, each bounded by the stack's timeout.
     read_stall: Stall,
     write_stall: Stall,
+    /// Nagle's algorithm is off ([`TcpFlow::set_nodelay`]).
+    nodelay: Cell<bool>,
 }
 
 impl DirectFlow {
@@ -46,6 +48,7 @@ impl DirectFlow {
             peer_finished: Cell::new(false),
             read_stall: Stall::default(),
             write_stall: Stall::default(),
+            nodelay: Cell::new(false),
         }
     }
 
@@ -304,8 +307,16 @@ impl TcpFlow for DirectFlow {
         if result.is_ok() {
             acknowledged.await;
         }
-        self.with(|socket| socket.set_nagle_enabled(true));
+        let nagle = !self.nodelay.get();
+        self.with(|socket| socket.set_nagle_enabled(nagle));
         result
+    }
+
+    /// Nagle's algorithm off (`true`) or on in the smoltcp socket.
+    fn set_nodelay(&self, nodelay: bool) -> Result<(), TcpError> {
+        self.nodelay.set(nodelay);
+        self.with(|socket| socket.set_nagle_enabled(!nodelay));
+        Ok(())
     }
 }
 

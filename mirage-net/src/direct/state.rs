@@ -3,6 +3,7 @@
 use super::Addressing;
 use super::device::Queues;
 use super::flow::DirectFlow;
+use super::tcp_memory::TcpMemory;
 use mirage_types::{
     CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, UdpDatagram, netmask_prefix_len,
 };
@@ -12,7 +13,6 @@ use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 use std::cell::{Cell, RefCell};
-use super::tcp_memory::TcpMemory;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::rc::Rc;
@@ -425,7 +425,12 @@ impl State {
             let Ok(handle) = self.add_tcp_socket(timeout) else {
                 break;
             };
-            if self.sockets.get_mut::<tcp::Socket>(handle).listen(port).is_err() {
+            if self
+                .sockets
+                .get_mut::<tcp::Socket>(handle)
+                .listen(port)
+                .is_err()
+            {
                 self.free_socket(handle);
                 break;
             }

@@ -1,12 +1,12 @@
 //! A TCP connection of the socket stack.
 
+use crate::stall::Stall;
 use bytes::BytesMut;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
-use crate::stall::Stall;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub struct SocketFlow {
     idle: Stall,
     write_lock: Mutex<()>,
     closed: Cell<bool>,
+    /// `TCP_NODELAY` as [`TcpFlow::set_nodelay`] last set it.
+    nodelay: Cell<bool>,
 }
 
 impl SocketFlow {
@@ -55,6 +57,7 @@ impl SocketFlow {
             idle: Stall::default(),
             write_lock: Mutex::new(()),
             closed: Cell::new(false),
+            nodelay: Cell::new(false),
         }
     }
 
@@ -261,8 +264,15 @@ impl TcpFlow for SocketFlow {
     async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
         self.stream.set_nodelay(true).map_err(tcp_error)?;
         let result = self.write(buf).await;
-        let _ = self.stream.set_nodelay(false);
+        let _ = self.stream.set_nodelay(self.nodelay.get());
         result
+    }
+
+    /// `TCP_NODELAY` on the socket.
+    fn set_nodelay(&self, nodelay: bool) -> Result<(), TcpError> {
+        self.stream.set_nodelay(nodelay).map_err(tcp_error)?;
+        self.nodelay.set(nodelay);
+        Ok(())
     }
 }
 

@@ -71,6 +71,10 @@ impl<A: TcpFlow, B: TcpFlow> TcpFlow for Either<A, B> {
     async fn writev_nodelay(&self, bufs: &[&[u8]]) -> Result<(), TcpError> {
         dispatch!(self, f => f.writev_nodelay(bufs).await)
     }
+
+    fn set_nodelay(&self, nodelay: bool) -> Result<(), TcpError> {
+        dispatch!(self, f => f.set_nodelay(nodelay))
+    }
 }
 
 #[async_trait(?Send)]

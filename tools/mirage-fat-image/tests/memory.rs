@@ -23,7 +23,10 @@ fn a_large_file_is_imaged_in_bounded_memory() {
     // The only child this test binary runs: its peak is the tool's.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: writes the struct it is given.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
     let peak_kib = usage.ru_maxrss as u64;
     assert!(
         peak_kib < 160 * 1024,

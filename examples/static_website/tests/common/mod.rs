@@ -302,12 +302,23 @@ pub fn read_answer(stream: &mut impl std::io::Read, head_only: bool) -> Answer {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the head ended early: {head:?}");
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "the head ended early: {head:?}"
+        );
         head.push(byte[0]);
     }
     let text = String::from_utf8(head).unwrap();
     let mut lines = text.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<String> = lines.filter(|l| !l.is_empty()).map(str::to_owned).collect();
     let mut answer = Answer {
         status,
@@ -326,7 +337,9 @@ pub fn read_answer(stream: &mut impl std::io::Read, head_only: bool) -> Answer {
 pub fn get(addr: std::net::SocketAddrV4, path: &str, extra: &[&str]) -> Answer {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: site\r\nConnection: close\r\n");
     for line in extra {
         request.push_str(line);
