@@ -72,6 +72,51 @@ impl XlConfig {
         self
     }
 
+    /// Checks that `xl` will read the configuration as meant: a domain name of letters,
+    /// digits, `_`, `.` and `-` (not beginning with `.` or `-`, at most 64), so it is also a
+    /// safe file name; paths and bridges with no quote or control character (they are
+    /// written inside `'...'`, which has no escapes), bridges with no `,`, `=` or space
+    /// either (they sit in a `key=value,...` list); and some memory. The error says which
+    /// value is refused and why.
+    pub fn check(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && !self.name.starts_with(['.', '-'])
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !name_ok {
+            return Err(format!(
+                "domain name {:?}: use 1 to 64 letters, digits, `_`, `.` or `-`, not beginning with `.` or `-`",
+                self.name
+            ));
+        }
+        if self.memory == 0 {
+            return Err("memory: a domain needs at least 1 MiB (these unikernels about 12)".into());
+        }
+        let unquotable = |c: char| c == '\'' || c.is_control();
+        for (what, value) in core::iter::once(("kernel", &self.kernel))
+            .chain(self.disks.iter().map(|disk| ("disk", disk)))
+        {
+            if value.is_empty() || value.contains(unquotable) {
+                return Err(format!(
+                    "{what} {value:?}: a path with no quote or control character is needed"
+                ));
+            }
+        }
+        for bridge in &self.bridges {
+            if bridge.is_empty()
+                || bridge.contains(|c: char| unquotable(c) || matches!(c, ',' | '=' | ' '))
+            {
+                return Err(format!(
+                    "bridge {bridge:?}: a name with no quote, comma, `=`, space or control character is needed"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The `.xl` file, under `header` (a comment line without its `#`).
     pub fn to_xl(&self, header: &str) -> String {
         self.render(
@@ -214,6 +259,45 @@ mod tests {
         assert_eq!(vdev_number(0), 51712);
         assert_eq!(vdev_number(1), 51728);
         assert_eq!(vdev_number(16), (1 << 28) | (16 << 8));
+    }
+
+    #[test]
+    fn values_xl_would_misread_are_refused() {
+        assert_eq!(
+            XlConfig::new("block_test", "/a/k.xen")
+                .disk("/a/d.img")
+                .check(),
+            Ok(())
+        );
+        for name in [
+            "",
+            "../../etc/x",
+            "a/b",
+            ".hidden",
+            "-x",
+            "a b",
+            "a'b",
+            &"x".repeat(65),
+        ] {
+            let error = XlConfig::new(name, "k").check().unwrap_err();
+            assert!(error.contains("domain name"), "{name}: {error}");
+        }
+        let error = XlConfig::new("x", "k").memory(0).check().unwrap_err();
+        assert!(error.contains("memory"), "{error}");
+        for disk in ["a', target=/etc/shadow", "a\nvif = [ 'bridge=x' ]", ""] {
+            let error = XlConfig::new("x", "k").disk(disk).check().unwrap_err();
+            assert!(error.contains("disk"), "{disk:?}: {error}");
+        }
+        for bridge in ["br0,script=/tmp/evil", "a=b", "x'", "a b"] {
+            let error = XlConfig::new("x", "k").bridge(bridge).check().unwrap_err();
+            assert!(error.contains("bridge"), "{bridge:?}: {error}");
+        }
+        assert!(
+            XlConfig::new("x", "/a'b")
+                .check()
+                .unwrap_err()
+                .contains("kernel")
+        );
     }
 
     #[test]
