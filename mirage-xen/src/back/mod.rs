@@ -5,10 +5,12 @@ use crate::prelude::*;
 
 mod blkback;
 mod console;
+mod lifecycle;
 mod netback;
 
 pub use blkback::{Blkback, ServeError};
 pub use console::ConsoleBack;
+pub use lifecycle::{Started, remove_device, start_device};
 pub use netback::Netback;
 
 use crate::abi::xenbus::XenbusState;

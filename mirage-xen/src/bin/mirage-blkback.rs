@@ -2,14 +2,17 @@
 //! `qdisk` does: `Blkback<FileBlock>` over `/dev/xen/gntdev` and `/dev/xen/evtchn`, the
 //! store through xenstored's socket. It makes the device's store nodes itself (the guest's
 //! own blkfront then finds it), serves one connection after another, and stops when the
-//! device is removed or the guest goes away.
+//! device is removed, the guest goes away, or it is asked to (`SIGTERM`, `SIGINT`): it then
+//! closes the device (a guest's requests fail rather than wait) and removes its store nodes.
+//! Restarted while a guest is still connected to an earlier run, it closes that stale
+//! connection instead of waiting for it.
 
 use clap::Parser;
 use mirage_block::FileBlock;
-use mirage_xen::back::Blkback;
+use mirage_xen::back::{Blkback, Started, remove_device, start_device};
 use mirage_xen::platform::Store;
 use mirage_xen::platform::linux::{LinuxXen, XsSocket};
-use mirage_xen::xenbus::{DevicePaths, create_device};
+use mirage_xen::xenbus::DevicePaths;
 use mirage_xen::xenstore::XsClient;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,7 +104,7 @@ async fn serve(args: &Args, devid: u32) -> Result<(), String> {
         .await
         .map_err(|e| format!("{}: {e}", args.image.display()))?;
     let store = XsClient::new(XsSocket::connect(None).await.map_err(|e| e.to_string())?);
-    let xen = LinuxXen::new(store);
+    let xen = LinuxXen::new(store.clone());
     // Our own backend directory type, so that dom0's kernel blkback leaves it alone; the
     // guest's blkfront only follows its `backend` node.
     let paths = DevicePaths {
@@ -111,26 +114,50 @@ async fn serve(args: &Args, devid: u32) -> Result<(), String> {
         backend: format!("/local/domain/0/backend/mirage-vbd/{}/{devid}", args.domain),
     };
     let mode = if args.read_only { "r" } else { "w" };
-    create_device(&xen, &paths, &[("mode", mode), ("type", "mirage")])
+    let started = start_device(&store, &paths, &[("mode", mode), ("type", "mirage")])
         .await
         .map_err(|e| e.to_string())?;
-    xen.write(
-        0,
-        &format!("{}/virtual-device", paths.frontend),
-        &devid.to_string(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    match started {
+        Started::Made => store
+            .write(
+                0,
+                &format!("{}/virtual-device", paths.frontend),
+                &devid.to_string(),
+            )
+            .await
+            .map_err(|e| e.to_string())?,
+        Started::ClosedStale(state) => eprintln!(
+            "mirage-blkback: domain {}'s {} was {state:?} with an earlier backend: closed that \
+             connection (the guest's requests on it fail); a Linux guest takes the disk again \
+             only once it is attached anew",
+            args.domain, args.vdev
+        ),
+    }
     println!(
         "mirage-blkback: serving {} to domain {} as {} ({devid})",
         args.image.display(),
         args.domain,
         args.vdev
     );
-    let served = if args.trace {
-        Blkback::new(xen, paths, Traced(disk)).run().await
-    } else {
-        Blkback::new(xen, paths, disk).run().await
+    let serving = async {
+        if args.trace {
+            Blkback::new(xen, paths.clone(), Traced(disk)).run().await
+        } else {
+            Blkback::new(xen, paths.clone(), disk).run().await
+        }
     };
-    served.map_err(|e| e.to_string())
+    // Asked to stop, the device is closed and removed before the process ends, as when the
+    // guest goes away.
+    let outcome = tokio::select! {
+        served = serving => served.map_err(|e| e.to_string()),
+        stop = mirage_unix::stop_requested() => {
+            stop.map_err(|e| format!("listening for SIGTERM: {e}"))?;
+            eprintln!("mirage-blkback: stopping: closing the device");
+            Ok(())
+        }
+    };
+    let removed = remove_device(&store, &paths)
+        .await
+        .map_err(|e| e.to_string());
+    outcome.and(removed)
 }

@@ -2,14 +2,16 @@
 //! from a dom0 process: `Netback<Tap>` over `/dev/xen/gntdev` and `/dev/xen/evtchn`, the
 //! store through xenstored's socket. It makes the interface's store nodes itself (the
 //! guest's netfront then finds it), serves one connection after another, and stops when the
-//! interface is removed or the guest goes away.
+//! interface is removed, the guest goes away, or it is asked to (`SIGTERM`, `SIGINT`): it
+//! then closes the interface and removes its store nodes. Restarted while a guest is still
+//! connected to an earlier run, it closes that stale connection instead of waiting for it.
 
 use clap::Parser;
 use mirage_unix::Tap;
-use mirage_xen::back::Netback;
+use mirage_xen::back::{Netback, Started, remove_device, start_device};
 use mirage_xen::platform::Store;
 use mirage_xen::platform::linux::{LinuxXen, XsSocket};
-use mirage_xen::xenbus::{DevicePaths, create_device};
+use mirage_xen::xenbus::DevicePaths;
 use mirage_xen::xenstore::XsClient;
 use std::process::ExitCode;
 
@@ -51,7 +53,7 @@ async fn serve(args: &Args) -> Result<(), String> {
     }
     let tap = Tap::create(&args.tap).map_err(|e| e.to_string())?;
     let store = XsClient::new(XsSocket::connect(None).await.map_err(|e| e.to_string())?);
-    let xen = LinuxXen::new(store);
+    let xen = LinuxXen::new(store.clone());
     // Our own backend directory type, so that dom0's kernel netback leaves it alone; the
     // guest's netfront only follows its `backend` node.
     let paths = DevicePaths {
@@ -63,33 +65,58 @@ async fn serve(args: &Args) -> Result<(), String> {
             args.domain, args.vif
         ),
     };
-    create_device(
-        &xen,
-        &paths,
-        &[("mac", &args.mac), ("handle", &args.vif.to_string())],
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    for (node, value) in [
-        ("mac", args.mac.as_str()),
-        ("handle", &args.vif.to_string()),
-    ] {
-        xen.write(0, &format!("{}/{node}", paths.frontend), value)
-            .await
-            .map_err(|e| e.to_string())?;
+    let handle = args.vif.to_string();
+    let started = start_device(&store, &paths, &[("mac", &args.mac), ("handle", &handle)])
+        .await
+        .map_err(|e| e.to_string())?;
+    match started {
+        Started::Made => {
+            for (node, value) in [("mac", args.mac.as_str()), ("handle", &handle)] {
+                store
+                    .write(0, &format!("{}/{node}", paths.frontend), value)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Started::ClosedStale(state) => eprintln!(
+            "mirage-netback: domain {}'s vif {} was {state:?} with an earlier backend: closed \
+             that connection; a Linux guest takes the interface again only once it is \
+             attached anew",
+            args.domain, args.vif
+        ),
     }
     println!(
         "mirage-netback: domain {}'s vif {} ({}) linked to {}",
         args.domain, args.vif, args.mac, args.tap
     );
     eprintln!("mirage-netback: waiting for the guest");
-    let served = match &args.pcap {
-        Some(path) => {
-            let recorded = mirage_net::Recorded::new(tap, path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            Netback::new(xen, paths, recorded).run().await
+    let serving = async {
+        match &args.pcap {
+            Some(path) => {
+                let recorded = mirage_net::Recorded::new(tap, path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Netback::new(xen, paths.clone(), recorded)
+                    .run()
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            None => Netback::new(xen, paths.clone(), tap)
+                .run()
+                .await
+                .map_err(|e| e.to_string()),
         }
-        None => Netback::new(xen, paths, tap).run().await,
     };
-    served.map_err(|e| e.to_string())
+    // Asked to stop, the interface is closed and removed before the process ends.
+    let outcome = tokio::select! {
+        served = serving => served,
+        stop = mirage_unix::stop_requested() => {
+            stop.map_err(|e| format!("listening for SIGTERM: {e}"))?;
+            eprintln!("mirage-netback: stopping: closing the interface");
+            Ok(())
+        }
+    };
+    let removed = remove_device(&store, &paths)
+        .await
+        .map_err(|e| e.to_string());
+    outcome.and(removed)
 }
