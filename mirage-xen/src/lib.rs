@@ -21,6 +21,8 @@ mod checksum;
 pub mod front;
 pub mod platform;
 pub mod ring;
+#[cfg(feature = "tool")]
+pub mod tool;
 pub mod xenbus;
 pub mod xenstore;
 pub mod xl;

@@ -59,8 +59,13 @@ fn linux_blkfront_in_a_domu_against_our_blkback_in_dom0() {
             written.is_some() && written == in_image,
         ),
         report(
-            "the backend stops cleanly when the device goes",
-            value(&stdout, "@@ backend-exit") == Some("0"),
+            "SIGTERM stops the backend cleanly (exit 0), leaving no store nodes",
+            value(&stdout, "@@ backend-exit") == Some("0")
+                && value(&stdout, "@@ store-after-stop") == Some("0"),
+        ),
+        report(
+            "the guest's reads fail, not hang, once the backend stopped",
+            value(&stdout, "## io-after-stop") == Some("failed"),
         ),
         report(
             "xl create -n takes every pv and pvh .xl mirage-xl writes (5 examples each)",

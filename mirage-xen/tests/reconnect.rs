@@ -272,3 +272,46 @@ fn a_console_whose_backend_stops_reading_times_out_and_one_that_restarts_is_seen
     assert!(output.ends_with("after\n"), "{output:?}");
     assert_eq!(xen.leaks(), Vec::<String>::new());
 }
+
+#[test]
+fn a_backend_asked_to_stop_closes_and_the_frontend_s_requests_fail_at_once() {
+    let xen = SimXen::new();
+    let (dom0, guest) = (xen.domain(0), xen.domain(5));
+    let disk = MemBlock::new(512, 2048).unwrap();
+    mirage_unix::run(async {
+        let paths = vbd(&dom0).await;
+        let backend = Blkback::new(dom0.clone(), paths.clone(), &disk);
+        let serving = async { backend.run().await.unwrap() };
+        let frontend = async {
+            let front = Blkfront::connect(guest.clone(), 5, XVDA).await.unwrap();
+            front.write(0, &[&pattern(3)]).await.unwrap();
+            backend.stop();
+            let mut buffer = vec![0; 64 * 1024];
+            let read = tokio::time::timeout(Duration::from_secs(5), async {
+                // Reads go on until the closing reaches the frontend: each ends, none waits.
+                loop {
+                    if let Err(error) = front.read(0, &mut [&mut buffer]).await {
+                        return error;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+            .await
+            .expect("a read waited on a stopped backend");
+            assert_eq!(read, BlockError::Disconnected);
+            front.disconnect().await;
+        };
+        // `run` returns once the frontend has closed too.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            futures::join!(serving, frontend)
+        })
+        .await
+        .expect("the stopped backend's run returned");
+        assert_eq!(
+            mirage_xen::xenbus::read_state(&dom0, &paths.backend)
+                .await
+                .unwrap(),
+            mirage_xen::abi::xenbus::XenbusState::Closed
+        );
+    });
+}

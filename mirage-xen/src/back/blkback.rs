@@ -10,6 +10,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::stop::StopFlag;
 use crate::abi::PAGE_SIZE;
 use crate::abi::blkif::*;
 use crate::abi::xenbus::XenbusState;
@@ -36,6 +37,7 @@ pub struct Blkback<P: Platform, B: Block> {
     platform: P,
     paths: DevicePaths,
     block: B,
+    stop: StopFlag,
 }
 
 /// Why serving stopped.
@@ -75,6 +77,7 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             platform,
             paths,
             block,
+            stop: StopFlag::default(),
         }
     }
 
@@ -85,9 +88,19 @@ impl<P: Platform, B: Block> Blkback<P, B> {
 
     /// Serves the block device to one frontend after another: when the frontend closes (or
     /// restarts), waits for it to connect again and serves it again; returns once the device
-    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
+    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's), or
+    /// once [`Blkback::stop`] was called and the connection closed.
     pub async fn run(&self) -> Result<(), ServeError> {
-        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+        super::serve_connections(&self.platform, &self.paths, &self.stop, || self.serve()).await
+    }
+
+    /// Asks [`Blkback::run`] to close the device and return. A connected frontend is told
+    /// first (Closing), and every request it has on the ring, or puts there until it has
+    /// closed too, is answered with an error: its I/O fails rather than waits for a backend
+    /// that is gone. (A frontend that never answers Closing keeps `run` waiting: bound it
+    /// with a timeout.)
+    pub fn stop(&self) {
+        self.stop.set();
     }
 
     /// Serves the device until the frontend closes it (then returns `Ok`) or breaks the
@@ -114,7 +127,13 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             // frontend's stays mapped, so grants are never persistent.
             ("feature-persistent", "0".into()),
         ];
-        super::await_frontend(store, &self.paths, &features).await?;
+        let handshake = super::await_frontend(store, &self.paths, &features);
+        if super::unless_stopped(&self.stop, handshake)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
         let key = |node: &'static str| super::frontend_number(store, &self.paths, node);
         let ring_ref = key("ring-ref").await?;
         let channel = key("event-channel").await?;
@@ -160,10 +179,14 @@ impl<P: Platform, B: Block> Blkback<P, B> {
             }
             // The frontend's state first: a change there (closing) is never starved by
             // events.
+            if self.stop.is_set() {
+                return self.close_failing_requests(ring, port, &closing).await;
+            }
             let changed = {
                 let event = core::pin::pin!(port.wait());
                 let state = core::pin::pin!(closing.next());
-                match futures::future::select(state, event).await {
+                let stop = core::pin::pin!(self.stop.wait());
+                match futures::future::select(state, futures::future::select(event, stop)).await {
                     futures::future::Either::Left((changed, _)) => Some(changed),
                     futures::future::Either::Right(_) => None,
                 }
@@ -180,6 +203,50 @@ impl<P: Platform, B: Block> Blkback<P, B> {
                 }
             }
         }
+    }
+
+    /// Closes the connection because [`Blkback::stop`] was called: says Closing, answers
+    /// every request on the ring with an error until the frontend has closed (or gone), then
+    /// lets go of the ring and says Closed.
+    async fn close_failing_requests<W: Watch>(
+        &self,
+        mut ring: BackRing<BlkifRequest, BlkifResponse, P::Mapping>,
+        port: P::Port,
+        closing: &W,
+    ) -> Result<(), ServeError> {
+        let store = &self.platform;
+        let (back, front) = (&self.paths.backend, &self.paths.frontend);
+        write_state(store, back, XenbusState::Closing).await?;
+        loop {
+            while let Some(request) = ring.take_request().map_err(ServeError::Ring)? {
+                ring.push_response(BlkifResponse {
+                    id: request.id,
+                    operation: answered_operation(&request),
+                    status: BLKIF_RSP_ERROR,
+                    ..BlkifResponse::default()
+                })
+                .map_err(ServeError::Ring)?;
+            }
+            if ring.push_responses_and_check_notify() {
+                port.notify();
+            }
+            if super::frontend_left(read_state(store, front).await?) {
+                break;
+            }
+            if ring.final_check_for_requests().map_err(ServeError::Ring)? {
+                continue;
+            }
+            let event = core::pin::pin!(port.wait());
+            let state = core::pin::pin!(closing.next());
+            if let futures::future::Either::Left((changed, _)) =
+                futures::future::select(state, event).await
+            {
+                changed?;
+            }
+        }
+        drop((ring, port));
+        write_state(store, back, XenbusState::Closed).await?;
+        Ok(())
     }
 
     /// Does one request and returns its status.

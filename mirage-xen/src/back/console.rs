@@ -35,7 +35,8 @@ impl<P: Platform, C: Console> ConsoleBack<P, C> {
     /// restarts), waits for it to connect again and serves it again; returns once the device
     /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
     pub async fn run(&self) -> Result<(), ServeError> {
-        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+        let never = super::stop::StopFlag::default();
+        super::serve_connections(&self.platform, &self.paths, &never, || self.serve()).await
     }
 
     /// Moves output and input until the guest closes the console.

@@ -7,6 +7,7 @@ mod blkback;
 mod console;
 mod lifecycle;
 mod netback;
+mod stop;
 
 pub use blkback::{Blkback, ServeError};
 pub use console::ConsoleBack;
@@ -32,15 +33,19 @@ pub(crate) fn frontend_left(state: XenbusState) -> bool {
 
 /// Serves connection after connection of one device: runs `serve` for one; once the
 /// frontend comes back (Initialising or Initialised), runs it again. Returns when the device
-/// is removed (the frontend's directory is gone, or the backend's `online` node is 0), or
-/// with the first error.
+/// is removed (the frontend's directory is gone, or the backend's `online` node is 0), once
+/// `stop` is set (after `serve` has closed its connection), or with the first error.
 pub(crate) async fn serve_connections<S: Store, F: Future<Output = Result<(), ServeError>>>(
     store: &S,
     paths: &DevicePaths,
+    stop: &stop::StopFlag,
     serve: impl Fn() -> F,
 ) -> Result<(), ServeError> {
     loop {
         serve().await?;
+        if stop.is_set() {
+            return Ok(());
+        }
         let watch = store.watch(&format!("{}/state", paths.frontend)).await?;
         loop {
             let online = store.read(0, &format!("{}/online", paths.backend)).await;
@@ -54,8 +59,28 @@ pub(crate) async fn serve_connections<S: Store, F: Future<Output = Result<(), Se
                 }
                 _ => {}
             }
-            watch.next().await?;
+            let next = core::pin::pin!(watch.next());
+            let stopped = core::pin::pin!(stop.wait());
+            match futures::future::select(next, stopped).await {
+                futures::future::Either::Left((changed, _)) => {
+                    changed?;
+                }
+                futures::future::Either::Right(_) => return Ok(()),
+            }
         }
+    }
+}
+
+/// `handshake`, unless `stop` is set first: then `None`.
+pub(crate) async fn unless_stopped<T>(
+    stop: &stop::StopFlag,
+    handshake: impl Future<Output = Result<T, ServeError>>,
+) -> Result<Option<T>, ServeError> {
+    let handshake = core::pin::pin!(handshake);
+    let stopped = core::pin::pin!(stop.wait());
+    match futures::future::select(handshake, stopped).await {
+        futures::future::Either::Left((done, _)) => done.map(Some),
+        futures::future::Either::Right(_) => Ok(None),
     }
 }
 

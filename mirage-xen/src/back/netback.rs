@@ -9,6 +9,7 @@
 use crate::prelude::*;
 
 use super::ServeError;
+use super::stop::StopFlag;
 use crate::abi::netif::*;
 use crate::abi::xenbus::XenbusState;
 use crate::abi::{DomId, PAGE_SIZE};
@@ -41,6 +42,7 @@ pub struct Netback<P: Platform, N: Network> {
     paths: DevicePaths,
     net: N,
     inbox: Rc<Inbox>,
+    stop: StopFlag,
 }
 
 impl<P: Platform, N: Network> Netback<P, N> {
@@ -51,6 +53,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
             paths,
             net,
             inbox: Rc::default(),
+            stop: StopFlag::default(),
         }
     }
 
@@ -61,9 +64,16 @@ impl<P: Platform, N: Network> Netback<P, N> {
 
     /// Serves the interface to one frontend after another: when the frontend closes (or
     /// restarts), waits for it to connect again and serves it again; returns once the device
-    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's).
+    /// is removed (the frontend's directory is gone, or `online` is 0 in the backend's), or
+    /// once [`Netback::stop`] was called and the connection closed.
     pub async fn run(&self) -> Result<(), ServeError> {
-        super::serve_connections(&self.platform, &self.paths, || self.serve()).await
+        super::serve_connections(&self.platform, &self.paths, &self.stop, || self.serve()).await
+    }
+
+    /// Asks [`Netback::run`] to close the interface (what the guest sent so far is
+    /// delivered first) and return.
+    pub fn stop(&self) {
+        self.stop.set();
     }
 
     /// Bridges until the guest closes the interface.
@@ -83,7 +93,13 @@ impl<P: Platform, N: Network> Netback<P, N> {
         .into_iter()
         .map(|(node, value)| (node, value.to_owned()))
         .collect();
-        super::await_frontend(store, &self.paths, &features).await?;
+        let handshake = super::await_frontend(store, &self.paths, &features);
+        if super::unless_stopped(&self.stop, handshake)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
         let number = |node: &'static str| super::frontend_number(store, &self.paths, node);
         let guest = self.paths.frontend_id;
         let mut tx: BackRing<NetifTxRequest, NetifTxResponse, _> = BackRing::attach(
@@ -185,7 +201,8 @@ impl<P: Platform, N: Network> Netback<P, N> {
                     }
                 });
                 let arrived = core::pin::pin!(arrived);
-                match select(changed, select(event, arrived)).await {
+                let stopped = core::pin::pin!(self.stop.wait());
+                match select(changed, select(event, select(arrived, stopped))).await {
                     Either::Left((changed, _)) => Some(changed),
                     Either::Right(_) => None,
                 }
@@ -194,6 +211,7 @@ impl<P: Platform, N: Network> Netback<P, N> {
                 changed?;
                 leaving = super::frontend_left(read_state(store, front).await?);
             }
+            leaving |= self.stop.is_set();
         }
     }
 

@@ -12,6 +12,7 @@ use mirage_block::FileBlock;
 use mirage_xen::back::{Blkback, Started, remove_device, start_device};
 use mirage_xen::platform::Store;
 use mirage_xen::platform::linux::{LinuxXen, XsSocket};
+use mirage_xen::tool::serve_until_stopped;
 use mirage_xen::xenbus::DevicePaths;
 use mirage_xen::xenstore::XsClient;
 use std::path::PathBuf;
@@ -139,22 +140,12 @@ async fn serve(args: &Args, devid: u32) -> Result<(), String> {
         args.domain,
         args.vdev
     );
-    let serving = async {
-        if args.trace {
-            Blkback::new(xen, paths.clone(), Traced(disk)).run().await
-        } else {
-            Blkback::new(xen, paths.clone(), disk).run().await
-        }
-    };
-    // Asked to stop, the device is closed and removed before the process ends, as when the
-    // guest goes away.
-    let outcome = tokio::select! {
-        served = serving => served.map_err(|e| e.to_string()),
-        stop = mirage_unix::stop_requested() => {
-            stop.map_err(|e| format!("listening for SIGTERM: {e}"))?;
-            eprintln!("mirage-blkback: stopping: closing the device");
-            Ok(())
-        }
+    let outcome = if args.trace {
+        let blkback = Blkback::new(xen, paths.clone(), Traced(disk));
+        serve_until_stopped(blkback.run(), || blkback.stop(), "device").await
+    } else {
+        let blkback = Blkback::new(xen, paths.clone(), disk);
+        serve_until_stopped(blkback.run(), || blkback.stop(), "device").await
     };
     let removed = remove_device(&store, &paths)
         .await

@@ -11,6 +11,7 @@ use mirage_unix::Tap;
 use mirage_xen::back::{Netback, Started, remove_device, start_device};
 use mirage_xen::platform::Store;
 use mirage_xen::platform::linux::{LinuxXen, XsSocket};
+use mirage_xen::tool::serve_until_stopped;
 use mirage_xen::xenbus::DevicePaths;
 use mirage_xen::xenstore::XsClient;
 use std::process::ExitCode;
@@ -90,29 +91,16 @@ async fn serve(args: &Args) -> Result<(), String> {
         args.domain, args.vif, args.mac, args.tap
     );
     eprintln!("mirage-netback: waiting for the guest");
-    let serving = async {
-        match &args.pcap {
-            Some(path) => {
-                let recorded = mirage_net::Recorded::new(tap, path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                Netback::new(xen, paths.clone(), recorded)
-                    .run()
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            None => Netback::new(xen, paths.clone(), tap)
-                .run()
-                .await
-                .map_err(|e| e.to_string()),
+    let outcome = match &args.pcap {
+        Some(path) => {
+            let recorded = mirage_net::Recorded::new(tap, path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let netback = Netback::new(xen, paths.clone(), recorded);
+            serve_until_stopped(netback.run(), || netback.stop(), "interface").await
         }
-    };
-    // Asked to stop, the interface is closed and removed before the process ends.
-    let outcome = tokio::select! {
-        served = serving => served,
-        stop = mirage_unix::stop_requested() => {
-            stop.map_err(|e| format!("listening for SIGTERM: {e}"))?;
-            eprintln!("mirage-netback: stopping: closing the interface");
-            Ok(())
+        None => {
+            let netback = Netback::new(xen, paths.clone(), tap);
+            serve_until_stopped(netback.run(), || netback.stop(), "interface").await
         }
     };
     let removed = remove_device(&store, &paths)

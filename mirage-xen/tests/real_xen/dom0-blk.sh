@@ -14,6 +14,17 @@ DOMID=$(xl domid t)
 /host/mirage-blkback --domain "$DOMID" --image $IMG --vdev xvdb ${TRACE:+--trace} > /tmp/backend.log 2>&1 &
 BACKEND=$!
 wait_log "## DONE\|## NO-DISK" t 900 $BACKEND
+# Stopped while the guest reads: the backend closes the device and removes its nodes, and
+# the guest's reads fail rather than hang.
+if wait_log "## STOP-ME" t 100 $BACKEND; then
+    sleep 1
+    kill -TERM $BACKEND
+    i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$((i+1)); done
+    kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-ignored-sigterm"; kill -9 $BACKEND; }
+    wait $BACKEND; echo "@@ backend-exit=$?"
+    echo "@@ store-after-stop=$(xenstore-ls -f /local/domain/0/backend/mirage-vbd/$DOMID /local/domain/$DOMID/device/vbd/51728 2>/dev/null | wc -l)"
+    wait_log "## io-after-stop" t 200
+fi
 echo "== backend"; head -50 /tmp/backend.log
 if ! grep -q "## DONE" $LOG; then
     # What Xen says of the event channels (pending and masked bits), for the failure report.
@@ -24,9 +35,7 @@ echo "== store"; xenstore-ls -f /local/domain/0/backend/mirage-vbd 2>/dev/null |
 wait_gone t
 xl destroy t 2>/dev/null
 xenstore-rm /local/domain/$DOMID/device/vbd 2>/dev/null
-i=0; while kill -0 $BACKEND 2>/dev/null && [ $i -lt 50 ]; do usleep 200000; i=$((i+1)); done
-kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-still-running"; kill $BACKEND; }
-wait $BACKEND; echo "@@ backend-exit=$?"
+kill -0 $BACKEND 2>/dev/null && { echo "@@ backend-still-running"; kill -9 $BACKEND; }
 echo "@@ image-md5=$(dd if=$IMG bs=1M skip=1 count=16 2>/dev/null | md5sum | cut -d' ' -f1)"
 # The .xl files mirage-xl writes for the tutorial's examples, in each form, through xl's own
 # parser (a dry run: -n).
