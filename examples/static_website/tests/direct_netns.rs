@@ -77,3 +77,50 @@ fn http_and_https_over_the_direct_stack_on_a_tap_device() {
     assert_eq!(sha256(&body.stdout), large);
     let _ = server;
 }
+
+#[test]
+fn with_dhcp_the_site_says_the_address_it_was_given_and_serves_there() {
+    if !have("curl") || !have("dnsmasq") {
+        return;
+    }
+    let Some(namespace) = Namespace::new("web-dhcp") else {
+        return;
+    };
+    let leases = tempfile::NamedTempFile::new().unwrap();
+    let inside = namespace.exec();
+    let mut dnsmasq = std::process::Command::new(inside[0])
+        .args(&inside[1..])
+        .args(["dnsmasq", "--no-daemon", "--port=0", "--interface=tap0", "--bind-interfaces"])
+        .arg("--dhcp-range=10.0.0.50,10.0.0.60,255.255.255.0,1h")
+        .arg(format!("--dhcp-leasefile={}", leases.path().display()))
+        .args(["--dhcp-authoritative", "--no-ping", "--log-facility=-"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // dnsmasq listening on port 67 first: a DISCOVER sent before would be lost.
+    let listening = std::process::Command::new(inside[0])
+        .args(&inside[1..])
+        .args(["sh", "-c"])
+        .arg("for _ in $(seq 200); do ss -Hlun 'sport = :67' | grep -q . && exit 0; sleep 0.05; done; exit 1")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(listening, "dnsmasq did not listen within 10 s");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&inside, &["--net", "direct", "--dhcp", "true"], dir.path());
+    let lease = server.said.join("\n");
+    assert!(lease.contains("DHCP offer received and bound to 10.0.0."), "{lease}");
+    let address = server
+        .listening
+        .rsplit(' ')
+        .next()
+        .and_then(|at| at.strip_suffix(":8080"))
+        .unwrap_or_else(|| panic!("no address in {:?}", server.listening))
+        .to_owned();
+    assert!(address.starts_with("10.0.0.5") || address == "10.0.0.60", "{}", server.listening);
+    eprintln!("leased: {lease}; {}", server.listening);
+    let page = curl_ok(&inside, &[&format!("http://{address}:8080/")]);
+    assert_eq!(page.len(), 612);
+    let _ = dnsmasq.kill();
+    let _ = dnsmasq.wait();
+}

@@ -34,6 +34,10 @@ pub struct Server {
     pub http: u16,
     /// The HTTPS port, if on.
     pub https: Option<u16>,
+    /// The lines it printed before the one saying where it listens.
+    pub said: Vec<String>,
+    /// The line saying where it serves HTTP.
+    pub listening: String,
 }
 
 impl Server {
@@ -69,16 +73,23 @@ impl Server {
             lines,
             http: 0,
             https: None,
+            said: Vec::new(),
+            listening: String::new(),
         };
-        let first = server.line();
+        // What comes before (a DHCP lease, said by the stack) is kept in `said`.
+        let mut first = server.line();
+        while !first.starts_with("HTTP on port ") {
+            server.said.push(first);
+            first = server.line();
+        }
         let port = |line: &str| -> u16 {
             line.split_whitespace()
                 .nth(3)
                 .and_then(|p| p.parse().ok())
                 .unwrap_or_else(|| panic!("a port in {line:?}"))
         };
-        assert!(first.starts_with("HTTP on port "), "{first}");
         server.http = port(&first);
+        server.listening = first.clone();
         if first.contains("HTTPS") {
             let second = server.line();
             assert!(second.starts_with("HTTPS on port "), "{second}");
