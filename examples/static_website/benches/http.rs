@@ -4,19 +4,25 @@
 //! and our server on the direct stack over a tap device (in a namespace, as root); HTTP and
 //! HTTPS, the 612-byte page and the 6 MiB file. Rounds are interleaved; medians reported.
 //!
+//! A second table asks the 612-byte page over one kept-alive connection from each of our
+//! stores (the compiled-in site, a host directory, a FAT image) beside nginx: what one
+//! client waiting for each answer before the next sees.
+//!
 //! `cargo bench -p mir-static_website` (needs `wrk`; nginx and root for those rows).
 //! `BENCH_SECONDS` (default 3) and `BENCH_ROUNDS` (default 3) tune it.
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use mir_static_website::respond::Responder;
+use mir_static_website::keys::KvRoKind;
 use mir_static_website::site::{Site, write_site};
+use mir_static_website::store::open;
 use mir_static_website::tls::server_config;
 use mir_static_website::unikernel::{Config, Main};
 use mirage_kv::Crunch;
 use mirage_net::{SocketStack, StackConfig};
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
@@ -57,6 +63,29 @@ fn ours() -> (u16, u16) {
         })
     });
     ports.recv().unwrap()
+}
+
+/// Our server on the socket stack over the store `kind` names (`htdocs`, `image` for the
+/// direct and FAT ones), on a thread of its own; its HTTP port.
+fn ours_over(kind: KvRoKind, htdocs: PathBuf, image: PathBuf) -> u16 {
+    let (sender, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        mirage_unix::run(async move {
+            let stack =
+                SocketStack::with_config(StackConfig::new().interfaces(vec![Ipv4Addr::LOCALHOST]));
+            let store = open(kind, &htdocs, &image).await.unwrap();
+            let main = Main::new(
+                mirage_console::MemConsole::new(),
+                stack,
+                store,
+                Config::default().http_port(0),
+            );
+            let ports = main.bind().await.unwrap();
+            sender.send(ports.http_addr().port()).unwrap();
+            let _ = main.serve(ports).await;
+        })
+    });
+    port.recv().unwrap()
 }
 
 /// The baseline: the same `Responder` over the same store, served by hyper configured as the
@@ -229,12 +258,17 @@ impl Drop for DirectServer {
 
 /// One wrk run: requests per second and bytes per second.
 fn wrk(prefix: &[&str], url: &str, seconds: u64) -> (f64, f64) {
+    wrk_with(prefix, url, seconds, CONNECTIONS)
+}
+
+/// `wrk` on one thread with `connections` open; requests and bytes per second.
+fn wrk_with(prefix: &[&str], url: &str, seconds: u64, connections: &str) -> (f64, f64) {
     let mut command = Command::new(prefix.first().copied().unwrap_or("wrk"));
     if !prefix.is_empty() {
         command.args(&prefix[1..]).arg("wrk");
     }
     let output = command
-        .args(["-t1", "-c", CONNECTIONS, "-d", &format!("{seconds}s"), url])
+        .args(["-t1", "-c", connections, "-d", &format!("{seconds}s"), url])
         .output()
         .expect("wrk runs");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -312,6 +346,8 @@ fn main() {
         eprintln!("direct-stack rows skipped: {why}");
     }
 
+    kept_alive(dir.path(), nginx_http, nginx.is_ok(), seconds, rounds);
+
     println!(
         "{:<28} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9} {:>9}",
         "case (wrk -c30, medians)",
@@ -380,5 +416,47 @@ fn main() {
                 ""
             );
         }
+    }
+}
+
+/// The 612-byte page over one kept-alive connection (`wrk -c1`) from each store, beside
+/// nginx serving the same file: requests per second, medians of `rounds`.
+fn kept_alive(dir: &Path, nginx_http: u16, nginx: bool, seconds: u64, rounds: usize) {
+    let image = dir.join("site.img");
+    mirage_unix::run(mirage_fat_image::build(&dir.join("site"), &image)).unwrap();
+    let htdocs = dir.join("site");
+    let stores = [
+        ("crunch", ours_over(KvRoKind::Crunch, htdocs.clone(), image.clone())),
+        ("direct", ours_over(KvRoKind::Direct, htdocs.clone(), image.clone())),
+        ("fat", ours_over(KvRoKind::Fat, htdocs, image)),
+    ];
+    let mut nginx_rates = Vec::new();
+    let mut rates = vec![Vec::new(); stores.len()];
+    for _ in 0..rounds {
+        for (i, (_, port)) in stores.iter().enumerate() {
+            let url = format!("http://127.0.0.1:{port}/index.html");
+            rates[i].push(wrk_with(&[], &url, seconds, "1").0);
+        }
+        if nginx {
+            let url = format!("http://127.0.0.1:{nginx_http}/index.html");
+            nginx_rates.push(wrk_with(&[], &url, seconds, "1").0);
+        }
+    }
+    let baseline = if nginx_rates.is_empty() {
+        f64::NAN
+    } else {
+        median(nginx_rates)
+    };
+    println!(
+        "{:<40} {:>12} {:>12} {:>9}",
+        "one kept-alive connection (wrk -c1)", "ours req/s", "nginx req/s", "ours/ngx"
+    );
+    for ((store, _), rates) in stores.iter().zip(rates) {
+        let ours = median(rates);
+        println!(
+            "{:<40} {ours:>12.0} {baseline:>12.0} {:>9.2}",
+            format!("http /index.html, {store} store"),
+            ours / baseline
+        );
     }
 }
