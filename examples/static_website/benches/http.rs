@@ -13,8 +13,8 @@
 
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use mir_static_website::respond::Responder;
 use mir_static_website::keys::KvRoKind;
+use mir_static_website::respond::Responder;
 use mir_static_website::site::{Site, write_site};
 use mir_static_website::store::open;
 use mir_static_website::tls::server_config;
@@ -426,8 +426,14 @@ fn kept_alive(dir: &Path, nginx_http: u16, nginx: bool, seconds: u64, rounds: us
     mirage_unix::run(mirage_fat_image::build(&dir.join("site"), &image)).unwrap();
     let htdocs = dir.join("site");
     let stores = [
-        ("crunch", ours_over(KvRoKind::Crunch, htdocs.clone(), image.clone())),
-        ("direct", ours_over(KvRoKind::Direct, htdocs.clone(), image.clone())),
+        (
+            "crunch",
+            ours_over(KvRoKind::Crunch, htdocs.clone(), image.clone()),
+        ),
+        (
+            "direct",
+            ours_over(KvRoKind::Direct, htdocs.clone(), image.clone()),
+        ),
         ("fat", ours_over(KvRoKind::Fat, htdocs, image)),
     ];
     let mut nginx_rates = Vec::new();

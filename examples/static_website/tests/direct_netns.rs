@@ -90,7 +90,13 @@ fn with_dhcp_the_site_says_the_address_it_was_given_and_serves_there() {
     let inside = namespace.exec();
     let mut dnsmasq = std::process::Command::new(inside[0])
         .args(&inside[1..])
-        .args(["dnsmasq", "--no-daemon", "--port=0", "--interface=tap0", "--bind-interfaces"])
+        .args([
+            "dnsmasq",
+            "--no-daemon",
+            "--port=0",
+            "--interface=tap0",
+            "--bind-interfaces",
+        ])
         .arg("--dhcp-range=10.0.0.50,10.0.0.60,255.255.255.0,1h")
         .arg(format!("--dhcp-leasefile={}", leases.path().display()))
         .args(["--dhcp-authoritative", "--no-ping", "--log-facility=-"])
@@ -109,7 +115,10 @@ fn with_dhcp_the_site_says_the_address_it_was_given_and_serves_there() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&inside, &["--net", "direct", "--dhcp", "true"], dir.path());
     let lease = server.said.join("\n");
-    assert!(lease.contains("DHCP offer received and bound to 10.0.0."), "{lease}");
+    assert!(
+        lease.contains("DHCP offer received and bound to 10.0.0."),
+        "{lease}"
+    );
     let address = server
         .listening
         .rsplit(' ')
@@ -117,7 +126,11 @@ fn with_dhcp_the_site_says_the_address_it_was_given_and_serves_there() {
         .and_then(|at| at.strip_suffix(":8080"))
         .unwrap_or_else(|| panic!("no address in {:?}", server.listening))
         .to_owned();
-    assert!(address.starts_with("10.0.0.5") || address == "10.0.0.60", "{}", server.listening);
+    assert!(
+        address.starts_with("10.0.0.5") || address == "10.0.0.60",
+        "{}",
+        server.listening
+    );
     eprintln!("leased: {lease}; {}", server.listening);
     let page = curl_ok(&inside, &[&format!("http://{address}:8080/")]);
     assert_eq!(page.len(), 612);
