@@ -361,8 +361,8 @@ pub fn get(addr: std::net::SocketAddrV4, path: &str, extra: &[&str]) -> Answer {
     read_answer(&mut stream, false)
 }
 
-/// Raises this process's open-file limit to its hard limit (children inherit it).
-pub fn raise_file_limit() {
+/// Raises this process's open-file limit to its hard limit (children inherit it); the limit.
+pub fn raise_file_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -373,6 +373,7 @@ pub fn raise_file_limit() {
         limit.rlim_cur = limit.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
+    limit.rlim_cur
 }
 
 /// The resident memory of process `pid` now and at its peak, in KiB (`VmRSS`, `VmHWM`).
