@@ -1,5 +1,6 @@
 //! Building a filesystem image from a host directory (Mirage's `make-fat1-image.sh`).
 
+use crate::blocking::blocking;
 use mirage_types::{Fs, FsError};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -63,14 +64,6 @@ async fn copy_file<F: Fs>(fs: &F, relative: &str, path: PathBuf) -> Result<(), F
         fs.write(relative, offset, &buffer).await?;
         offset += buffer.len() as u64;
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
 }
 
 /// Up to [`COPY_CHUNK`] more bytes of `file` into `buffer` (left empty at the file's end).

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "direct", feature = "fat"))]
+mod blocking;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 #[cfg(feature = "crunch")]

@@ -2,6 +2,7 @@
 
 mod write;
 
+use crate::blocking::blocking;
 use crate::key;
 use bytes::Bytes;
 use mirage_types::{Device, Entry, IoError, KvError, KvRo, async_trait};
@@ -181,14 +182,6 @@ fn classify(key: &str, error: io::Error) -> KvError {
         Some(libc::EISDIR) => KvError::ValueExpected(key.to_owned()),
         _ => KvError::Io(IoError::new(format!("reading key {key}"), error)),
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
 }
 
 fn kind(file: &File) -> io::Result<Option<Entry>> {
