@@ -1,6 +1,9 @@
 //! Tokio's `AsyncRead`/`AsyncWrite` over any [`Flow`], so hyper, rustls, tokio-util codecs
 //! and the rest of the ecosystem run over a stack's TCP flows.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use bytes::Bytes;
 use futures::future::LocalBoxFuture;
 use mirage_types::{Flow, Read};

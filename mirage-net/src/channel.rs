@@ -1,8 +1,11 @@
 //! V1's `Channel.Make(Flow)`: buffered reading and writing over any flow.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use bytes::{Bytes, BytesMut};
 use mirage_types::{Channel, ChannelError, ChannelResult, Flow, Read, async_trait};
-use std::cell::{Cell, RefCell};
+use core::cell::{Cell, RefCell};
 
 /// A buffered channel over flow `F` (V1 `CHANNEL`, generic over the flow).
 ///

@@ -1,5 +1,8 @@
 //! An in-memory Ethernet link: two `Network` ends joined by a wire, for tests.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use bytes::Bytes;
 use mirage_types::{
     Device, ETHERNET_HEADER_LEN, FrameHandler, MacAddr, NetError, Network, Stats, StatsCounter,

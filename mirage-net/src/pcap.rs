@@ -1,5 +1,8 @@
 //! Recording every frame of a `Network` to a pcap file.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use bytes::Bytes;
 use mirage_types::{Device, FrameHandler, MacAddr, NetError, Network, Stats, async_trait};
 use std::cell::RefCell;

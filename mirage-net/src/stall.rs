@@ -2,49 +2,66 @@
 //! idle timeout): a peer that stays up but sends nothing, or for a write takes nothing (a
 //! zero window, whose probes it answers), would otherwise hold its connection for ever.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Duration;
-use tokio::time::{Instant, Sleep};
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
 
-/// The wait of one direction of a flow.
+use crate::platform::StackPlatform;
+use alloc::boxed::Box;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+/// A timer that keeps its deadline.
+struct Timer {
+    deadline: Duration,
+    fired: Pin<Box<dyn Future<Output = ()>>>,
+}
+
+/// When the current wait began, and a timer for its end. The timer is kept between waits
+/// and only made anew when it goes off before the current wait's end, so a flow that waits
+/// often makes one now and then, not one per wait.
 #[derive(Default)]
 pub(crate) struct Stall {
-    /// When the current wait began (`None`: not waiting).
-    since: Cell<Option<Instant>>,
-    /// The timer, made on the first wait and reset only when it fires early, so that a
-    /// busy flow costs a clock read per wait and no timer upkeep.
-    timer: RefCell<Option<Pin<Box<Sleep>>>>,
+    since: Cell<Option<Duration>>,
+    timer: RefCell<Option<Timer>>,
 }
 
 impl Stall {
-    /// The operation made progress (or finished): the wait is over.
+    /// The flow made progress: the next wait starts afresh.
     pub(crate) fn progressed(&self) {
         self.since.set(None);
     }
 
-    /// The operation must wait: `true` when it has now waited `limit` without progress
-    /// (the caller fails it); otherwise the task of `cx` is woken when the limit passes.
-    pub(crate) fn waiting(&self, limit: Duration, cx: &mut Context<'_>) -> bool {
+    /// Whether the wait that is going on has lasted `limit`; if not, `cx` is woken when it
+    /// may have.
+    pub(crate) fn waiting(
+        &self,
+        platform: &StackPlatform,
+        limit: Duration,
+        cx: &mut Context<'_>,
+    ) -> bool {
         let since = match self.since.get() {
             Some(since) => since,
             None => {
-                let now = Instant::now();
+                let now = platform.now();
                 self.since.set(Some(now));
                 now
             }
         };
-        let deadline = since + limit;
+        let deadline = since.saturating_add(limit);
         let mut timer = self.timer.borrow_mut();
-        let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         loop {
-            match timer.as_mut().poll(cx) {
+            let current = timer.get_or_insert_with(|| Timer {
+                deadline,
+                fired: platform.owned_sleep_until(deadline),
+            });
+            match current.fired.as_mut().poll(cx) {
                 Poll::Pending => return false,
-                Poll::Ready(()) if timer.deadline() >= deadline => return true,
-                // It was set for an earlier wait: set it for this one.
-                Poll::Ready(()) => timer.as_mut().reset(deadline),
+                Poll::Ready(()) if current.deadline >= deadline => return true,
+                // It was set for an earlier wait: set one for this wait.
+                Poll::Ready(()) => *timer = None,
             }
         }
     }

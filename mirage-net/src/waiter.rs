@@ -1,7 +1,10 @@
 //! The one task that waits for something, on the thread that will wake it.
 
-use std::cell::Cell;
-use std::task::{Context, Waker};
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
+use core::cell::Cell;
+use core::task::{Context, Waker};
 
 /// Room for one waiting task's waker (the stack's driver, a link's listener): what a tokio
 /// `Notify` or `AtomicWaker` does, without their lock or atomics, for a waiter and wakers that

@@ -1,11 +1,14 @@
 //! The frames between smoltcp and a `Network`: queues both ways.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::frame_pool::FramePool;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{Ipv4Packet, TcpPacket};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.

@@ -6,9 +6,15 @@ use super::state::{ACCEPT_BACKLOG, Shared, State};
 use mirage_types::{Network, StackError, frame_handler_now};
 use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::wire::IpAddress;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use alloc::rc::Rc;
+use core::future::Future;
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+use core::time::Duration;
+use futures::future::{Either, select};
 
 /// How long the driver sleeps when smoltcp has no timer due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -21,18 +27,21 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
         inbox.state.borrow_mut().queues.push_received(frame);
         inbox.wake.notify();
     }));
-    tokio::select! {
-        // Frames first: they ask for a poll, which the driver then makes in the same wake-up
-        // (the other way round, its task would wake itself and be polled twice).
-        biased;
-        received = receiving => received.map_err(|e| StackError::Unknown(format!("network: {e}"))),
-        driven = drive(shared, net) => driven,
+    // Frames first: they ask for a poll, which the driver then makes in the same wake-up
+    // (the other way round, its task would wake itself and be polled twice).
+    match select(receiving, pin!(drive(shared, net))).await {
+        Either::Left((received, _)) => {
+            received.map_err(|e| StackError::Unknown(format!("network: {e}")))
+        }
+        Either::Right((driven, _)) => driven,
     }
 }
 
 async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
-    // One timer for every wait (cheaper than a new one per wait).
-    let mut timer = std::pin::pin!(tokio::time::sleep(IDLE));
+    let platform = &shared.platform;
+    // One timer for every wait (cheaper than a new one per wait), and its deadline; none
+    // once it went off.
+    let mut timer = None;
     loop {
         if shared.disconnected.get() {
             return Ok(());
@@ -45,7 +54,7 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 state.orphan(handle);
             }
             shared.wake.start_poll();
-            let now = super::state::smoltcp_now();
+            let now = super::state::smoltcp_now(platform);
             let syn_budget = state.listening();
             state.queues.start_poll(syn_budget);
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
@@ -86,23 +95,40 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             delay.map_or(IDLE, |d| Duration::from_micros(d.total_micros()))
         };
         if delay.is_zero() {
-            tokio::task::yield_now().await;
+            yield_now().await;
             continue;
         }
         // The timer moves only when the next deadline comes sooner (or it went off): one
         // that goes off early costs a poll that finds nothing due and sets it again, where
         // moving it on every wait (each segment pushes the retransmission deadline later)
-        // costs a timer-wheel update per round trip.
-        let deadline = super::state::runtime_instant(now) + delay;
-        if deadline < timer.deadline() || timer.is_elapsed() {
-            timer.as_mut().reset(deadline);
-        }
-        tokio::select! {
-            biased;
-            () = shared.wake.requested() => {}
-            () = &mut timer => {}
+        // costs a new timer per round trip.
+        let deadline = super::state::platform_instant(now).saturating_add(delay);
+        let fired = match &mut timer {
+            Some((set, fired)) if *set <= deadline => fired,
+            slot => &mut slot.insert((deadline, platform.sleep_until(deadline))).1,
+        };
+        let requested = pin!(shared.wake.requested());
+        if let Either::Right(((), _)) = select(requested, fired.as_mut()).await {
+            timer = None;
         }
     }
+}
+
+/// Lets the executor run other tasks once (tokio's `yield_now`, for any executor).
+fn yield_now() -> impl Future<Output = ()> {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false)
 }
 
 /// The frames a poll made, for the device.
@@ -114,7 +140,7 @@ enum Outgoing {
 }
 
 impl Outgoing {
-    fn take(frames: &mut std::collections::VecDeque<bytes::Bytes>) -> Self {
+    fn take(frames: &mut alloc::collections::VecDeque<bytes::Bytes>) -> Self {
         match frames.len() {
             0 => Outgoing::Nothing,
             1 => frames.pop_front().map_or(Outgoing::Nothing, Outgoing::One),
@@ -138,7 +164,7 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
             Some(Some(config)) => {
                 let taken = state.configure(config).is_ok();
                 if taken {
-                    shared.configured.notify_waiters();
+                    shared.configured.notify();
                 }
             }
             Some(None) => state.deconfigure(),
@@ -185,7 +211,7 @@ fn pools_upkeep(shared: &Rc<Shared>, state: &mut State) {
                 Some(backlog) if backlog.flows.borrow().len() < ACCEPT_BACKLOG => {
                     let flow = DirectFlow::new(shared.clone(), handle, port, peer);
                     backlog.flows.borrow_mut().push_back(flow);
-                    backlog.ready.notify_one();
+                    backlog.ready.notify();
                 }
                 // Nobody takes connections fast enough (or the port closed): refuse.
                 _ => {

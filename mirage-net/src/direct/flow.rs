@@ -1,16 +1,19 @@
 //! A TCP connection of the direct stack.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::state::Shared;
 use crate::stall::Stall;
 use bytes::Bytes;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
-use std::cell::Cell;
-use std::future::poll_fn;
-use std::net::SocketAddrV4;
-use std::rc::Rc;
-use std::task::Poll;
+use core::cell::Cell;
+use core::future::poll_fn;
+use core::net::SocketAddrV4;
+use alloc::rc::Rc;
+use core::task::Poll;
 
 /// A TCP connection over the direct stack (a smoltcp socket).
 ///
@@ -80,7 +83,7 @@ impl DirectFlow {
 
     /// The next read's answer now, or `Pending` with the task of `cx` registered to hear of
     /// data, the end of the stream or an error.
-    fn poll_read(&self, cx: &mut std::task::Context<'_>) -> Poll<Result<Read, TcpError>> {
+    fn poll_read(&self, cx: &mut core::task::Context<'_>) -> Poll<Result<Read, TcpError>> {
         let outcome = self.with(|socket| {
             if socket.can_recv() {
                 if socket.recv_queue() * 2 >= socket.recv_capacity() {
@@ -118,7 +121,8 @@ impl DirectFlow {
                 Poll::Ready(Ok(read))
             }
             Some(Err(())) => Poll::Ready(Err(self.ended())),
-            None if self.read_stall.waiting(self.timeout(), cx) => {
+            None if self.read_stall
+                .waiting(&self.shared.platform, self.timeout(), cx) => {
                 self.read_stall.progressed();
                 Poll::Ready(Err(TcpError::Timeout))
             }
@@ -127,15 +131,17 @@ impl DirectFlow {
     }
 
     /// The stack's TCP timeout: how long a read or write may wait without progress.
-    fn timeout(&self) -> std::time::Duration {
+    fn timeout(&self) -> core::time::Duration {
         self.shared.state.borrow().tcp_timeout
     }
 
     /// A write waits for room: `true` once it has waited the stack's timeout, when the
     /// connection is reset (as the socket stack's kernel gives up on a peer whose window
     /// stays shut) and the write fails.
-    fn write_stalled(&self, cx: &mut std::task::Context<'_>) -> bool {
-        if !self.write_stall.waiting(self.timeout(), cx) {
+    fn write_stalled(&self, cx: &mut core::task::Context<'_>) -> bool {
+        if !self
+            .write_stall
+            .waiting(&self.shared.platform, self.timeout(), cx) {
             return false;
         }
         self.write_stall.progressed();
@@ -210,7 +216,7 @@ impl Flow for DirectFlow {
     /// Reads straight from the socket: no future per read.
     fn poll_read_now(
         &self,
-        cx: &mut std::task::Context<'_>,
+        cx: &mut core::task::Context<'_>,
     ) -> Option<Poll<Result<Read, TcpError>>> {
         Some(self.poll_read(cx))
     }
@@ -225,7 +231,7 @@ impl Flow for DirectFlow {
     /// Copies what the socket's send buffer takes now straight from `bufs`.
     fn poll_write_now(
         &self,
-        cx: &mut std::task::Context<'_>,
+        cx: &mut core::task::Context<'_>,
         bufs: &[&[u8]],
     ) -> Option<Poll<Result<usize, TcpError>>> {
         if self.closed.get() {
@@ -320,8 +326,8 @@ impl TcpFlow for DirectFlow {
     }
 }
 
-impl std::fmt::Debug for DirectFlow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for DirectFlow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DirectFlow")
             .field("peer", &self.peer)
             .field("closed", &self.closed.get())

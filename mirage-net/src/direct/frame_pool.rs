@@ -10,8 +10,11 @@
 //! The pool keeps a handle on each frame it hands out; a frame whose other handles are all
 //! gone (`Bytes::is_unique`) is back. No lock and, once warm, no allocation per frame.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
 
 /// Memory kept for reuse at most, in bytes of buffer capacity (frames out and free ones):
 /// about a poll's worth of jumbo frames with a few dozen connections sending. Frames beyond

@@ -7,9 +7,11 @@ use super::state::Shared;
 use mirage_types::{
     Arp, ArpError, Device, ETHERTYPE_ARP, Ethif, MacAddr, NetError, Network, async_trait,
 };
-use std::net::Ipv4Addr;
-use std::rc::Rc;
-use std::time::Duration;
+use core::net::Ipv4Addr;
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use alloc::rc::Rc;
+use core::time::Duration;
 
 /// Requests `query` sends before giving up, one a second (as Mirage's ARP does).
 const QUERY_ATTEMPTS: u32 = 3;
@@ -30,7 +32,7 @@ pub(crate) fn observe(shared: &Shared, frame: &[u8]) {
         return;
     }
     shared.neighbours.borrow_mut().insert(ip, mac);
-    shared.neighbour_seen.notify_waiters();
+    shared.neighbour_seen.notify();
 }
 
 /// An ARP packet: a request for `target` (or, with `target == sender_ip`, a gratuitous one).
@@ -153,21 +155,18 @@ impl<N: Network> Arp for DirectArp<N> {
             if self.shared.disconnected.get() {
                 return Err(ArpError::Disconnected);
             }
-            let seen = self.shared.neighbour_seen.notified();
             self.net
                 .write(&arp_request(self.net.mac(), sender, ip))
                 .await
                 .map_err(|e| ArpError::Unknown(e.to_string()))?;
-            let deadline = tokio::time::Instant::now() + QUERY_INTERVAL;
-            tokio::pin!(seen);
-            while tokio::time::timeout_at(deadline, seen.as_mut())
-                .await
-                .is_ok()
+            let answered = || self.shared.neighbours.borrow().get(&ip).is_some();
+            let platform = &self.shared.platform;
+            let deadline = platform.now() + QUERY_INTERVAL;
+            let answer = self.shared.neighbour_seen.until(answered);
+            if platform.timeout_at(deadline, answer).await.is_some()
+                && let Some(mac) = self.shared.neighbours.borrow().get(&ip)
             {
-                if let Some(mac) = self.shared.neighbours.borrow().get(&ip) {
-                    return Ok(*mac);
-                }
-                seen.set(self.shared.neighbour_seen.notified());
+                return Ok(*mac);
             }
         }
         self.shared

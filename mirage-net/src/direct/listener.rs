@@ -3,8 +3,12 @@
 use super::flow::DirectFlow;
 use super::state::{Backlog, Shared, UdpQueue};
 use mirage_types::{TcpError, TcpListener, UdpDatagram, UdpError, UdpListener, async_trait};
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
+use core::net::{Ipv4Addr, SocketAddrV4};
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use alloc::rc::Rc;
+use core::pin::pin;
+use futures::future::select;
 
 /// A bound TCP port of a [`super::DirectStack`]. Dropping it closes the port.
 pub struct DirectTcpListener {
@@ -35,18 +39,13 @@ impl TcpListener for DirectTcpListener {
     async fn accept(&self) -> Result<DirectFlow, TcpError> {
         loop {
             let ready = self.backlog.ready.notified();
-            let mut ready = std::pin::pin!(ready);
-            ready.as_mut().enable();
             if let Some(flow) = self.backlog.flows.borrow_mut().pop_front() {
                 return Ok(flow);
             }
             if self.shared.disconnected.get() {
                 return Err(TcpError::Disconnected);
             }
-            tokio::select! {
-                () = ready => {}
-                () = self.shared.stopped() => {}
-            }
+            select(ready, pin!(self.shared.stopped())).await;
         }
     }
 
@@ -90,18 +89,13 @@ impl UdpListener for DirectUdpListener {
     async fn recv(&self) -> Result<UdpDatagram, UdpError> {
         loop {
             let ready = self.queue.ready.notified();
-            let mut ready = std::pin::pin!(ready);
-            ready.as_mut().enable();
             if let Some(datagram) = self.queue.pop() {
                 return Ok(datagram);
             }
             if self.shared.disconnected.get() {
                 return Err(UdpError::Disconnected);
             }
-            tokio::select! {
-                () = ready => {}
-                () = self.shared.stopped() => {}
-            }
+            select(ready, pin!(self.shared.stopped())).await;
         }
     }
 
@@ -129,16 +123,16 @@ impl Drop for DirectUdpListener {
     }
 }
 
-impl std::fmt::Debug for DirectTcpListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for DirectTcpListener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DirectTcpListener")
             .field("port", &self.port)
             .finish()
     }
 }
 
-impl std::fmt::Debug for DirectUdpListener {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for DirectUdpListener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DirectUdpListener")
             .field("port", &self.port)
             .finish()

@@ -23,11 +23,14 @@ use mirage_types::{
     CallbackRegistry, Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4,
     TcpCallback, UdpCallback, async_trait, serve_callbacks,
 };
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use crate::platform::StackPlatform;
+use crate::signal::Signal;
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::time::Duration;
 use state::{Shared, State};
-use std::cell::Cell;
-use std::rc::Rc;
-use std::time::Duration;
-use tokio::sync::Notify;
 
 /// How the direct stack gets its address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +62,8 @@ impl Default for Addressing {
 /// `StackV4` implemented by smoltcp over any [`Network`]: a tap device, a Xen netfront, or an
 /// in-memory link.
 ///
-/// [`DirectStack::connect`] starts the stack's driver as a local task: it wakes on received
+/// [`DirectStack::connect`] starts the stack's driver as a local task on tokio
+/// ([`DirectStack::on_platform`] hands it over, for any executor and platform): it wakes on received
 /// frames, on smoltcp's own timers and on requests from the application, and sleeps
 /// otherwise (an idle stack uses no CPU). ICMP echo requests are answered. Listening TCP
 /// ports keep a pool of listening sockets ready, so that many simultaneous connections all
@@ -70,7 +74,7 @@ impl Default for Addressing {
 /// ```
 /// use mirage_net::{Addressing, DirectStack, MemLink};
 /// use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
-/// use std::net::Ipv4Addr;
+/// use core::net::Ipv4Addr;
 ///
 /// let address = |last| {
 ///     Addressing::Static(Ipv4Config::default().address(Ipv4Addr::new(10, 0, 0, last)))
@@ -103,54 +107,60 @@ impl<N: Network + 'static> Clone for DirectStack<N> {
 }
 
 impl<N: Network + 'static> DirectStack<N> {
-    /// Starts a stack on `net`, its driver spawned as a local task: this needs a tokio
-    /// `LocalSet`, as `mirage_unix::run` provides (tokio panics outside one; elsewhere use
-    /// [`DirectStack::with_driver`]). With DHCP, waits for the first lease and fails with a
-    /// clear error if none comes.
+    /// Starts a stack on `net` on tokio, its driver spawned as a local task: this needs a
+    /// tokio `LocalSet`, as `mirage_unix::run` provides (tokio panics outside one; elsewhere
+    /// use [`DirectStack::with_driver`] or [`DirectStack::on_platform`]). With DHCP, waits
+    /// for the first lease and fails with a clear error if none comes.
+    #[cfg(feature = "std")]
     pub async fn connect(net: N, addressing: Addressing) -> Result<Self, StackError> {
-        let dhcp = match &addressing {
-            Addressing::Dhcp { timeout } => Some(*timeout),
-            Addressing::Static(_) => None,
-        };
         let (stack, driver) = Self::with_driver(net, addressing)?;
         tokio::task::spawn_local(driver);
-        if let Some(timeout) = dhcp {
-            let leased = tokio::time::timeout(timeout, async {
-                while stack.shared.state.borrow().config.is_none() {
-                    stack.shared.configured.notified().await;
-                }
-            });
-            if leased.await.is_err() {
-                stack.disconnect().await;
-                return Err(StackError::Unknown("No DHCP offer received".into()));
-            }
-        }
+        stack.configured().await?;
         Ok(stack)
     }
 
-    /// A stack on `net` and the future that drives it, for executors other than a tokio
-    /// `LocalSet`: run the driver beside the application (`tokio::join!`, `select!`, ...).
-    /// Nothing happens on the network until it runs; it returns once the stack is
-    /// disconnected. A static address no host can have (multicast, broadcast, ...) or a
-    /// netmask that is not contiguous is refused here.
+    /// A stack on `net` on tokio ([`StackPlatform::tokio`]) and the future that drives it,
+    /// for executors other than a tokio `LocalSet`: see [`DirectStack::on_platform`].
+    #[cfg(feature = "std")]
     pub fn with_driver(
         net: N,
         addressing: Addressing,
     ) -> Result<(Self, LocalBoxFuture<'static, ()>), StackError> {
+        Self::on_platform(net, addressing, StackPlatform::tokio())
+    }
+
+    /// A stack on `net` whose timers, clock and random numbers come from `platform`, and
+    /// the future that drives it: run the driver beside the application (`join`, `select`,
+    /// ...). This is how a unikernel starts a stack: no runtime is needed beyond an executor
+    /// that polls both. Nothing happens on the network until the driver runs; it returns
+    /// once the stack is disconnected. A static address no host can have (multicast,
+    /// broadcast, ...) or a netmask that is not contiguous is refused here; with DHCP, wait
+    /// for the lease with [`DirectStack::configured`].
+    pub fn on_platform(
+        net: N,
+        addressing: Addressing,
+        platform: StackPlatform,
+    ) -> Result<(Self, LocalBoxFuture<'static, ()>), StackError> {
         let mac = net.mac();
-        let state = State::new(mac, net.mtu(), &addressing)?;
+        let lease_timeout = match &addressing {
+            Addressing::Dhcp { timeout } => Some(*timeout),
+            Addressing::Static(_) => None,
+        };
+        let state = State::new(mac, net.mtu(), &addressing, platform.clone())?;
         let shared = Rc::new(Shared {
-            state: std::cell::RefCell::new(state),
+            state: RefCell::new(state),
             wake: nudge::Nudge::default(),
-            configured: Notify::new(),
-            stopped: Notify::new(),
+            configured: Signal::default(),
+            stopped: Signal::default(),
             disconnected: Cell::new(false),
-            failure: std::cell::RefCell::new(None),
+            failure: RefCell::new(None),
             connect_timeout: Duration::from_secs(10),
-            neighbours: std::cell::RefCell::default(),
-            neighbour_seen: Notify::new(),
-            dropped: std::cell::RefCell::new(Vec::new()),
+            lease_timeout,
+            neighbours: RefCell::default(),
+            neighbour_seen: Signal::default(),
+            dropped: RefCell::new(Vec::new()),
             callbacks: CallbackRegistry::default(),
+            platform,
         });
         let net = Rc::new(net);
         let stack = DirectStack { shared, net };
@@ -161,12 +171,33 @@ impl<N: Network + 'static> DirectStack<N> {
                 *shared.failure.borrow_mut() = Some(error);
             }
             shared.disconnected.set(true);
-            shared.stopped.notify_waiters();
+            shared.stopped.notify();
         });
         Ok((stack, driver))
     }
 
-    /// A stack with the defaults: static 10.0.0.2/24, gateway 10.0.0.1.
+    /// The address in force: with a static address at once; with DHCP once the first lease
+    /// comes, waiting at most the timeout [`Addressing::Dhcp`] names (the stack's driver must
+    /// be running). If none comes the stack is disconnected and the error says so.
+    pub async fn configured(&self) -> Result<Ipv4Config, StackError> {
+        let leased = || self.shared.state.borrow().config.clone();
+        let limit = self.shared.lease_timeout.unwrap_or(Duration::ZERO);
+        let waited = self
+            .shared
+            .platform
+            .timeout(limit, self.shared.configured.until(|| leased().is_some()))
+            .await;
+        match (waited, leased()) {
+            (_, Some(config)) => Ok(config),
+            (_, None) => {
+                self.disconnect().await;
+                Err(StackError::Unknown("No DHCP offer received".into()))
+            }
+        }
+    }
+
+    /// A stack with the defaults on tokio: static 10.0.0.2/24, gateway 10.0.0.1.
+    #[cfg(feature = "std")]
     pub async fn with_defaults(net: N) -> Result<Self, StackError> {
         Self::connect(net, Addressing::default()).await
     }

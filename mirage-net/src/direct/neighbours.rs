@@ -1,9 +1,12 @@
 //! The ARP view's table of neighbours, bounded: ARP from a flood of senders evicts the
 //! oldest entries instead of growing the table.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use mirage_types::MacAddr;
-use std::collections::{HashMap, VecDeque};
-use std::net::Ipv4Addr;
+use alloc::collections::{BTreeMap, VecDeque};
+use core::net::Ipv4Addr;
 
 /// Neighbours the ARP view remembers at most.
 pub(crate) const NEIGHBOURS: usize = 1024;
@@ -11,7 +14,7 @@ pub(crate) const NEIGHBOURS: usize = 1024;
 /// IPv4-to-MAC entries, at most [`NEIGHBOURS`], the oldest evicted first.
 #[derive(Default)]
 pub(crate) struct Neighbours {
-    entries: HashMap<Ipv4Addr, MacAddr>,
+    entries: BTreeMap<Ipv4Addr, MacAddr>,
     /// Addresses in the order they were first seen.
     order: VecDeque<Ipv4Addr>,
 }

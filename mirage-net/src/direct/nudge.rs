@@ -1,9 +1,12 @@
 //! How the application, the network and the stack's own parts ask the driver to poll.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use crate::waiter::Waiter;
-use std::cell::Cell;
-use std::future::poll_fn;
-use std::task::Poll;
+use core::cell::Cell;
+use core::future::poll_fn;
+use core::task::Poll;
 
 /// A request to poll, for the one driver of a stack, made on the driver's own thread: a flag
 /// and the driver's waker, where tokio's `Notify` takes a lock and keeps a list of waiters.

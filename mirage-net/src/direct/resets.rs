@@ -2,9 +2,12 @@
 //! received and for its own timeout, so the stack notes the resets it hands smoltcp, and a
 //! flow that finds its socket closed can tell its application which of the two it was.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use smoltcp::wire::{Ipv4Packet, TcpPacket};
-use std::collections::VecDeque;
-use std::net::SocketAddrV4;
+use alloc::collections::VecDeque;
+use core::net::SocketAddrV4;
 
 /// Resets remembered at most, newest kept: a flood of resets costs bounded memory (a flow
 /// whose reset was pushed out by it reports a timeout instead).

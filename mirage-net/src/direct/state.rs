@@ -7,17 +7,19 @@ use super::tcp_memory::TcpMemory;
 use mirage_types::{
     CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, UdpDatagram, netmask_prefix_len,
 };
-use rand::Rng;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::Ipv4Addr;
-use std::rc::Rc;
-use std::time::Duration;
-use tokio::sync::Notify;
+use core::cell::{Cell, RefCell};
+use alloc::collections::{BTreeMap, VecDeque};
+use core::net::Ipv4Addr;
+use alloc::rc::Rc;
+use core::time::Duration;
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use crate::platform::StackPlatform;
+use crate::signal::Signal;
 
 /// Buffer sizes of each TCP socket, each way.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
@@ -46,26 +48,30 @@ pub(crate) struct Shared {
     /// The application, the network or a view asked something of the stack: poll now.
     pub(crate) wake: super::nudge::Nudge,
     /// DHCP configured the stack.
-    pub(crate) configured: Notify,
+    pub(crate) configured: Signal,
     /// The driver stopped.
-    pub(crate) stopped: Notify,
+    pub(crate) stopped: Signal,
     pub(crate) disconnected: Cell<bool>,
     pub(crate) failure: RefCell<Option<StackError>>,
     pub(crate) connect_timeout: Duration,
+    /// How long `configured` waits for the first DHCP lease (`None`: a static address).
+    pub(crate) lease_timeout: Option<Duration>,
     /// MAC addresses seen in ARP packets, by IPv4 address (for the ARP view).
     pub(crate) neighbours: RefCell<super::neighbours::Neighbours>,
     /// An ARP packet was seen.
-    pub(crate) neighbour_seen: Notify,
+    pub(crate) neighbour_seen: Signal,
     /// Sockets of flows dropped while the state was borrowed, for the driver to close.
     pub(crate) dropped: RefCell<Vec<SocketHandle>>,
     /// V1's callbacks, served by `listen` over the pull form.
     pub(crate) callbacks: CallbackRegistry<DirectFlow>,
+    /// The clock, timers and random numbers.
+    pub(crate) platform: StackPlatform,
 }
 
 impl Shared {
     /// Resolves once the stack has stopped (disconnected, or its driver failed).
     pub(crate) async fn stopped(&self) {
-        crate::stop::until_set(&self.disconnected, &self.stopped).await
+        self.stopped.until(|| self.disconnected.get()).await
     }
 }
 
@@ -76,7 +82,7 @@ pub(crate) struct UdpQueue {
     pub(crate) datagrams: RefCell<VecDeque<UdpDatagram>>,
     pub(crate) bytes: Cell<usize>,
     pub(crate) dropped: Cell<u64>,
-    pub(crate) ready: Notify,
+    pub(crate) ready: Signal,
 }
 
 /// Datagrams queued per bound UDP port, and their total payload.
@@ -94,7 +100,7 @@ impl UdpQueue {
         }
         self.bytes.set(self.bytes.get() + len);
         datagrams.push_back(datagram);
-        self.ready.notify_one();
+        self.ready.notify();
     }
 
     /// The oldest datagram, if any.
@@ -109,7 +115,7 @@ impl UdpQueue {
 #[derive(Default)]
 pub(crate) struct Backlog {
     pub(crate) flows: RefCell<VecDeque<DirectFlow>>,
-    pub(crate) ready: Notify,
+    pub(crate) ready: Signal,
 }
 
 pub(crate) struct State {
@@ -117,7 +123,7 @@ pub(crate) struct State {
     pub(crate) sockets: SocketSet<'static>,
     /// The memory of each TCP socket's buffers. After `sockets`, so that the sockets using
     /// it are dropped first.
-    tcp_memory: HashMap<SocketHandle, TcpMemory>,
+    tcp_memory: BTreeMap<SocketHandle, TcpMemory>,
     pub(crate) queues: Queues,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
@@ -141,21 +147,28 @@ pub(crate) struct State {
     pub(crate) config: Option<Ipv4Config>,
     /// How long a connection may go without an answer before it fails.
     pub(crate) tcp_timeout: Duration,
-    /// Sockets of dropped flows, removed once closed.
-    pub(crate) orphans: Vec<(SocketHandle, std::time::Instant)>,
+    /// Sockets of dropped flows, removed once closed, with when they were dropped.
+    pub(crate) orphans: Vec<(SocketHandle, Duration)>,
+    /// The clock and random numbers.
+    platform: StackPlatform,
 }
 
 impl State {
     /// A stack's state; a static configuration that cannot be a host's is refused.
-    pub(crate) fn new(mac: MacAddr, mtu: usize, addressing: &Addressing) -> Result<Self, IpError> {
+    pub(crate) fn new(
+        mac: MacAddr,
+        mtu: usize,
+        addressing: &Addressing,
+        platform: StackPlatform,
+    ) -> Result<Self, IpError> {
         let mut queues = Queues::new(mtu);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac.0)));
-        config.random_seed = rand::rng().random();
-        let iface = Interface::new(config, &mut queues, smoltcp_now());
+        config.random_seed = platform.random_u64();
+        let iface = Interface::new(config, &mut queues, smoltcp_now(&platform));
         let mut state = State {
             iface,
             sockets: SocketSet::new(Vec::new()),
-            tcp_memory: HashMap::new(),
+            tcp_memory: BTreeMap::new(),
             queues,
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
@@ -169,6 +182,7 @@ impl State {
             config: None,
             tcp_timeout: Duration::from_secs(120),
             orphans: Vec::new(),
+            platform,
         };
         match addressing {
             Addressing::Static(config) => state.configure(config.clone())?,
@@ -210,7 +224,7 @@ impl State {
 
     /// A new TCP socket in the set, with `timeout` for silent peers and buffers of
     /// [`TCP_BUFFER`] each way in memory of its own (see [`TcpMemory`]).
-    pub(crate) fn add_tcp_socket(&mut self, timeout: Duration) -> std::io::Result<SocketHandle> {
+    pub(crate) fn add_tcp_socket(&mut self, timeout: Duration) -> Result<SocketHandle, String> {
         let memory = TcpMemory::new(TCP_BUFFER)?;
         // SAFETY: the buffers go to this socket only, and `free_socket` (or the state's drop,
         // `sockets` before `tcp_memory`) drops the socket before the memory.
@@ -254,9 +268,9 @@ impl State {
                     _ => false,
                 })
         };
-        let mut rng = rand::rng();
         loop {
-            let port = rng.random_range(49152..=65535);
+            // 16,384 ports: the low bits of a random number are uniform over them.
+            let port = 49152 + (self.platform.random_u64() % 16384) as u16;
             if !in_use(port) {
                 return port;
             }
@@ -300,7 +314,7 @@ impl State {
     /// Hands the socket of a dropped flow to the driver, which frees it once it has closed
     /// (or resets it: see [`State::reap_orphans`]).
     pub(crate) fn orphan(&mut self, handle: SocketHandle) {
-        self.orphans.push((handle, std::time::Instant::now()));
+        self.orphans.push((handle, self.platform.now()));
     }
 
     /// Frees the sockets of dropped flows that have closed. One whose peer goes on sending,
@@ -311,11 +325,11 @@ impl State {
             return;
         }
         let sockets = &mut self.sockets;
-        let now = std::time::Instant::now();
+        let now = self.platform.now();
         let mut freed = Vec::new();
         self.orphans.retain(|&(handle, since)| {
             let socket = sockets.get_mut::<tcp::Socket>(handle);
-            if socket.can_recv() || now.duration_since(since) > ORPHAN_LINGER {
+            if socket.can_recv() || now.saturating_sub(since) > ORPHAN_LINGER {
                 // Data nobody will read, or a peer that never finishes: as a kernel does
                 // for a socket closed with unread data, reset.
                 socket.abort();
@@ -487,22 +501,16 @@ impl State {
     }
 }
 
-/// The moment smoltcp's clock counts from.
-fn clock_origin() -> std::time::Instant {
-    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    *ORIGIN.get_or_init(std::time::Instant::now)
+/// The time as smoltcp takes it, from the platform's monotonic clock (smoltcp's own
+/// `Instant::now` reads the wall clock, which may step back or jump ahead and would stall or
+/// fire TCP timers).
+pub(crate) fn smoltcp_now(platform: &StackPlatform) -> Instant {
+    Instant::from_micros(platform.now().as_micros() as i64)
 }
 
-/// The time as smoltcp takes it, from the monotonic clock (smoltcp's own `Instant::now` reads
-/// the wall clock, which may step back or jump ahead and would stall or fire TCP timers).
-pub(crate) fn smoltcp_now() -> Instant {
-    Instant::from_micros(clock_origin().elapsed().as_micros() as i64)
-}
-
-/// The runtime's instant for smoltcp's `at` (no clock read).
-pub(crate) fn runtime_instant(at: Instant) -> tokio::time::Instant {
-    let since = Duration::from_micros(at.total_micros().max(0) as u64);
-    tokio::time::Instant::from_std(clock_origin() + since)
+/// The platform's instant (since its clock's origin) of smoltcp's `at`.
+pub(crate) fn platform_instant(at: Instant) -> Duration {
+    Duration::from_micros(at.total_micros().max(0) as u64)
 }
 
 /// Gives `socket` a timeout for silent peers, with keep-alives at a quarter of it so that a

@@ -7,10 +7,12 @@ use mirage_types::{
 };
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use std::future::poll_fn;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use std::rc::Rc;
-use std::task::Poll;
+use core::future::poll_fn;
+use core::net::{Ipv4Addr, SocketAddrV4};
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use alloc::rc::Rc;
+use core::task::Poll;
 
 macro_rules! view {
     ($name:ident, $doc:literal) => {
@@ -143,11 +145,12 @@ impl Tcpv4 for DirectTcp {
                 _ => Poll::Ready(Ok(())),
             }
         });
-        let outcome = tokio::time::timeout(self.shared.connect_timeout, established).await;
+        let limit = self.shared.connect_timeout;
+        let outcome = self.shared.platform.timeout(limit, established).await;
         let result = match outcome {
-            Ok(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, port, dst)),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(TcpError::Timeout),
+            Some(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, port, dst)),
+            Some(Err(error)) => Err(error),
+            None => Err(TcpError::Timeout),
         };
         let mut state = self.shared.state.borrow_mut();
         state.sockets.get_mut::<tcp::Socket>(handle).abort();

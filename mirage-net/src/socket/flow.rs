@@ -1,5 +1,9 @@
 //! A TCP connection of the socket stack.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
+use crate::StackPlatform;
 use crate::stall::Stall;
 use bytes::BytesMut;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
@@ -210,7 +214,7 @@ impl SocketFlow {
     /// timeout since this wait began.
     fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<Result<Read, TcpError>> {
         match self.idle_timeout {
-            Some(timeout) if self.idle.waiting(timeout, cx) => self.done(Err(TcpError::Timeout)),
+            Some(timeout) if self.idle.waiting(&StackPlatform::tokio(), timeout, cx) => self.done(Err(TcpError::Timeout)),
             _ => Poll::Pending,
         }
     }

@@ -1,5 +1,8 @@
 //! The socket stack's IPv4 view: the configured interfaces.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::Inner;
 use mirage_types::{Device, IpError, Ipv4, async_trait};
 use std::net::Ipv4Addr;

@@ -1,5 +1,8 @@
 //! The socket stack's bound ports: a TCP listener and a UDP socket on each interface.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::{Inner, SocketFlow};
 use bytes::Bytes;
 use mirage_types::{

@@ -1,6 +1,9 @@
 //! The socket stack: `StackV4` over the host's own TCP/IP, through tokio sockets (Mirage's
 //! `--net socket`).
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 mod flow;
 mod ipv4;
 mod listener;
@@ -22,7 +25,6 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
-use tokio::sync::Notify;
 
 /// How a [`SocketStack`] binds and connects: [`StackConfig::new`] (the defaults) and its
 /// setters, so that new fields can be added.
@@ -143,7 +145,7 @@ pub(crate) struct Inner {
     /// UDP sockets by local port: those `listen` bound, and those `write` bound for a given
     /// source port (port 0 is the shared ephemeral one).
     pub(crate) udp_sockets: RefCell<HashMap<u16, Rc<tokio::net::UdpSocket>>>,
-    pub(crate) stopped: Notify,
+    pub(crate) stopped: crate::signal::Signal,
     pub(crate) disconnected: Cell<bool>,
     /// Accepted connections still open (shared with each accepted flow, which counts
     /// itself out when dropped).
@@ -161,7 +163,7 @@ impl Inner {
 
     /// Resolves once the stack is disconnected.
     pub(crate) async fn disconnected(&self) {
-        crate::stop::until_set(&self.disconnected, &self.stopped).await
+        self.stopped.until(|| self.disconnected.get()).await
     }
 }
 
@@ -184,7 +186,7 @@ impl SocketStack {
                 config,
                 callbacks: CallbackRegistry::default(),
                 udp_sockets: RefCell::default(),
-                stopped: Notify::new(),
+                stopped: Default::default(),
                 open_connections: Rc::default(),
                 disconnected: Cell::new(false),
             }),
@@ -226,7 +228,7 @@ impl Device for SocketStack {
     async fn disconnect(&self) {
         self.inner.disconnected.set(true);
         self.inner.udp_sockets.borrow_mut().clear();
-        self.inner.stopped.notify_waiters();
+        self.inner.stopped.notify();
     }
 }
 

@@ -1,5 +1,8 @@
 //! The socket stack's TCP view: outgoing connections.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::{Inner, SocketFlow, flow::tcp_error};
 use mirage_types::{Device, TcpError, Tcpv4, async_trait};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};

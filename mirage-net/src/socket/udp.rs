@@ -1,5 +1,8 @@
 //! The socket stack's UDP view: sending datagrams.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use super::Inner;
 use mirage_types::{Device, IoError, UdpError, Udpv4, async_trait};
 use std::net::Ipv4Addr;
