@@ -1,5 +1,8 @@
 //! Host file work off the runtime's thread: tokio's blocking pool.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use std::io;
 
 /// Runs `work` on the blocking pool; a task that panicked is an error.

@@ -1,11 +1,14 @@
 //! Crunch: a directory compiled into the binary with `rust-embed`.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::key;
+use crate::tree_index::TreeIndex;
 use bytes::Bytes;
 use mirage_types::{Device, Entry, KvError, KvRo, async_trait};
 use rust_embed::RustEmbed;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
@@ -34,14 +37,14 @@ use std::rc::Rc;
 /// ```
 pub struct Crunch<E: RustEmbed> {
     /// Every key and every directory above one, normalised.
-    entries: Rc<BTreeMap<String, Entry>>,
+    index: Rc<TreeIndex>,
     embed: PhantomData<E>,
 }
 
 impl<E: RustEmbed> Clone for Crunch<E> {
     fn clone(&self) -> Self {
         Crunch {
-            entries: self.entries.clone(),
+            index: self.index.clone(),
             embed: PhantomData,
         }
     }
@@ -50,29 +53,15 @@ impl<E: RustEmbed> Clone for Crunch<E> {
 impl<E: RustEmbed> Crunch<E> {
     /// Indexes the embedded files (V1's `connect ()`).
     pub fn new() -> Self {
-        let mut entries = BTreeMap::new();
-        entries.insert(String::new(), Entry::Dictionary);
-        for name in E::iter() {
-            let mut parent = name.as_ref();
-            while let Some((dir, _)) = parent.rsplit_once('/') {
-                entries.insert(dir.to_owned(), Entry::Dictionary);
-                parent = dir;
-            }
-            entries.insert(name.into_owned(), Entry::Value);
-        }
+        let names: Vec<Cow<'static, str>> = E::iter().collect();
         Crunch {
-            entries: Rc::new(entries),
+            index: Rc::new(TreeIndex::new(names.iter().map(|name| name.as_ref()))),
             embed: PhantomData,
         }
     }
 
     fn value(&self, key: &str) -> Result<Bytes, KvError> {
-        let name = key::normalise(key)?;
-        match self.entries.get(&name) {
-            Some(Entry::Value) => {}
-            Some(Entry::Dictionary) => return Err(KvError::ValueExpected(key.to_owned())),
-            None => return Err(KvError::UnknownKey(key.to_owned())),
-        }
+        let name = self.index.value(key)?;
         let file = E::get(&name).ok_or_else(|| KvError::UnknownKey(key.to_owned()))?;
         Ok(match file.data {
             Cow::Borrowed(data) => Bytes::from_static(data),
@@ -104,33 +93,11 @@ impl<E: RustEmbed> KvRo for Crunch<E> {
     }
 
     async fn exists(&self, key: &str) -> Result<Option<Entry>, KvError> {
-        Ok(match key::normalise(key) {
-            Ok(name) => self.entries.get(&name).copied(),
-            Err(_) => None,
-        })
+        Ok(self.index.exists(key))
     }
 
     async fn list(&self, key: &str) -> Result<Vec<(String, Entry)>, KvError> {
-        let dir = key::normalise(key)?;
-        match self.entries.get(&dir) {
-            Some(Entry::Dictionary) => {}
-            Some(Entry::Value) => return Err(KvError::DictionaryExpected(key.to_owned())),
-            None => return Err(KvError::UnknownKey(key.to_owned())),
-        }
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        Ok(self
-            .entries
-            .range(prefix.clone()..)
-            .take_while(|(name, _)| name.starts_with(&prefix))
-            .filter_map(|(name, entry)| {
-                let rest = &name[prefix.len()..];
-                (!rest.is_empty() && !rest.contains('/')).then(|| (rest.to_owned(), *entry))
-            })
-            .collect())
+        self.index.list(key)
     }
 
     async fn get(&self, key: &str) -> Result<Bytes, KvError> {
@@ -140,14 +107,12 @@ impl<E: RustEmbed> KvRo for Crunch<E> {
     /// The file's modification time as `rust-embed` saw it at build time (directories have
     /// none).
     async fn last_modified(&self, key: &str) -> Result<Option<std::time::Duration>, KvError> {
-        let name = key::normalise(key)?;
-        match self.entries.get(&name) {
-            None => Err(KvError::UnknownKey(key.to_owned())),
-            Some(Entry::Dictionary) => Ok(None),
-            Some(Entry::Value) => Ok(E::get(&name)
-                .and_then(|file| file.metadata.last_modified())
-                .map(std::time::Duration::from_secs)),
+        if self.index.is_dictionary(key)? {
+            return Ok(None);
         }
+        Ok(E::get(&key::normalise(key)?)
+            .and_then(|file| file.metadata.last_modified())
+            .map(std::time::Duration::from_secs))
     }
 
     /// The SHA-256 `rust-embed` computed at build time.

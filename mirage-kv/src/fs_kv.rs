@@ -1,5 +1,8 @@
 //! A read-only key/value store over any filesystem (Mirage's `kv_ro_of_fs`).
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::key;
 use bytes::Bytes;
 use mirage_types::{Device, Entry, Fs, FsError, KvError, KvRo, Stat, async_trait};

@@ -1,5 +1,8 @@
 //! Building a filesystem image from a host directory (Mirage's `make-fat1-image.sh`).
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::blocking::blocking;
 use mirage_types::{Fs, FsError};
 use std::io;

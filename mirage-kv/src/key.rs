@@ -1,5 +1,8 @@
 //! Keys: `/`-separated names, with or without a leading `/`.
 
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+
 use mirage_types::KvError;
 
 /// The segments of `key` (`"/a/b"` and `"a/b/"` give `["a", "b"]`; `""` and `"/"` give none).
@@ -27,6 +30,7 @@ pub(crate) fn normalise(key: &str) -> Result<String, KvError> {
     Ok(segments(key)?.join("/"))
 }
 
+#[cfg(feature = "std")]
 /// The segments of a key a write names: as [`segments`], but a hostile key (an empty, `.`
 /// or `..` segment, a NUL byte) is [`KvError::InvalidKey`], the error a writer can act on.
 pub(crate) fn write_segments(key: &str) -> Result<Vec<&str>, KvError> {
@@ -38,6 +42,7 @@ pub(crate) fn write_segments(key: &str) -> Result<Vec<&str>, KvError> {
     })
 }
 
+#[cfg(feature = "std")]
 /// Where `rename(source, dest)` puts the source: `dest` itself, or `dest/<source's last
 /// segment>` when `dest` is an existing dictionary (`dest_is_dictionary`). `None` when source
 /// and destination are the same key (nothing to do). Both keys in canonical form.

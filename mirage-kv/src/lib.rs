@@ -1,5 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+/// What `std`'s prelude would give, from `alloc` (the crate builds without `std`).
+#[allow(unused_imports)]
+mod alloc_prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
 
 #[cfg(any(feature = "direct", feature = "fat"))]
 mod blocking;
@@ -11,11 +26,15 @@ mod crunch;
 mod direct;
 #[cfg(feature = "fat")]
 mod fat;
+#[cfg(feature = "std")]
 mod fs_kv;
 #[cfg(feature = "fat")]
 pub mod image;
 mod key;
+#[cfg(feature = "std")]
 mod mem;
+mod static_kv;
+mod tree_index;
 
 #[cfg(feature = "crunch")]
 pub use crunch::Crunch;
@@ -23,8 +42,11 @@ pub use crunch::Crunch;
 pub use direct::DirectKv;
 #[cfg(feature = "fat")]
 pub use fat::{FatFs, FatKv};
+#[cfg(feature = "std")]
 pub use fs_kv::FsKv;
+#[cfg(feature = "std")]
 pub use mem::MemKv;
+pub use static_kv::StaticKv;
 /// Re-exported (a public dependency): derive `RustEmbed` on a struct naming the directory
 /// for [`Crunch`], with `#[crate_path = "mirage_kv::rust_embed"]`.
 #[cfg(feature = "crunch")]

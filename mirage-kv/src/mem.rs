@@ -1,5 +1,8 @@
 //! An in-memory read-write store, for tests and for state that need not outlive the process.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::key;
 use bytes::Bytes;
 use mirage_types::{Device, Entry, KvError, KvRo, KvRw, async_trait};

@@ -32,6 +32,7 @@ mod signal;
 mod socket;
 #[cfg(any(feature = "socket", feature = "direct"))]
 mod stall;
+#[cfg(any(feature = "std", feature = "direct"))]
 mod waiter;
 
 #[cfg(feature = "std")]

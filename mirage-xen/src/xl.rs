@@ -33,6 +33,8 @@ pub struct XlConfig {
     pub disks: Vec<String>,
     /// The bridges of its network interfaces, in order.
     pub bridges: Vec<String>,
+    /// The kernel's command line (`extra =`): a unikernel's boot-time keys.
+    pub extra: Option<String>,
 }
 
 impl XlConfig {
@@ -45,6 +47,7 @@ impl XlConfig {
             memory: 256,
             disks: Vec::new(),
             bridges: Vec::new(),
+            extra: None,
         }
     }
 
@@ -69,6 +72,13 @@ impl XlConfig {
     /// Adds a network interface on `bridge`.
     pub fn bridge(mut self, bridge: impl Into<String>) -> Self {
         self.bridges.push(bridge.into());
+        self
+    }
+
+    /// Sets the kernel's command line (`extra =`): the unikernel's keys, such as
+    /// `--ip 10.0.0.5 --netmask 255.255.255.0`.
+    pub fn extra(mut self, keys: impl Into<String>) -> Self {
+        self.extra = Some(keys.into());
         self
     }
 
@@ -104,6 +114,13 @@ impl XlConfig {
                     "{what} {value:?}: a path with no quote or control character is needed"
                 ));
             }
+        }
+        if let Some(extra) = &self.extra
+            && extra.contains(unquotable)
+        {
+            return Err(format!(
+                "extra {extra:?}: keys with no quote or control character are needed"
+            ));
         }
         for bridge in &self.bridges {
             if bridge.is_empty()
@@ -164,6 +181,9 @@ impl XlConfig {
             GuestType::Pvh => out.push_str("type = 'pvh'\n"),
         }
         let _ = writeln!(out, "memory = {memory}");
+        if let Some(extra) = &self.extra {
+            let _ = writeln!(out, "extra = '{extra}'");
+        }
         out.push_str("on_crash = 'preserve'\n\n");
         let disks: Vec<String> = self
             .disks

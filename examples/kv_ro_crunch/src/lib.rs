@@ -1,12 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
+
+#[cfg(feature = "unix")]
+extern crate std;
 
 pub mod unikernel;
 
-use mirage_kv::RustEmbed;
+/// The example's `t/` directory as the build script compiled it in, for
+/// `mirage_kv::StaticKv` (what the unikernel reads, where rust-embed cannot go).
+pub static T: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/t.rs"));
 
-/// The example's `t/` directory, compiled in: `a` is `foo\n`, `b` is `bar\n`.
-#[derive(RustEmbed)]
+/// The example's `t/` directory, compiled in through rust-embed: `a` is `foo\n`, `b` is
+/// `bar\n`.
+#[cfg(feature = "unix")]
+#[derive(mirage_kv::RustEmbed)]
 #[folder = "t/"]
 #[crate_path = "mirage_kv::rust_embed"]
 pub struct Static1;

@@ -2,7 +2,7 @@
 //! `unikernel.ml`, shared by `kv_ro_crunch` and `kv_ro`).
 
 use mirage_types::{Console, ConsoleError, KvRo, Time};
-use std::time::Duration;
+use core::time::Duration;
 
 /// What one round printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,13 @@
 //! The example's command line: Mirage's stack keys.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::palette::ColorChoice;
 use clap::{ArgAction, Parser, ValueEnum};
+use crate::values::{host_address, netmask};
 use mirage_types::Ipv4Config;
-use std::net::Ipv4Addr;
+use core::net::Ipv4Addr;
 
 /// Which stack to run (Mirage's `--net`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -23,7 +27,8 @@ pub struct StackKeys {
     #[arg(long, value_enum)]
     pub net: Option<Net>,
     /// Configure the direct stack by DHCP.
-    #[arg(long, action = ArgAction::Set, default_value_t = false, value_name = "BOOL")]
+    #[arg(long, action = ArgAction::Set, default_value_t = false, value_name = "BOOL",
+          value_parser = crate::values::boolean)]
     pub dhcp: bool,
     /// The direct stack's address (a host's unicast address).
     #[arg(long, default_value_t = Ipv4Config::default().address, value_parser = host_address)]
@@ -55,7 +60,7 @@ pub struct StackKeys {
     /// Seconds a TCP connection may wait on its peer, on either stack (1 to 86400): a read
     /// for data, a write for the peer to take it, an answer to keep-alives.
     #[arg(long, default_value_t = 120, value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+          value_parser = crate::values::tcp_timeout)]
     pub tcp_timeout: u64,
 }
 
@@ -75,24 +80,6 @@ pub struct Keys {
     /// Colour the output: `auto` (on a terminal, unless `NO_COLOR` is set), `always`, `never`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-/// Parses an address a host can have (not multicast, broadcast, `0.0.0.0` or reserved).
-fn host_address(text: &str) -> Result<Ipv4Addr, String> {
-    let address: Ipv4Addr = text.parse().map_err(|e| format!("{e}"))?;
-    mirage_types::check_host_address("address", address).map_err(|e| e.to_string())?;
-    Ok(address)
-}
-
-/// Parses a netmask: a run of ones followed by zeros.
-fn netmask(text: &str) -> Result<Ipv4Addr, String> {
-    let mask: Ipv4Addr = text.parse().map_err(|e| format!("{e}"))?;
-    match mirage_types::netmask_prefix_len(mask) {
-        Some(_) => Ok(mask),
-        None => Err(format!(
-            "{mask} is not a netmask (its ones must be contiguous, as in 255.255.255.0)"
-        )),
-    }
 }
 
 impl StackKeys {

@@ -1,7 +1,16 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
 
+extern crate alloc;
+#[cfg(any(test, feature = "unix"))]
+extern crate std;
+
+pub mod boot_keys;
+#[cfg(feature = "unix")]
 pub mod keys;
 pub mod palette;
+#[cfg(feature = "unix")]
 pub mod stack;
 pub mod unikernel;
+pub mod values;

@@ -1,9 +1,12 @@
 //! The example's colours: ANSI escapes, or none.
 
-use std::io::IsTerminal;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
 
 /// Whether to colour output, as `--color` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "unix", derive(clap::ValueEnum))]
 pub enum ColorChoice {
     /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
     Auto,
@@ -26,12 +29,13 @@ impl Palette {
     }
 
     /// Decides from `--color`, whether stdout is a terminal, and `NO_COLOR`.
+    #[cfg(feature = "unix")]
     pub fn choose(choice: ColorChoice) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Palette::new(match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
+            ColorChoice::Auto => !no_color && std::io::IsTerminal::is_terminal(&std::io::stdout()),
         })
     }
 

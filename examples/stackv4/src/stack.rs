@@ -2,16 +2,17 @@
 //! a pcap file if asked, configured statically or by DHCP. Shared by the examples that take
 //! Mirage's stack keys.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use crate::keys::StackKeys;
 use mirage_net::{Addressing, DirectStack, Recorded, SocketStack, StackConfig};
 use mirage_types::{Console, Either};
 use mirage_unix::Tap;
 use mirage_xen::front::Netfront;
 use mirage_xen::platform::linux::GuestXen;
-use std::time::Duration;
 
-/// How long `--dhcp true` waits for a lease.
-pub const DHCP_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::values::DHCP_TIMEOUT;
 
 /// A Xen domain's interface through our own frontend.
 pub type XenVif = Netfront<GuestXen>;
@@ -70,13 +71,7 @@ pub async fn direct<C: Console>(
         .map_err(|e| e.to_string())?;
     stack.set_tcp_timeout(keys.tcp_timeout());
     if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
-        let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
-        let line = format!(
-            "DHCP offer received and bound to {} nm {} gw [{}]",
-            config.address,
-            config.netmask,
-            gateways.join(", ")
-        );
+        let line = crate::unikernel::lease_line(&config);
         console.log_s(&line).await.map_err(|e| e.to_string())?;
     }
     Ok(stack)

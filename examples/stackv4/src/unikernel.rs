@@ -2,7 +2,11 @@
 
 use crate::palette::Palette;
 use mirage_types::{Console, Flow, Ipv4, Read, StackError, StackV4, TcpFlow, UdpDatagram};
-use std::fmt;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use mirage_types::Ipv4Config;
 
 /// How the application stopped.
 #[derive(Debug)]
@@ -22,7 +26,7 @@ impl fmt::Display for Stopped {
     }
 }
 
-impl std::error::Error for Stopped {}
+impl core::error::Error for Stopped {}
 
 /// The tutorial's stackv4: prints the stack's address, then each UDP datagram to
 /// `udp_port` (red) and each TCP connection to `tcp_port` (green) with what it sends first
@@ -107,5 +111,16 @@ pub fn udp_line(datagram: &UdpDatagram) -> String {
         datagram.dst,
         datagram.dst_port,
         String::from_utf8_lossy(&datagram.data)
+    )
+}
+
+/// What Mirage says when DHCP gave the stack its address.
+pub fn lease_line(config: &Ipv4Config) -> String {
+    let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
+    format!(
+        "DHCP offer received and bound to {} nm {} gw [{}]",
+        config.address,
+        config.netmask,
+        gateways.join(", ")
     )
 }

@@ -1,5 +1,8 @@
 //! Readers during writes see whole values.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::{Failure, ok};
 use mirage_types::KvRw;
 use std::cell::Cell;

@@ -23,6 +23,9 @@
 //! Crash consistency needs a device that can be stopped, so it is checked per store: see
 //! `tests/fat_kv_crash.rs` for `FatKv`.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 mod concurrent;
 mod model;
 mod semantics;

@@ -1,5 +1,8 @@
 //! A seeded random sequence of operations compared with an in-memory model.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::{Failure, Seeded, ok, same};
 use mirage_types::{Entry, KvError, KvRw};
 use std::collections::BTreeMap;

@@ -1,5 +1,8 @@
 //! Each operation's documented behaviour and errors.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::{Failure, ok, same};
 use mirage_types::{Entry, ErrorKind, KvError, KvRw};
 use std::time::Duration;

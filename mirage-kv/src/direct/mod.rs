@@ -1,5 +1,8 @@
 //! Direct: a host directory, read live, that no key can escape.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 mod write;
 
 use crate::blocking::blocking;

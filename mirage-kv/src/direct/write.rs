@@ -1,5 +1,8 @@
 //! Mirage 4's writes on [`DirectKv`]: temporary file, `fsync`, `rename`, directory `fsync`.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::{DirectKv, blocking, current_root, open_beneath};
 use crate::key;
 use mirage_types::{Entry, IoError, KvError, KvRw, async_trait};

@@ -7,6 +7,9 @@
 //! output buffer are not copied at all: they are recorded and filled from the device
 //! afterwards, directly into that buffer.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::cache::{SectorCache, SectorMap};
 use std::collections::{BTreeSet, HashMap};
 

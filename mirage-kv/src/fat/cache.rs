@@ -1,6 +1,9 @@
 //! The sectors of a FAT volume held in memory: metadata read so far, and writes not yet on
 //! the device.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 

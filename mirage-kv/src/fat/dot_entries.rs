@@ -6,6 +6,9 @@
 //! that layout at the start of the sector (a new directory starts a cluster) and rewrites it
 //! as FAT has it: `.`, `..`, then two deleted slots.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 const ENTRY: usize = 32;
 const ATTR_LONG_NAME: u8 = 0x0F;
 const ATTR_DIRECTORY: u8 = 0x10;

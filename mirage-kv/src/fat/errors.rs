@@ -1,5 +1,8 @@
 //! `fatfs`'s `io::Error`s as V1's filesystem errors.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use mirage_types::FsError;
 use std::io;
 

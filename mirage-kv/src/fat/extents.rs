@@ -11,6 +11,9 @@
 //! to `fatfs`; sectors the cache holds newer than the device are laid over what was read, as
 //! for any read.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::FatFs;
 use super::attempt::Deferred;
 use fatfs::{FileSystem, FsOptions};

@@ -7,6 +7,9 @@
 //! transaction never happened. A crash after it leaves a valid journal, which
 //! [`super::FatFs::replay_journal`] writes in place again when the filesystem is next opened.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use mirage_types::{FsError, hex_sha256};
 
 /// The journal's first bytes.

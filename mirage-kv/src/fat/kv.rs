@@ -1,5 +1,8 @@
 //! Mirage 4's read-write key/value store on a FAT filesystem.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::journal::Journal;
 use super::names::{self, Found, RESERVED_PREFIX, find_exact};
 use super::{FatFs, WriteOrder};

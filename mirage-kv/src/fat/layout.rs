@@ -1,6 +1,9 @@
 //! What the boot sector says of the filesystem's extent, checked against the device before
 //! `fatfs` is trusted with it.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use mirage_types::FsError;
 
 /// Where the directory and data region starts, and how large the filesystem says it is.

@@ -1,5 +1,8 @@
 //! FAT12/16/32 over any [`Block`], with `fatfs`.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 mod attempt;
 mod cache;
 mod dot_entries;

@@ -1,5 +1,8 @@
 //! V1's `Fs` operations on [`FatFs`].
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use super::FatFs;
 use bytes::Bytes;
 use fatfs::{Dir, FileSystem, FormatVolumeOptions, FsOptions, ReadWriteSeek};

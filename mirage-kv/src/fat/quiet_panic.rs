@@ -1,6 +1,9 @@
 //! Catching a panic inside `fatfs` without the panic hook printing it: a corrupted image is
 //! an error returned to the caller, not a message on standard error.
 
+#[allow(unused_imports)]
+use std::prelude::rust_2024::*;
+
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;

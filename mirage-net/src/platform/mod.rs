@@ -95,6 +95,7 @@ impl StackPlatform {
 
     /// As [`StackPlatform::sleep_until`], holding the platform itself (for a timer kept
     /// beside what it times).
+    #[cfg(any(feature = "socket", feature = "direct"))]
     pub(crate) fn owned_sleep_until(
         &self,
         deadline: Duration,

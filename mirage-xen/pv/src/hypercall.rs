@@ -17,14 +17,15 @@ pub const SCHED_OP: u64 = 29;
 /// `event_channel_op` (not the compat number 16).
 pub const EVENT_CHANNEL_OP: u64 = 32;
 
-/// Calls hypercall `nr` with three arguments; the result is Xen's (negative errno on
+/// Calls hypercall `nr` with four arguments; the result is Xen's (negative errno on
 /// failure).
 ///
 /// # Safety
-/// The arguments must be what hypercall `nr` expects: pointers to memory of the right
-/// layout that lives through the call.
+///
+/// The arguments must be what hypercall `nr` expects: pointers to live memory of the right
+/// layout where it takes pointers.
 #[inline(always)]
-pub unsafe fn hypercall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+pub unsafe fn hypercall4(nr: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {
     let result: i64;
     // SAFETY: the caller vouches for the arguments; `syscall` enters Xen, which returns
     // here with rcx and r11 clobbered.
@@ -35,7 +36,7 @@ pub unsafe fn hypercall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
             inlateout("rdi") a1 => _,
             inlateout("rsi") a2 => _,
             inlateout("rdx") a3 => _,
-            lateout("r10") _,
+            inlateout("r10") a4 => _,
             lateout("r8") _,
             lateout("r9") _,
             lateout("rcx") _,
@@ -43,6 +44,18 @@ pub unsafe fn hypercall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
         );
     }
     result
+}
+
+/// Calls hypercall `nr` with three arguments; the result is Xen's (negative errno on
+/// failure).
+///
+/// # Safety
+/// The arguments must be what hypercall `nr` expects: pointers to memory of the right
+/// layout that lives through the call.
+#[inline(always)]
+pub unsafe fn hypercall3(nr: u64, a1: u64, a2: u64, a3: u64) -> i64 {
+    // SAFETY: as the caller vouches; the fourth argument is unused.
+    unsafe { hypercall4(nr, a1, a2, a3, 0) }
 }
 
 /// [`hypercall3`] with two arguments.

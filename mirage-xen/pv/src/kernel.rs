@@ -66,6 +66,10 @@ pub(crate) fn start(start_info: &'static StartInfo) -> ! {
         );
         shutdown(Shutdown::Crash);
     }
+    if let Err(error) = memory::init_heap(start_info) {
+        let _ = write!(Emergency(console), "mirage-xen-pv: {error}\r\n");
+        shutdown(Shutdown::Crash);
+    }
     if let Err(rc) = crate::boot::guard_stack() {
         let _ = write!(
             Emergency(console),

@@ -13,6 +13,7 @@ pub mod hypercall;
 mod kernel;
 mod libc;
 pub mod memory;
+pub mod page_tables;
 pub mod platform;
 pub mod random;
 pub mod shared_info;

@@ -1,25 +1,14 @@
-//! Memory: the heap (a zeroed region in `.bss`, inside the mapping Xen builds for the image,
-//! so nothing has to be mapped by hand) and the translation of this kernel's addresses to
-//! machine frames, which grants and shared pages name.
+//! Memory: the heap (every page of the domain after the bootstrap elements, mapped by
+//! [`crate::page_tables`]) and the translation of this kernel's addresses to machine frames,
+//! which grants and shared pages name.
 
 use crate::executor::Global;
 use crate::start_info::StartInfo;
-use core::cell::UnsafeCell;
+use crate::page_tables::MapError;
 use linked_list_allocator::LockedHeap;
-
-/// Bytes of heap. Xen maps the whole image, `.bss` included, before entry.
-pub const HEAP_BYTES: usize = 8 * 1024 * 1024;
 
 /// Bytes of a page.
 pub const PAGE_SIZE: usize = 4096;
-
-#[repr(C, align(4096))]
-struct HeapArea(UnsafeCell<[u8; HEAP_BYTES]>);
-
-// SAFETY: one vCPU and no interrupts: the area is handed to the allocator once, at boot.
-unsafe impl Sync for HeapArea {}
-
-static HEAP_AREA: HeapArea = HeapArea(UnsafeCell::new([0; HEAP_BYTES]));
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
@@ -27,11 +16,9 @@ static HEAP: LockedHeap = LockedHeap::empty();
 /// The pfn-to-mfn list Xen built (`start_info.mfn_list`).
 static P2M: Global<&'static [u64]> = Global::new(&[]);
 
-/// Sets up the heap and the translation; called once, first thing at boot.
+/// Sets up the translation; called once, first thing at boot.
 pub(crate) fn init(start_info: &'static StartInfo) {
-    // SAFETY: called once before anything allocates; the area is ours alone from now.
-    unsafe { HEAP.lock().init(HEAP_AREA.0.get().cast(), HEAP_BYTES) };
-    // SAFETY: Xen maps the list, `nr_pages` entries, read-only for the kernel's lifetime.
+    // SAFETY: Xen maps the list, `nr_pages` entries, for the kernel's lifetime.
     let p2m = unsafe {
         core::slice::from_raw_parts(
             start_info.mfn_list as *const u64,
@@ -39,6 +26,18 @@ pub(crate) fn init(start_info: &'static StartInfo) {
         )
     };
     P2M.with(|list| *list = p2m);
+}
+
+/// Maps all of the domain's memory and gives the pages after the bootstrap elements to the
+/// heap; called once at boot, before anything allocates.
+pub(crate) fn init_heap(start_info: &'static StartInfo) -> Result<(), MapError> {
+    let p2m = P2M.with(|p2m| *p2m);
+    let pages = crate::page_tables::map_all(start_info, p2m)?;
+    let bytes = pages.len() * PAGE_SIZE;
+    // SAFETY: these pages are mapped writable now and nothing else uses them: they follow
+    // every bootstrap element and every page table.
+    unsafe { HEAP.lock().init((pages.start * PAGE_SIZE) as *mut u8, bytes) };
+    Ok(())
 }
 
 /// The machine frame behind the page at virtual address `va` (in the image or the initial

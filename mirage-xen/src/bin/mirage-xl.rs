@@ -43,6 +43,10 @@ struct Args {
     /// Bridges of network interfaces, besides the tutorial's.
     #[arg(long)]
     bridge: Vec<String>,
+    /// The unikernel's keys, given on its command line (`extra =`), as one argument:
+    /// `--extra '--ip 10.0.0.5 --gateways 10.0.0.1'`.
+    #[arg(long, value_name = "KEYS", allow_hyphen_values = true)]
+    extra: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,9 @@ fn main() -> ExitCode {
     }
     for bridge in &args.bridge {
         config = config.bridge(bridge.clone());
+    }
+    if let Some(extra) = &args.extra {
+        config = config.extra(extra.clone());
     }
     if let Err(error) = config.check() {
         eprintln!("mirage-xl: {error}");

@@ -255,3 +255,25 @@ pub fn run_case(
     println!("{output}");
     Some((output, log))
 }
+
+/// A host program for dom0 and the shared libraries it needs that dom0's image (glibc
+/// 2.36, the same as this Debian host's) lacks: (name in `/host`, path here) pairs. Dom0
+/// runs it with `LD_LIBRARY_PATH=/host`.
+pub fn with_libraries(name: &str, program: &Path) -> Vec<(String, PathBuf)> {
+    let listed = std::process::Command::new("ldd")
+        .arg(program)
+        .output()
+        .expect("ldd runs");
+    let glibc = ["libc.so", "libm.so", "libresolv.so", "libpthread.so", "libdl.so", "ld-linux"];
+    let mut files = vec![(name.to_string(), program.to_path_buf())];
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        let Some((library, path)) = line.trim().split_once(" => ") else {
+            continue;
+        };
+        let path = path.split(" (").next().unwrap_or("").trim();
+        if path.starts_with('/') && !glibc.iter().any(|g| library.starts_with(g)) {
+            files.push((library.to_string(), PathBuf::from(path)));
+        }
+    }
+    files
+}

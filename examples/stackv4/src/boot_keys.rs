@@ -1,0 +1,176 @@
+//! The unikernel's keys, from its command line (`extra =` in the `.xl`), as a Mirage
+//! unikernel takes its keys at boot: `--ip 10.0.0.5` or `--ip=10.0.0.5`, separated by
+//! spaces. Values are parsed by the same functions as the Unix command line's
+//! ([`crate::values`]), so a bad one is refused with the same words.
+
+use crate::palette::Palette;
+use crate::values;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::Ipv4Addr;
+use core::time::Duration;
+use mirage_net::Addressing;
+use mirage_types::Ipv4Config;
+
+/// The keys a stackv4 unikernel takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootKeys {
+    /// `--dhcp true|false`: configure the stack by DHCP.
+    pub dhcp: bool,
+    /// `--ip`: the static address (default 10.0.0.2).
+    pub ip: Ipv4Addr,
+    /// `--netmask` (default 255.255.255.0).
+    pub netmask: Ipv4Addr,
+    /// `--gateways`, comma-separated (default 10.0.0.1).
+    pub gateways: Vec<Ipv4Addr>,
+    /// `--udp-port` (default 53).
+    pub udp_port: u16,
+    /// `--tcp-port` (default 8080).
+    pub tcp_port: u16,
+    /// `--tcp-timeout`, seconds (default 120).
+    pub tcp_timeout: u64,
+    /// `--color always|never` (default never: a console log is not a terminal).
+    pub color: bool,
+}
+
+/// The keys, for the error that names an unknown one.
+const KEYS: &str = "--net, --dhcp, --ip, --netmask, --gateways, --udp-port, --tcp-port, \
+                    --tcp-timeout, --color";
+
+impl Default for BootKeys {
+    fn default() -> Self {
+        let config = Ipv4Config::default();
+        BootKeys {
+            dhcp: false,
+            ip: config.address,
+            netmask: config.netmask,
+            gateways: config.gateways,
+            udp_port: 53,
+            tcp_port: 8080,
+            tcp_timeout: 120,
+            color: false,
+        }
+    }
+}
+
+impl BootKeys {
+    /// Parses `command_line`; the error names the key and what is wrong with its value.
+    ///
+    /// ```
+    /// use mir_stackv4::boot_keys::BootKeys;
+    ///
+    /// let keys = BootKeys::parse("--ip=10.0.0.5 --gateways 10.0.0.1,10.0.0.9").unwrap();
+    /// assert_eq!(keys.ip.to_string(), "10.0.0.5");
+    /// assert_eq!(keys.gateways.len(), 2);
+    /// let error = BootKeys::parse("--ip 224.0.0.1").unwrap_err();
+    /// assert!(error.contains("--ip") && error.contains("multicast"), "{error}");
+    /// ```
+    pub fn parse(command_line: &str) -> Result<Self, String> {
+        let mut keys = BootKeys::default();
+        let mut words = command_line.split_whitespace();
+        while let Some(word) = words.next() {
+            let Some(key) = word.strip_prefix("--") else {
+                return Err(format!("unexpected argument '{word}' (keys start with --)"));
+            };
+            let (key, value) = match key.split_once('=') {
+                Some((key, value)) => (key, value),
+                None => match words.next() {
+                    Some(value) => (key, value),
+                    None => return Err(format!("--{key} needs a value")),
+                },
+            };
+            keys.set(key, value)
+                .map_err(|why| format!("invalid value '{value}' for '--{key}': {why}"))?;
+        }
+        Ok(keys)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        match key {
+            "net" if value == "direct" => {}
+            "net" => return Err("a unikernel has only the direct stack".into()),
+            "dhcp" => self.dhcp = values::boolean(value)?,
+            "ip" => self.ip = values::host_address(value)?,
+            "netmask" => self.netmask = values::netmask(value)?,
+            "gateways" => self.gateways = values::host_addresses(value)?,
+            "udp-port" => self.udp_port = values::port(value)?,
+            "tcp-port" => self.tcp_port = values::port(value)?,
+            "tcp-timeout" => self.tcp_timeout = values::tcp_timeout(value)?,
+            "color" => {
+                self.color = match value {
+                    "always" => true,
+                    "never" => false,
+                    _ => return Err("it is always or never".into()),
+                }
+            }
+            _ => return Err(format!("no such key (the keys: {KEYS})")),
+        }
+        Ok(())
+    }
+
+    /// The static configuration the keys give.
+    pub fn ipv4_config(&self) -> Ipv4Config {
+        Ipv4Config::new(self.ip, self.netmask, self.gateways.clone())
+    }
+
+    /// How the stack gets its address: by DHCP with `--dhcp true`, else statically.
+    pub fn addressing(&self) -> Addressing {
+        if self.dhcp {
+            Addressing::dhcp(values::DHCP_TIMEOUT)
+        } else {
+            Addressing::Static(self.ipv4_config())
+        }
+    }
+
+    /// `--tcp-timeout` as a duration.
+    pub fn tcp_timeout(&self) -> Duration {
+        Duration::from_secs(self.tcp_timeout)
+    }
+
+    /// The colours `--color` asks for.
+    pub fn palette(&self) -> Palette {
+        Palette::new(self.color)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_and_every_key() {
+        let keys = BootKeys::parse(
+            "--net direct --dhcp=true --ip 192.168.1.9 --netmask=255.255.0.0 \
+             --gateways 192.168.1.1 --udp-port 5353 --tcp-port=80 --tcp-timeout 30 --color always",
+        )
+        .unwrap();
+        assert!(keys.dhcp && keys.color);
+        assert_eq!(keys.ip, Ipv4Addr::new(192, 168, 1, 9));
+        assert_eq!(keys.netmask, Ipv4Addr::new(255, 255, 0, 0));
+        assert_eq!(keys.gateways, [Ipv4Addr::new(192, 168, 1, 1)]);
+        assert_eq!((keys.udp_port, keys.tcp_port, keys.tcp_timeout), (5353, 80, 30));
+        assert_eq!(BootKeys::parse("").unwrap(), BootKeys::default());
+        assert_eq!(BootKeys::default().ipv4_config(), Ipv4Config::default());
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_named() {
+        for (line, says) in [
+            ("--ip 10.0.0.256", "'--ip'"),
+            ("--ip 255.255.255.255", "broadcast"),
+            ("--netmask 255.0.255.0", "not a netmask"),
+            ("--gateways 10.0.0.1,239.0.0.1", "multicast"),
+            ("--dhcp yes", "neither true nor false"),
+            ("--tcp-timeout 0", "from 1 to 86400"),
+            ("--udp-port 70000", "not a port"),
+            ("--net socket", "only the direct stack"),
+            ("--colour never", "no such key"),
+            ("--ip", "needs a value"),
+            ("10.0.0.2", "unexpected argument"),
+        ] {
+            let error = BootKeys::parse(line).unwrap_err();
+            assert!(error.contains(says), "{line}: {error}");
+        }
+    }
+}
