@@ -26,6 +26,7 @@ mod crunch;
 mod direct;
 #[cfg(feature = "fat")]
 mod fat;
+mod fat_ro;
 #[cfg(feature = "std")]
 mod fs_kv;
 #[cfg(feature = "fat")]
@@ -42,15 +43,16 @@ pub use crunch::Crunch;
 pub use direct::DirectKv;
 #[cfg(feature = "fat")]
 pub use fat::{FatFs, FatKv};
+pub use fat_ro::FatRoKv;
 #[cfg(feature = "std")]
 pub use fs_kv::FsKv;
 #[cfg(feature = "std")]
 pub use mem::MemKv;
-pub use static_kv::StaticKv;
 /// Re-exported (a public dependency): derive `RustEmbed` on a struct naming the directory
 /// for [`Crunch`], with `#[crate_path = "mirage_kv::rust_embed"]`.
 #[cfg(feature = "crunch")]
 pub use rust_embed::{self, RustEmbed};
+pub use static_kv::StaticKv;
 
 /// The part of `value` from `offset`, at most `length` bytes.
 pub(crate) fn window(value: bytes::Bytes, offset: u64, length: u64) -> bytes::Bytes {

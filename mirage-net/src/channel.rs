@@ -4,8 +4,8 @@
 use crate::alloc_prelude::*;
 
 use bytes::{Bytes, BytesMut};
-use mirage_types::{Channel, ChannelError, ChannelResult, Flow, Read, async_trait};
 use core::cell::{Cell, RefCell};
+use mirage_types::{Channel, ChannelError, ChannelResult, Flow, Read, async_trait};
 
 /// A buffered channel over flow `F` (V1 `CHANNEL`, generic over the flow).
 ///

@@ -89,7 +89,11 @@ mod tests {
         signal.notify();
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
-        assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_ready());
+        assert!(
+            wait.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+        );
     }
 
     #[test]

@@ -288,3 +288,41 @@ fn a_peer_that_resets_ends_in_a_reset() {
         assert_eq!(error, mirage_types::TcpError::Reset);
     });
 }
+
+#[test]
+fn a_peer_that_never_asked_our_address_is_answered_at_once() {
+    // A DHCP server puts its client's address in its own table as it answers, and then
+    // talks to the client without ARP: the client's first answer must not wait for (or be
+    // lost to) its own ARP request.
+    run(async {
+        let (link, wire) = MemLink::pair();
+        let stack = DirectStack::connect(link, addressing(A)).await.unwrap();
+        echo(&stack);
+        // The echo server's port is bound once its `listen` runs.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Vec<u8>>::new()));
+        let record = seen.clone();
+        let wire = std::rc::Rc::new(wire);
+        let listening = wire.clone();
+        tokio::task::spawn_local(async move {
+            let _ = listening
+                .listen(mirage_types::frame_handler_now(move |frame| {
+                    record.borrow_mut().push(frame.to_vec())
+                }))
+                .await;
+        });
+        let peer = Ipv4Addr::new(10, 0, 0, 9);
+        wire.write(&syn(stack.mac().0, peer, 4000, A, 7))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let frames = seen.borrow();
+        let syn_ack = frames.iter().any(|frame| {
+            frame[..6] == [2, 0, 0, 0, 0, 9]
+                && frame[12..14] == [8, 0]
+                && frame.len() >= 54
+                && frame[47] & 0x12 == 0x12
+        });
+        assert!(syn_ack, "no SYN-ACK to the peer in {:02x?}", *frames);
+    });
+}

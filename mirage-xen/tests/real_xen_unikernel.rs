@@ -80,7 +80,11 @@ fn check_stackv4(output: &str, name: &str, before: &[&str], address: &str, seria
     let udp_line = format!("> {address}:53: \"hello udp world\"");
     let (head, rest) = printed.split_at(before.len().min(printed.len()));
     assert_eq!(head, before, "{name}: {printed:?}; {serial}");
-    assert_eq!(rest.first(), Some(&address_line.as_str()), "{name}: {printed:?}; {serial}");
+    assert_eq!(
+        rest.first(),
+        Some(&address_line.as_str()),
+        "{name}: {printed:?}; {serial}"
+    );
     assert!(
         rest.iter()
             .any(|line| line.starts_with("UDP 169.254.100.1:") && line.ends_with(&udp_line)),
@@ -106,8 +110,9 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
     let console = build_kernels(&root().join("examples/console/xen"), &[]).join("mir-console-xen");
     let block_test =
         build_kernels(&root().join("examples/block/xen"), &[]).join("mir-block_test-xen");
-    let kv_ro_crunch = build_kernels(&root().join("examples/kv_ro_crunch/xen"), &[])
-        .join("mir-kv_ro_crunch-xen");
+    let kv_ro_crunch =
+        build_kernels(&root().join("examples/kv_ro_crunch/xen"), &[]).join("mir-kv_ro_crunch-xen");
+    let kv_ro = build_kernels(&root().join("examples/kv_ro/xen"), &[]).join("mir-kv_ro-xen");
     let stackv4 = build_kernels(&root().join("examples/stackv4/xen"), &[]).join("mir-stackv4-xen");
     let tests = build_kernels(&root().join("mirage-xen/pv"), &["--examples"]).join("examples");
     let configs = tempfile::tempdir().unwrap();
@@ -124,6 +129,16 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         (
             "kv_ro_crunch",
             xl("kv_ro_crunch", "mir-kv_ro_crunch.xen", 32).extra("--count 3"),
+        ),
+        (
+            "kv_ro-crunch",
+            xl("kv_ro-crunch", "mir-kv_ro.xen", 32).extra("--kv-ro crunch --count 2"),
+        ),
+        (
+            "kv_ro-fat",
+            xl("kv_ro-fat", "mir-kv_ro.xen", 32)
+                .disk("/tmp/fat1.img")
+                .extra("--kv-ro fat --count 2"),
         ),
         (
             "stackv4",
@@ -148,10 +163,28 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         std::fs::write(configs.path().join(name), text).unwrap();
     }
     let at = |name: &str| configs.path().join(name);
+    // kv_ro's disk, made as the tutorial says (a FAT image of its t/), here with mkfs.fat
+    // and mcopy.
+    let fat1 = tempfile::tempdir().unwrap();
+    let made = Command::new("sh")
+        .arg("-c")
+        .arg("mkfs.fat -C fat1.img 256 >/dev/null && mcopy -i fat1.img \"$T\"/a \"$T\"/b ::")
+        .current_dir(fat1.path())
+        .env("T", root().join("examples/kv_ro/t"))
+        .env("MTOOLS_SKIP_CHECK", "1")
+        .status()
+        .expect("sh runs");
+    assert!(
+        made.success(),
+        "mkfs.fat and mcopy (dosfstools, mtools) make kv_ro's disk"
+    );
     // Dom0's UDP line comes from the host's netcat (busybox's has no -u), its DHCP server
     // is the host's dnsmasq.
     let mut host_programs = harness::with_libraries("nc", Path::new("/usr/bin/nc.openbsd"));
-    host_programs.extend(harness::with_libraries("dnsmasq", Path::new("/usr/sbin/dnsmasq")));
+    host_programs.extend(harness::with_libraries(
+        "dnsmasq",
+        Path::new("/usr/sbin/dnsmasq"),
+    ));
     let mut dom0_programs: Vec<(&str, &Path)> = host_programs
         .iter()
         .map(|(name, path)| (name.as_str(), path.as_path()))
@@ -175,6 +208,10 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         ("stackv4-dhcp.xl", at("stackv4-dhcp")),
         ("mir-kv_ro_crunch.xen", kv_ro_crunch.clone()),
         ("kv_ro_crunch.xl", at("kv_ro_crunch")),
+        ("mir-kv_ro.xen", kv_ro.clone()),
+        ("kv_ro-crunch.xl", at("kv_ro-crunch")),
+        ("kv_ro-fat.xl", at("kv_ro-fat")),
+        ("fat1.img", fat1.path().join("fat1.img")),
     ];
     dom0_programs.extend(
         kernels_and_configs
@@ -274,13 +311,27 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
     for pair in yes.windows(2) {
         let gap = pair[1].0 - pair[0].0;
         // Lines are seen by polling the log every 50 ms, which a busy dom0 delays.
-        assert!((0.5..3.0).contains(&gap), "YES! to YES! took {gap} s; {serial}");
+        assert!(
+            (0.5..3.0).contains(&gap),
+            "YES! to YES! took {gap} s; {serial}"
+        );
     }
     assert_eq!(
         harness::value(&output, "@@ kv_ro_crunch-shutdown"),
         Some("shut down, reason code 0"),
         "{serial}"
     );
+
+    // kv_ro: YES! from crunch, and from the FAT disk through our Blkfront.
+    for store in ["crunch", "fat"] {
+        let console = harness::values(&output, &format!("@@ kv_ro-{store}-console"));
+        assert_eq!(console, ["YES!", "YES!"], "kv_ro --kv-ro {store}; {serial}");
+        assert_eq!(
+            harness::value(&output, &format!("@@ kv_ro-{store}-shutdown")),
+            Some("shut down, reason code 0"),
+            "{serial}"
+        );
+    }
 
     // stackv4: dom0's ping, UDP and TCP lines reach the direct stack on our Netfront, with
     // a static address from `extra =` and with a lease from dom0's dnsmasq.
@@ -297,8 +348,10 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
     // A bad key ends the domain crashed, the reason on its console.
     let badkey = harness::values(&output, "@@ stackv4-badkey-console");
     assert!(
-        badkey.iter().any(|line| line.contains("invalid value '224.0.0.1' for '--ip'")
-            && line.contains("multicast")),
+        badkey
+            .iter()
+            .any(|line| line.contains("invalid value '224.0.0.1' for '--ip'")
+                && line.contains("multicast")),
         "{badkey:?}; {serial}"
     );
     assert!(
@@ -336,11 +389,13 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         "figures: kernel images {} bytes (console), {} bytes (block_test); xl create -> \
          first console line {first_line:.2} s; stackv4 {} bytes; ping {:?} (the boot's first domain, paused, console \
          attached), {warm:?} s (warm); a Linux PV domU: xl create -> /init {linux:?} s; \
-         smallest memory {:?} MiB; idle CPU {:.2} s over {:.1} s",
+         first instruction to main {:?} (32 MiB), {:?} (256 MiB); smallest memory {:?} MiB; idle CPU {:.2} s over {:.1} s",
         std::fs::metadata(&console).unwrap().len(),
         std::fs::metadata(&block_test).unwrap().len(),
         std::fs::metadata(&stackv4).unwrap().len(),
         harness::value(&output, "@@ stackv4-rtt"),
+        harness::value(&output, "@@ idle-boot"),
+        harness::value(&output, "@@ big-boot"),
         harness::value(&output, "@@ smallest-memory"),
         cpu_end - cpu_start,
         end - start

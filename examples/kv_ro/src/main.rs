@@ -17,7 +17,7 @@ struct Keys {
     #[arg(long = "kv-ro", value_enum, default_value_t = KvRoKind::Crunch)]
     kv_ro: KvRoKind,
     /// Stop after this many rounds (default: run forever).
-    #[arg(long)]
+    #[arg(long, value_parser = mir_kv_ro_crunch::keys::rounds)]
     count: Option<u64>,
 }
 

@@ -2,9 +2,11 @@
 #![warn(missing_docs)]
 #![no_std]
 
+extern crate alloc;
 #[cfg(feature = "unix")]
 extern crate std;
 
+pub mod keys;
 pub mod unikernel;
 
 /// The example's `t/` directory as the build script compiled it in, for

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[command(name = "mir-kv_ro_crunch", version)]
 struct Keys {
     /// Stop after this many rounds (default: run forever).
-    #[arg(long)]
+    #[arg(long, value_parser = mir_kv_ro_crunch::keys::rounds)]
     count: Option<u64>,
 }
 

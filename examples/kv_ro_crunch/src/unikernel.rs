@@ -1,8 +1,8 @@
 //! The application, generic over its console, clock and two stores (the tutorial's
 //! `unikernel.ml`, shared by `kv_ro_crunch` and `kv_ro`).
 
-use mirage_types::{Console, ConsoleError, KvRo, Time};
 use core::time::Duration;
+use mirage_types::{Console, ConsoleError, KvRo, Time};
 
 /// What one round printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,18 +68,7 @@ impl BootKeys {
     /// ```
     pub fn parse(command_line: &str) -> Result<Self, String> {
         let mut keys = BootKeys::default();
-        let mut words = command_line.split_whitespace();
-        while let Some(word) = words.next() {
-            let Some(key) = word.strip_prefix("--") else {
-                return Err(format!("unexpected argument '{word}' (keys start with --)"));
-            };
-            let (key, value) = match key.split_once('=') {
-                Some((key, value)) => (key, value),
-                None => match words.next() {
-                    Some(value) => (key, value),
-                    None => return Err(format!("--{key} needs a value")),
-                },
-            };
+        for (key, value) in mirage_types::boot_keys(command_line)? {
             keys.set(key, value)
                 .map_err(|why| format!("invalid value '{value}' for '--{key}': {why}"))?;
         }
@@ -149,7 +138,10 @@ mod tests {
         assert_eq!(keys.ip, Ipv4Addr::new(192, 168, 1, 9));
         assert_eq!(keys.netmask, Ipv4Addr::new(255, 255, 0, 0));
         assert_eq!(keys.gateways, [Ipv4Addr::new(192, 168, 1, 1)]);
-        assert_eq!((keys.udp_port, keys.tcp_port, keys.tcp_timeout), (5353, 80, 30));
+        assert_eq!(
+            (keys.udp_port, keys.tcp_port, keys.tcp_timeout),
+            (5353, 80, 30)
+        );
         assert_eq!(BootKeys::parse("").unwrap(), BootKeys::default());
         assert_eq!(BootKeys::default().ipv4_config(), Ipv4Config::default());
     }

@@ -4,10 +4,10 @@
 use std::prelude::rust_2024::*;
 
 use crate::palette::ColorChoice;
-use clap::{ArgAction, Parser, ValueEnum};
 use crate::values::{host_address, netmask};
-use mirage_types::Ipv4Config;
+use clap::{ArgAction, Parser, ValueEnum};
 use core::net::Ipv4Addr;
+use mirage_types::Ipv4Config;
 
 /// Which stack to run (Mirage's `--net`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

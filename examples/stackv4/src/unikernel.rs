@@ -1,12 +1,12 @@
 //! The application, generic over its console and stack (the tutorial's `unikernel.ml`).
 
 use crate::palette::Palette;
-use mirage_types::{Console, Flow, Ipv4, Read, StackError, StackV4, TcpFlow, UdpDatagram};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use mirage_types::Ipv4Config;
+use mirage_types::{Console, Flow, Ipv4, Read, StackError, StackV4, TcpFlow, UdpDatagram};
 
 /// How the application stopped.
 #[derive(Debug)]

@@ -4,11 +4,11 @@
 use crate::alloc_prelude::*;
 
 use super::frame_pool::FramePool;
+use alloc::collections::VecDeque;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::{Ipv4Packet, TcpPacket};
-use alloc::collections::VecDeque;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.

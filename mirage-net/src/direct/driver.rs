@@ -3,9 +3,6 @@
 
 use super::flow::DirectFlow;
 use super::state::{ACCEPT_BACKLOG, Shared, State};
-use mirage_types::{Network, StackError, frame_handler_now};
-use smoltcp::socket::{dhcpv4, tcp};
-use smoltcp::wire::IpAddress;
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 use alloc::rc::Rc;
@@ -15,6 +12,9 @@ use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 use core::time::Duration;
 use futures::future::{Either, select};
+use mirage_types::{Network, StackError, frame_handler_now};
+use smoltcp::socket::{dhcpv4, tcp};
+use smoltcp::wire::IpAddress;
 
 /// How long the driver sleeps when smoltcp has no timer due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -22,9 +22,17 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// Receives frames into the stack and drives it, until the stack is disconnected.
 pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackError> {
     let inbox = shared.clone();
+    let mac = net.mac();
     let receiving = net.listen(frame_handler_now(move |frame| {
         super::link_layer::observe(&inbox, &frame);
-        inbox.state.borrow_mut().queues.push_received(frame);
+        let mut state = inbox.state.borrow_mut();
+        let introduction =
+            super::link_layer::introduction(&inbox, mac, state.config.as_ref(), &frame);
+        if let Some(request) = introduction {
+            state.queues.push_received(request.into());
+        }
+        state.queues.push_received(frame);
+        drop(state);
         inbox.wake.notify();
     }));
     // Frames first: they ask for a poll, which the driver then makes in the same wake-up

@@ -5,15 +5,15 @@ use crate::alloc_prelude::*;
 
 use super::state::Shared;
 use crate::stall::Stall;
+use alloc::rc::Rc;
 use bytes::Bytes;
-use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
-use smoltcp::iface::SocketHandle;
-use smoltcp::socket::tcp;
 use core::cell::Cell;
 use core::future::poll_fn;
 use core::net::SocketAddrV4;
-use alloc::rc::Rc;
 use core::task::Poll;
+use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::tcp;
 
 /// A TCP connection over the direct stack (a smoltcp socket).
 ///
@@ -121,8 +121,10 @@ impl DirectFlow {
                 Poll::Ready(Ok(read))
             }
             Some(Err(())) => Poll::Ready(Err(self.ended())),
-            None if self.read_stall
-                .waiting(&self.shared.platform, self.timeout(), cx) => {
+            None if self
+                .read_stall
+                .waiting(&self.shared.platform, self.timeout(), cx) =>
+            {
                 self.read_stall.progressed();
                 Poll::Ready(Err(TcpError::Timeout))
             }
@@ -141,7 +143,8 @@ impl DirectFlow {
     fn write_stalled(&self, cx: &mut core::task::Context<'_>) -> bool {
         if !self
             .write_stall
-            .waiting(&self.shared.platform, self.timeout(), cx) {
+            .waiting(&self.shared.platform, self.timeout(), cx)
+        {
             return false;
         }
         self.write_stall.progressed();

@@ -13,8 +13,8 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use bytes::{Bytes, BytesMut};
 use alloc::collections::VecDeque;
+use bytes::{Bytes, BytesMut};
 
 /// Memory kept for reuse at most, in bytes of buffer capacity (frames out and free ones):
 /// about a poll's worth of jumbo frames with a few dozen connections sending. Frames beyond

@@ -4,14 +4,15 @@
 //! the sender of every ARP packet it receives, and `query` asks on the wire.
 
 use super::state::Shared;
-use mirage_types::{
-    Arp, ArpError, Device, ETHERTYPE_ARP, Ethif, MacAddr, NetError, Network, async_trait,
-};
-use core::net::Ipv4Addr;
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 use alloc::rc::Rc;
+use core::net::Ipv4Addr;
 use core::time::Duration;
+use mirage_types::{
+    Arp, ArpError, Device, ETHERTYPE_ARP, ETHERTYPE_IPV4, Ethif, Ipv4Config, MacAddr, NetError,
+    Network, async_trait,
+};
 
 /// Requests `query` sends before giving up, one a second (as Mirage's ARP does).
 const QUERY_ATTEMPTS: u32 = 3;
@@ -33,6 +34,45 @@ pub(crate) fn observe(shared: &Shared, frame: &[u8]) {
     }
     shared.neighbours.borrow_mut().insert(ip, mac);
     shared.neighbour_seen.notify();
+}
+
+/// For an IPv4 frame sent to this stack (`mac`, `config`) by a neighbour on its network
+/// that the stack has not heard ARP from: that neighbour's ARP request for the stack's
+/// address, for smoltcp to take before the frame.
+///
+/// smoltcp learns a neighbour's address only from ARP, and drops what it must send to a
+/// neighbour it does not know while it asks. A peer that learned our address another way
+/// (a DHCP server, which puts the client's address in its own table as it answers) talks
+/// to us without asking, and our first answer would be lost: the first ping after a lease,
+/// or a second's wait for the SYN to come again. (Linux holds such a packet until the
+/// answer comes.) The request makes smoltcp learn the neighbour first; it answers it, an
+/// ARP reply the peer does not need but takes.
+pub(crate) fn introduction(
+    shared: &Shared,
+    mac: MacAddr,
+    config: Option<&Ipv4Config>,
+    frame: &[u8],
+) -> Option<Vec<u8>> {
+    let config = config?;
+    if frame.len() < 34 || frame[12..14] != ETHERTYPE_IPV4.to_be_bytes() || frame[..6] != mac.0 {
+        return None;
+    }
+    let sender_mac = MacAddr(frame[6..12].try_into().ok()?);
+    let sender = Ipv4Addr::new(frame[26], frame[27], frame[28], frame[29]);
+    let target = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
+    let mask = u32::from(config.netmask);
+    let on_link = u32::from(sender) & mask == u32::from(config.address) & mask;
+    if target != config.address || !on_link || sender == target || sender_mac.is_multicast() {
+        return None;
+    }
+    let mut neighbours = shared.neighbours.borrow_mut();
+    if neighbours.get(&sender) == Some(&sender_mac) {
+        return None;
+    }
+    neighbours.insert(sender, sender_mac);
+    let mut request = arp_request(sender_mac, sender, config.address);
+    request[..6].copy_from_slice(&mac.0);
+    Some(request)
 }
 
 /// An ARP packet: a request for `target` (or, with `target == sender_ip`, a gratuitous one).

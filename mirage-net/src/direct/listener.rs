@@ -2,13 +2,13 @@
 
 use super::flow::DirectFlow;
 use super::state::{Backlog, Shared, UdpQueue};
-use mirage_types::{TcpError, TcpListener, UdpDatagram, UdpError, UdpListener, async_trait};
-use core::net::{Ipv4Addr, SocketAddrV4};
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 use alloc::rc::Rc;
+use core::net::{Ipv4Addr, SocketAddrV4};
 use core::pin::pin;
 use futures::future::select;
+use mirage_types::{TcpError, TcpListener, UdpDatagram, UdpError, UdpListener, async_trait};
 
 /// A bound TCP port of a [`super::DirectStack`]. Dropping it closes the port.
 pub struct DirectTcpListener {

@@ -18,11 +18,6 @@ pub use link_layer::{DirectArp, DirectEthif};
 pub use listener::{DirectTcpListener, DirectUdpListener};
 pub use views::{DirectIcmpv4, DirectIpv4, DirectTcp, DirectUdp};
 
-use futures::future::LocalBoxFuture;
-use mirage_types::{
-    CallbackRegistry, Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4,
-    TcpCallback, UdpCallback, async_trait, serve_callbacks,
-};
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 use crate::platform::StackPlatform;
@@ -30,6 +25,11 @@ use crate::signal::Signal;
 use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
 use core::time::Duration;
+use futures::future::LocalBoxFuture;
+use mirage_types::{
+    CallbackRegistry, Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4,
+    TcpCallback, UdpCallback, async_trait, serve_callbacks,
+};
 use state::{Shared, State};
 
 /// How the direct stack gets its address.

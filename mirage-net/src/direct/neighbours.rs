@@ -4,9 +4,9 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use mirage_types::MacAddr;
 use alloc::collections::{BTreeMap, VecDeque};
 use core::net::Ipv4Addr;
+use mirage_types::MacAddr;
 
 /// Neighbours the ARP view remembers at most.
 pub(crate) const NEIGHBOURS: usize = 1024;

@@ -5,9 +5,9 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use smoltcp::wire::{Ipv4Packet, TcpPacket};
 use alloc::collections::VecDeque;
 use core::net::SocketAddrV4;
+use smoltcp::wire::{Ipv4Packet, TcpPacket};
 
 /// Resets remembered at most, newest kept: a flood of resets costs bounded memory (a flow
 /// whose reset was pushed out by it reports a timeout instead).

@@ -4,6 +4,15 @@ use super::Addressing;
 use super::device::Queues;
 use super::flow::DirectFlow;
 use super::tcp_memory::TcpMemory;
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use crate::platform::StackPlatform;
+use crate::signal::Signal;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::net::Ipv4Addr;
+use core::time::Duration;
 use mirage_types::{
     CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, UdpDatagram, netmask_prefix_len,
 };
@@ -11,15 +20,6 @@ use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
-use core::cell::{Cell, RefCell};
-use alloc::collections::{BTreeMap, VecDeque};
-use core::net::Ipv4Addr;
-use alloc::rc::Rc;
-use core::time::Duration;
-#[allow(unused_imports)]
-use crate::alloc_prelude::*;
-use crate::platform::StackPlatform;
-use crate::signal::Signal;
 
 /// Buffer sizes of each TCP socket, each way.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;

@@ -2,17 +2,17 @@
 
 use super::flow::DirectFlow;
 use super::state::Shared;
+#[allow(unused_imports)]
+use crate::alloc_prelude::*;
+use alloc::rc::Rc;
+use core::future::poll_fn;
+use core::net::{Ipv4Addr, SocketAddrV4};
+use core::task::Poll;
 use mirage_types::{
     Device, IcmpError, Icmpv4, IpError, Ipv4, TcpError, Tcpv4, UdpError, Udpv4, async_trait,
 };
 use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use core::future::poll_fn;
-use core::net::{Ipv4Addr, SocketAddrV4};
-#[allow(unused_imports)]
-use crate::alloc_prelude::*;
-use alloc::rc::Rc;
-use core::task::Poll;
 
 macro_rules! view {
     ($name:ident, $doc:literal) => {

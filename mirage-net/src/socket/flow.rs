@@ -214,7 +214,9 @@ impl SocketFlow {
     /// timeout since this wait began.
     fn poll_idle(&self, cx: &mut Context<'_>) -> Poll<Result<Read, TcpError>> {
         match self.idle_timeout {
-            Some(timeout) if self.idle.waiting(&StackPlatform::tokio(), timeout, cx) => self.done(Err(TcpError::Timeout)),
+            Some(timeout) if self.idle.waiting(&StackPlatform::tokio(), timeout, cx) => {
+                self.done(Err(TcpError::Timeout))
+            }
             _ => Poll::Pending,
         }
     }

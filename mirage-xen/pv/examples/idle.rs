@@ -1,4 +1,5 @@
-//! A test kernel that sleeps: says `idle start`, sleeps the seconds its command line gives
+//! A test kernel that sleeps: says `idle start` and how long it took from its first
+//! instruction to `main`, sleeps the seconds its command line gives
 //! (`extra = "20"`, 20 when absent), says `idle end after N ms (monotonic)`, the sleep as
 //! the monotonic clock measured it, and powers off. Its CPU time over the sleep shows whether
 //! an idle guest blocks in Xen.
@@ -16,7 +17,10 @@ fn run(xen: Xen) -> Result<(), mirage_types::ConsoleError> {
     let seconds = xen.command_line().trim().parse().unwrap_or(20);
     block_on(async {
         let console = xen.console();
-        console.log_s("idle start").await?;
+        let boot = mirage_xen_pv::boot_time().as_nanos();
+        console
+            .log_s(&alloc::format!("idle start; main after {boot} ns"))
+            .await?;
         let clock = xen.monotonic_clock();
         let before = clock.elapsed_ns();
         xen.time().sleep(Duration::from_secs(seconds)).await;

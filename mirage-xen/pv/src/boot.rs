@@ -48,9 +48,20 @@ mirage_stack_bottom:
 mirage_stack_top:
     .popsection
 
+    .pushsection .bss.mirage_boot_tsc, "aw", @nobits
+    .balign 8
+    .globl mirage_boot_tsc
+mirage_boot_tsc:
+    .skip 8                      /* the TSC at the first instruction */
+    .popsection
+
     .pushsection .text.boot, "ax"
     .globl _start
 _start:
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movq %rax, mirage_boot_tsc(%rip)
     lea mirage_stack_top(%rip), %rsp
     mov %rsi, %rdi
     call mirage_xen_pv_start
@@ -69,6 +80,18 @@ extern "C" fn mirage_xen_pv_start(start_info: &'static StartInfo) -> ! {
 unsafe extern "C" {
     /// The page below the stack (in the assembly above).
     static mirage_stack_guard: u8;
+    /// The TSC when `_start` began.
+    static mirage_boot_tsc: u64;
+}
+
+/// Nanoseconds from the kernel's first instruction until now (shared-info must be mapped:
+/// the TSC's scale is there).
+pub(crate) fn since_first_instruction() -> u64 {
+    // SAFETY: written once by `_start`, before any Rust code, and never again.
+    let start = unsafe { core::ptr::read_volatile(&raw const mirage_boot_tsc) };
+    // SAFETY: rdtsc has no preconditions.
+    let now = unsafe { core::arch::x86_64::_rdtsc() };
+    crate::shared_info::tsc_ns(now.wrapping_sub(start))
 }
 
 /// Unmaps the page below the stack, so that a stack overflow faults (Xen crashes the

@@ -10,6 +10,7 @@ use crate::start_info::StartInfo;
 use crate::{memory, shared_info};
 use alloc::string::String;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 unsafe extern "Rust" {
     /// The application's `main`, defined by [`crate::main!`]: `None` when it succeeded,
@@ -78,6 +79,7 @@ pub(crate) fn start(start_info: &'static StartInfo) -> ! {
         shutdown(Shutdown::Crash);
     }
     let xen = crate::Xen::new(start_info);
+    BOOT_NS.store(crate::boot::since_first_instruction(), Ordering::Relaxed);
     // SAFETY: defined by the application through `main!`, with this signature.
     let outcome = unsafe { __mirage_xen_pv_main(xen) };
     if let Some(error) = &outcome {
@@ -91,6 +93,15 @@ pub(crate) fn start(start_info: &'static StartInfo) -> ! {
     } else {
         Shutdown::Crash
     })
+}
+
+/// Nanoseconds from the first instruction to the application's `main`.
+static BOOT_NS: AtomicU64 = AtomicU64::new(0);
+
+/// How long the kernel took from its first instruction to the application's `main`
+/// (mapping memory, shared-info, the console): the guest's own boot time.
+pub fn boot_time() -> core::time::Duration {
+    core::time::Duration::from_nanos(BOOT_NS.load(Ordering::Relaxed))
 }
 
 /// How long the end waits for xenconsoled to read the console, at most.

@@ -22,7 +22,7 @@ pub mod time;
 
 pub use console::PvConsole;
 pub use executor::block_on;
-pub use kernel::{Shutdown, shutdown};
+pub use kernel::{Shutdown, boot_time, shutdown};
 pub use platform::PvXen;
 pub use random::{NoRdrand, PvRandom};
 pub use time::{PvClock, PvMonotonicClock, PvTime};

@@ -3,8 +3,8 @@
 //! which grants and shared pages name.
 
 use crate::executor::Global;
-use crate::start_info::StartInfo;
 use crate::page_tables::MapError;
+use crate::start_info::StartInfo;
 use linked_list_allocator::LockedHeap;
 
 /// Bytes of a page.
@@ -36,7 +36,10 @@ pub(crate) fn init_heap(start_info: &'static StartInfo) -> Result<(), MapError> 
     let bytes = pages.len() * PAGE_SIZE;
     // SAFETY: these pages are mapped writable now and nothing else uses them: they follow
     // every bootstrap element and every page table.
-    unsafe { HEAP.lock().init((pages.start * PAGE_SIZE) as *mut u8, bytes) };
+    unsafe {
+        HEAP.lock()
+            .init((pages.start * PAGE_SIZE) as *mut u8, bytes)
+    };
     Ok(())
 }
 

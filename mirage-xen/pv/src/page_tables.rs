@@ -48,7 +48,11 @@ pub struct MapError {
 
 impl core::fmt::Display for MapError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "mapping the domain's memory: {} failed ({})", self.what, self.rc)
+        write!(
+            f,
+            "mapping the domain's memory: {} failed ({})",
+            self.what, self.rc
+        )
     }
 }
 
@@ -84,10 +88,18 @@ impl Mapper<'_> {
         unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) };
         // SAFETY: remaps this page read-only; nothing else refers to it.
         let rc = unsafe {
-            hypercall3(UPDATE_VA_MAPPING, va as u64, (mfn << 12) | READ_ONLY, UVMF_INVLPG)
+            hypercall3(
+                UPDATE_VA_MAPPING,
+                va as u64,
+                (mfn << 12) | READ_ONLY,
+                UVMF_INVLPG,
+            )
         };
         if rc != 0 {
-            return Err(MapError { what: "a table's read-only mapping", rc });
+            return Err(MapError {
+                what: "a table's read-only mapping",
+                rc,
+            });
         }
         let parent = crate::memory::mfn_of(table as usize);
         self.queue(MmuUpdate {
@@ -121,7 +133,10 @@ impl Mapper<'_> {
         };
         self.queued = 0;
         if rc != 0 {
-            return Err(MapError { what: "mmu_update", rc });
+            return Err(MapError {
+                what: "mmu_update",
+                rc,
+            });
         }
         Ok(())
     }
@@ -132,9 +147,8 @@ impl Mapper<'_> {
 pub(crate) fn map_all(start_info: &StartInfo, p2m: &[u64]) -> Result<Range<usize>, MapError> {
     let pages = p2m.len();
     // After the bootstrap tables comes Xen's boot stack (one page), which `_start` left.
-    let first_free = (start_info.pt_base as usize).div_ceil(PAGE_SIZE)
-        + start_info.nr_pt_frames as usize
-        + 1;
+    let first_free =
+        (start_info.pt_base as usize).div_ceil(PAGE_SIZE) + start_info.nr_pt_frames as usize + 1;
     let mut mapper = Mapper {
         p2m,
         next_table: first_free,

@@ -103,14 +103,24 @@ pub fn system_time_ns() -> u64 {
         if version % 2 == 1 || read::<u32>(VCPU0_TIME) != version {
             continue;
         }
-        let mut delta = tsc.wrapping_sub(tsc_timestamp);
-        delta = if shift >= 0 {
-            delta << shift
-        } else {
-            delta >> -shift
-        };
-        return system_time.wrapping_add(((u128::from(delta) * u128::from(mul)) >> 32) as u64);
+        return system_time.wrapping_add(scale(tsc.wrapping_sub(tsc_timestamp), mul, shift));
     }
+}
+
+/// Nanoseconds in `ticks` of the TSC, at Xen's scale for it (`tsc_to_system_mul`,
+/// `tsc_shift`).
+fn scale(ticks: u64, mul: u32, shift: i8) -> u64 {
+    let ticks = if shift >= 0 {
+        ticks << shift
+    } else {
+        ticks >> -shift
+    };
+    ((u128::from(ticks) * u128::from(mul)) >> 32) as u64
+}
+
+/// Nanoseconds in `ticks` of the TSC (the scale as vCPU 0's time record gives it now).
+pub fn tsc_ns(ticks: u64) -> u64 {
+    scale(ticks, read(VCPU0_TIME + 24), read(VCPU0_TIME + 28))
 }
 
 /// The wall clock when Xen's system time was 0: (seconds, nanoseconds) since the epoch.

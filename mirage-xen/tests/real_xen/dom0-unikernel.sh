@@ -52,6 +52,12 @@ done
 wait_gone kv_ro_crunch 30
 echo "@@ kv_ro_crunch-shutdown=$(grep -o 'shut down, reason code [0-9]*' /var/log/xen/xl-kv_ro_crunch.log | head -1)"
 
+# kv_ro: YES! twice from crunch, then from the FAT disk /host/fat1.img (dom0's blkback to
+# our Blkfront).
+cp /host/fat1.img /tmp/fat1.img
+run_kernel kv_ro-crunch 120
+run_kernel kv_ro-fat 120
+
 # stackv4_session NAME: boots /host/NAME.xl (the direct stack on our Netfront, on dom0's
 # bridge xenbr0, 169.254.100.1), waits for its address, pings it and sends it a UDP line
 # (the host's netcat: busybox's has no -u) and a TCP line, then prints its console.
@@ -108,11 +114,19 @@ T0=$(up)
 xl create /host/idle.xl >/dev/null 2>&1 || echo "@@ idle-create=failed"
 i=0; until grep -q "idle start" $LOG 2>/dev/null || [ $i -gt 3000 ]; do usleep 10000; i=$((i+1)); done
 echo "@@ idle-first-line-after=$T0 $(up)"
+echo "@@ idle-boot=$(grep -o 'main after [0-9]* ns' $LOG | head -1)"
 cpu() { xl list idle 2>/dev/null | tail -1 | tr -s ' ' | cut -d' ' -f6; }
 echo "@@ idle-cpu-start=$(up) $(cpu)"
 sleep 10
 echo "@@ idle-cpu-end=$(up) $(cpu)"
 xl destroy idle 2>/dev/null
+
+# The guest's own boot (first instruction to main) with 256 MiB to map.
+sed -e "s/^memory = .*/memory = 256/" -e "s/^name = .*/name = 'big'/" /host/idle.xl > /tmp/big.xl
+echo 'extra = "0"' >> /tmp/big.xl
+xl create /tmp/big.xl >/dev/null 2>&1 && wait_gone big 30
+echo "@@ big-boot=$(grep -o 'main after [0-9]* ns' /var/log/xen/console/guest-big.log | head -1)"
+xl destroy big 2>/dev/null
 
 # The smallest memory that boots: the idle kernel, sleeping 0 s, at growing sizes.
 for m in 2 3 4 5 6 8 10 12 16 32; do

@@ -264,7 +264,14 @@ pub fn with_libraries(name: &str, program: &Path) -> Vec<(String, PathBuf)> {
         .arg(program)
         .output()
         .expect("ldd runs");
-    let glibc = ["libc.so", "libm.so", "libresolv.so", "libpthread.so", "libdl.so", "ld-linux"];
+    let glibc = [
+        "libc.so",
+        "libm.so",
+        "libresolv.so",
+        "libpthread.so",
+        "libdl.so",
+        "ld-linux",
+    ];
     let mut files = vec![(name.to_string(), program.to_path_buf())];
     for line in String::from_utf8_lossy(&listed.stdout).lines() {
         let Some((library, path)) = line.trim().split_once(" => ") else {

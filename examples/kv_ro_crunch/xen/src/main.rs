@@ -10,33 +10,36 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::String;
-use mir_kv_ro_crunch::T;
 use mir_kv_ro_crunch::unikernel::Main;
+use mir_kv_ro_crunch::{T, keys};
 use mirage_kv::StaticKv;
 use mirage_xen_pv::{Xen, block_on};
 
 fn run(xen: Xen) -> Result<(), String> {
     let count = rounds(xen.command_line())?;
-    let main = Main::new(xen.console(), xen.time(), StaticKv::new(T), StaticKv::new(T));
+    let main = Main::new(
+        xen.console(),
+        xen.time(),
+        StaticKv::new(T),
+        StaticKv::new(T),
+    );
     block_on(main.start(count)).map_err(|error| format!("console: {error}"))
 }
 
 /// `--count N` (or `--count=N`), the Unix program's one key; none runs forever.
 fn rounds(command_line: &str) -> Result<Option<u64>, String> {
-    let mut words = command_line.split_whitespace();
     let mut count = None;
-    while let Some(word) = words.next() {
-        let value = match word.split_once('=') {
-            Some(("--count", value)) => Some(value),
-            None if word == "--count" => words.next(),
-            _ => return Err(format!("unexpected argument '{word}' (the key: --count N)")),
-        };
-        let value = value.ok_or("--count needs a value")?;
-        count = Some(value.parse().map_err(|_| {
-            format!("invalid value '{value}' for '--count': not a number of rounds")
-        })?);
+    for (key, value) in mirage_types::boot_keys(command_line)? {
+        match key {
+            "count" => count = Some(rounds_value(value)?),
+            _ => return Err(format!("--{key}: no such key (the key: --count)")),
+        }
     }
     Ok(count)
+}
+
+fn rounds_value(value: &str) -> Result<u64, String> {
+    keys::rounds(value).map_err(|why| format!("invalid value '{value}' for '--count': {why}"))
 }
 
 mirage_xen_pv::main!(run);

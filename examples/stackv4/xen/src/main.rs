@@ -42,9 +42,18 @@ fn run(xen: Xen) -> Result<(), String> {
         let application = async {
             let config = stack.configured().await.map_err(|e| e.to_string())?;
             if keys.dhcp {
-                console.log_s(&lease_line(&config)).await.map_err(|e| e.to_string())?;
+                console
+                    .log_s(&lease_line(&config))
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
-            let main = Main::new(console.clone(), &stack, keys.palette(), keys.udp_port, keys.tcp_port);
+            let main = Main::new(
+                console.clone(),
+                &stack,
+                keys.palette(),
+                keys.udp_port,
+                keys.tcp_port,
+            );
             main.start().await.map_err(|error| error.to_string())
         };
         match select(driver, pin!(application)).await {

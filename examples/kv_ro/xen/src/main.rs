@@ -1,0 +1,84 @@
+//! `mir-kv_ro` as a Xen PV unikernel: the tutorial's kv_ro, composed by hand with the
+//! domain's console, its clock and the store `--kv-ro` chooses, passed twice: `crunch`
+//! (`t/` compiled in) or `fat` (the FAT volume on the domain's first disk, `xvda` in the
+//! `.xl`, through our Blkfront). Keys on the command line (`extra =`): `--kv-ro crunch|fat`
+//! and `--count N` (the Unix `main.rs` composes the same `Main` with a terminal and a
+//! directory, a crunch store or an image file).
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use mir_kv_ro_crunch::unikernel::Main;
+use mir_kv_ro_crunch::{T, keys};
+use mirage_kv::{FatRoKv, StaticKv};
+use mirage_types::Either;
+use mirage_xen::front::Blkfront;
+use mirage_xen::xl::vdev_number;
+use mirage_xen_pv::{Xen, block_on};
+
+/// The stores a unikernel has (Unix's `direct`, a host directory, it has not).
+enum Kind {
+    Crunch,
+    Fat,
+}
+
+struct Keys {
+    kind: Kind,
+    count: Option<u64>,
+}
+
+fn parse(command_line: &str) -> Result<Keys, String> {
+    let mut keys = Keys {
+        kind: Kind::Crunch,
+        count: None,
+    };
+    for (key, value) in mirage_types::boot_keys(command_line)? {
+        let invalid = |why: &str| format!("invalid value '{value}' for '--{key}': {why}");
+        match key {
+            "kv-ro" => {
+                keys.kind = match value {
+                    "crunch" => Kind::Crunch,
+                    "fat" => Kind::Fat,
+                    "direct" => return Err(invalid("a unikernel has no host directory")),
+                    _ => return Err(invalid("it is crunch or fat")),
+                }
+            }
+            "count" => keys.count = Some(keys::rounds(value).map_err(|why| invalid(&why))?),
+            _ => return Err(format!("--{key}: no such key (the keys: --kv-ro, --count)")),
+        }
+    }
+    Ok(keys)
+}
+
+fn run(xen: Xen) -> Result<(), String> {
+    let keys = parse(xen.command_line())?;
+    block_on(async {
+        let store = match keys.kind {
+            Kind::Crunch => Either::Left(StaticKv::new(T)),
+            Kind::Fat => {
+                let platform = xen.platform();
+                let domid = platform
+                    .domid()
+                    .await
+                    .map_err(|error| format!("this domain's id: {error}"))?;
+                let disk = Blkfront::connect(platform, domid, vdev_number(0))
+                    .await
+                    .map_err(|error| format!("xvda: {error}"))?;
+                let fat = FatRoKv::connect(disk)
+                    .await
+                    .map_err(|error| format!("xvda: {error}"))?;
+                Either::Right(fat)
+            }
+        };
+        let main = Main::new(xen.console(), xen.time(), &store, &store);
+        main.start(keys.count)
+            .await
+            .map_err(|error| error.to_string())
+    })
+}
+
+mirage_xen_pv::main!(run);
