@@ -1,7 +1,7 @@
 //! Host file work off the runtime's thread: tokio's blocking pool.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use std::io;
 

@@ -1,7 +1,7 @@
 //! Crunch: a directory compiled into the binary with `rust-embed`.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use crate::key;
 use crate::tree_index::TreeIndex;

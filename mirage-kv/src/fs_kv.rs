@@ -1,7 +1,7 @@
 //! A read-only key/value store over any filesystem (Mirage's `kv_ro_of_fs`).
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use crate::key;
 use bytes::Bytes;

@@ -1,7 +1,7 @@
 //! Building a filesystem image from a host directory (Mirage's `make-fat1-image.sh`).
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use crate::blocking::blocking;
 use mirage_types::{Fs, FsError};

@@ -1,7 +1,7 @@
 //! An in-memory read-write store, for tests and for state that need not outlive the process.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use crate::key;
 use bytes::Bytes;

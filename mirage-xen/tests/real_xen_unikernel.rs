@@ -17,33 +17,6 @@ use mirage_xen::xl::{GuestType, XlConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository's root.
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Builds kernels with `cargo build --profile kernel ARGS` in `dir` (a kernel workspace)
-/// and returns the directory they land in.
-fn build_kernels(dir: &Path, args: &[&str]) -> PathBuf {
-    let target = root().join("target/unikernel");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--profile", "kernel"])
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .status()
-        .expect("cargo runs");
-    assert!(
-        status.success(),
-        "building the kernels in {}",
-        dir.display()
-    );
-    target.join("x86_64-unknown-linux-gnu/kernel")
-}
-
 /// The `.xl` mirage-xl writes for a PV kernel at `/host/KERNEL`.
 fn xl(name: &str, kernel: &str, memory: u32) -> XlConfig {
     XlConfig::new(name, format!("/host/{kernel}"))
@@ -107,14 +80,19 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         eprintln!("SKIPPED (not run, not a pass): real Xen under QEMU: {why}");
         return;
     }
-    let console = build_kernels(&root().join("examples/console/xen"), &[]).join("mir-console-xen");
-    let block_test =
-        build_kernels(&root().join("examples/block/xen"), &[]).join("mir-block_test-xen");
+    let console = harness::build_kernels(&harness::root().join("examples/console/xen"), &[])
+        .join("mir-console-xen");
+    let block_test = harness::build_kernels(&harness::root().join("examples/block/xen"), &[])
+        .join("mir-block_test-xen");
     let kv_ro_crunch =
-        build_kernels(&root().join("examples/kv_ro_crunch/xen"), &[]).join("mir-kv_ro_crunch-xen");
-    let kv_ro = build_kernels(&root().join("examples/kv_ro/xen"), &[]).join("mir-kv_ro-xen");
-    let stackv4 = build_kernels(&root().join("examples/stackv4/xen"), &[]).join("mir-stackv4-xen");
-    let tests = build_kernels(&root().join("mirage-xen/pv"), &["--examples"]).join("examples");
+        harness::build_kernels(&harness::root().join("examples/kv_ro_crunch/xen"), &[])
+            .join("mir-kv_ro_crunch-xen");
+    let kv_ro = harness::build_kernels(&harness::root().join("examples/kv_ro/xen"), &[])
+        .join("mir-kv_ro-xen");
+    let stackv4 = harness::build_kernels(&harness::root().join("examples/stackv4/xen"), &[])
+        .join("mir-stackv4-xen");
+    let tests = harness::build_kernels(&harness::root().join("mirage-xen/pv"), &["--examples"])
+        .join("examples");
     let configs = tempfile::tempdir().unwrap();
     for (name, config) in [
         ("console", xl("console", "mir-console.xen", 32)),
@@ -170,7 +148,7 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         .arg("-c")
         .arg("mkfs.fat -C fat1.img 256 >/dev/null && mcopy -i fat1.img \"$T\"/a \"$T\"/b ::")
         .current_dir(fat1.path())
-        .env("T", root().join("examples/kv_ro/t"))
+        .env("T", harness::root().join("examples/kv_ro/t"))
         .env("MTOOLS_SKIP_CHECK", "1")
         .status()
         .expect("sh runs");

@@ -1,7 +1,7 @@
 //! Readers during writes see whole values.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::{Failure, ok};
 use mirage_types::KvRw;

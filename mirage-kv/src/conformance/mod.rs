@@ -24,7 +24,7 @@
 //! `tests/fat_kv_crash.rs` for `FatKv`.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 mod concurrent;
 mod model;

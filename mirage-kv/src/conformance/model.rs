@@ -1,7 +1,7 @@
 //! A seeded random sequence of operations compared with an in-memory model.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::{Failure, Seeded, ok, same};
 use mirage_types::{Entry, KvError, KvRw};

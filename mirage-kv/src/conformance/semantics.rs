@@ -1,7 +1,7 @@
 //! Each operation's documented behaviour and errors.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::{Failure, ok, same};
 use mirage_types::{Entry, ErrorKind, KvError, KvRw};

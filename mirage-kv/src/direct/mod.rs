@@ -1,7 +1,7 @@
 //! Direct: a host directory, read live, that no key can escape.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 mod write;
 

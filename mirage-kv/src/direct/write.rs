@@ -1,7 +1,7 @@
 //! Mirage 4's writes on [`DirectKv`]: temporary file, `fsync`, `rename`, directory `fsync`.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::{DirectKv, blocking, current_root, open_beneath};
 use crate::key;

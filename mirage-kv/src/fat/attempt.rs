@@ -8,7 +8,7 @@
 //! afterwards, directly into that buffer.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::cache::{SectorCache, SectorMap};
 use std::collections::{BTreeSet, HashMap};

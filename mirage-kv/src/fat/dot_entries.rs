@@ -7,7 +7,7 @@
 //! as FAT has it: `.`, `..`, then two deleted slots.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 const ENTRY: usize = 32;
 const ATTR_LONG_NAME: u8 = 0x0F;

@@ -1,7 +1,7 @@
 //! `fatfs`'s `io::Error`s as V1's filesystem errors.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use mirage_types::FsError;
 use std::io;

@@ -12,7 +12,7 @@
 //! for any read.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::FatFs;
 use super::attempt::Deferred;

@@ -8,7 +8,7 @@
 //! [`super::FatFs::replay_journal`] writes in place again when the filesystem is next opened.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use mirage_types::{FsError, hex_sha256};
 

@@ -1,7 +1,7 @@
 //! Mirage 4's read-write key/value store on a FAT filesystem.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::journal::Journal;
 use super::names::{self, Found, RESERVED_PREFIX, find_exact};

@@ -2,7 +2,7 @@
 //! `fatfs` is trusted with it.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use mirage_types::FsError;
 

@@ -1,7 +1,7 @@
 //! FAT12/16/32 over any [`Block`], with `fatfs`.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 mod attempt;
 mod cache;

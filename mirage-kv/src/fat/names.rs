@@ -1,7 +1,7 @@
 //! FAT's name rules, and finding a name as it is spelt (FAT itself ignores case).
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use fatfs::{Dir, DirEntry, ReadWriteSeek};
 use std::io;

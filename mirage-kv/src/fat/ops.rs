@@ -1,7 +1,7 @@
 //! V1's `Fs` operations on [`FatFs`].
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use super::FatFs;
 use bytes::Bytes;

@@ -2,13 +2,13 @@
 //! an error returned to the caller, not a message on standard error.
 
 #[allow(unused_imports)]
-use std::prelude::rust_2024::*;
+use crate::alloc_prelude::*;
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 
-thread_local! {
+std::thread_local! {
     /// Set while this thread runs a guarded call.
     static GUARDED: Cell<bool> = const { Cell::new(false) };
 }

@@ -169,7 +169,7 @@ impl Layout {
         let (value, end, bad) = match self.kind {
             FatKind::Fat12 => {
                 let pair = u32::from(u16::from_le_bytes([bytes[0], bytes[1]]));
-                let value = if cluster % 2 == 0 {
+                let value = if cluster.is_multiple_of(2) {
                     pair & 0xfff
                 } else {
                     pair >> 4

@@ -5,9 +5,10 @@
 //! as the initial mapping does, building the page tables it needs from free pages, and
 //! returns the pages left for the heap.
 //!
-//! Xen checks every page-table write: a new table is zeroed while still writable, mapped
-//! read-only, then hooked into its parent (`mmu_update`, which validates it); pages are
-//! mapped 512 to a hypercall.
+//! Xen checks every page-table write: a new table is filled while still writable (its 512
+//! entries written as memory), mapped read-only, then hooked into its parent (`mmu_update`,
+//! which validates it whole); entries missing from a table Xen made are added 512 to a
+//! hypercall.
 
 use crate::hypercall::{MMU_UPDATE, UPDATE_VA_MAPPING, hypercall3, hypercall4};
 use crate::memory::{PAGE_SIZE, va_of_mfn};
@@ -70,13 +71,20 @@ impl Mapper<'_> {
         va_of_mfn((entry & FRAME) >> 12) as *mut u64
     }
 
-    /// Entry `index` of the table at `table`, made (from a free page) if missing.
-    fn child(&mut self, table: *mut u64, index: usize) -> Result<*mut u64, MapError> {
+    /// Entry `index` of the table at `table`, made (from a free page) if missing; a new
+    /// table gets the entries `fill` gives before Xen sees it: (whether it was made, the
+    /// table).
+    fn child(
+        &mut self,
+        table: *mut u64,
+        index: usize,
+        fill: impl Fn(&mut [u64; 512]),
+    ) -> Result<(bool, *mut u64), MapError> {
         // SAFETY: `table` is a page table mapped (read-only) in the initial mapping or by
         // this mapper; reading its entries is allowed.
         let entry = unsafe { table.add(index).read_volatile() };
         if entry & PRESENT != 0 {
-            return Ok(Self::table(entry));
+            return Ok((false, Self::table(entry)));
         }
         // Pages before `next_table` are all mapped by now (the batch is flushed first).
         self.flush()?;
@@ -84,8 +92,12 @@ impl Mapper<'_> {
         self.next_table += 1;
         let va = pfn * PAGE_SIZE;
         let mfn = self.p2m[pfn];
-        // SAFETY: a free page, mapped writable, nobody's yet.
-        unsafe { core::ptr::write_bytes(va as *mut u8, 0, PAGE_SIZE) };
+        // SAFETY: a free page, mapped writable, nobody's yet; a table is 512 entries.
+        let entries = unsafe { &mut *(va as *mut [u64; 512]) };
+        entries.fill(0);
+        // Written while the page is still ours to write: Xen checks the whole table once,
+        // when it is hooked in, instead of an `mmu_update` per entry.
+        fill(entries);
         // SAFETY: remaps this page read-only; nothing else refers to it.
         let rc = unsafe {
             hypercall3(
@@ -107,7 +119,7 @@ impl Mapper<'_> {
             val: (mfn << 12) | MAPPED,
         });
         self.flush()?;
-        Ok(va as *mut u64)
+        Ok((true, va as *mut u64))
     }
 
     fn queue(&mut self, update: MmuUpdate) {
@@ -159,20 +171,30 @@ pub(crate) fn map_all(start_info: &StartInfo, p2m: &[u64]) -> Result<Range<usize
     let mut pfn = first_free;
     while pfn < pages {
         let va = pfn * PAGE_SIZE;
-        let l3 = mapper.child(l4, (va >> 39) & 511)?;
-        let l2 = mapper.child(l3, (va >> 30) & 511)?;
-        let l1 = mapper.child(l2, (va >> 21) & 511)?;
-        let l1_mfn = crate::memory::mfn_of(l1 as usize);
+        let none = |_: &mut [u64; 512]| {};
+        let (_, l3) = mapper.child(l4, (va >> 39) & 511, none)?;
+        let (_, l2) = mapper.child(l3, (va >> 30) & 511, none)?;
         // This table's pages, to the end of the table or of the domain.
         let last = pages.min((pfn | 511) + 1);
-        for pfn in pfn..last {
+        let (made, l1) = mapper.child(l2, (va >> 21) & 511, |entries| {
+            for pfn in pfn..last {
+                entries[pfn & 511] = (p2m[pfn] << 12) | MAPPED;
+            }
+        })?;
+        if made {
+            pfn = last;
+            continue;
+        }
+        // A table Xen made (the initial mapping's last): its missing entries, a hypercall.
+        let l1_mfn = crate::memory::mfn_of(l1 as usize);
+        for (pfn, &mfn) in p2m.iter().enumerate().take(last).skip(pfn) {
             let index = pfn & 511;
             // SAFETY: as in `child`: reading a mapped table.
             let entry = unsafe { l1.add(index).read_volatile() };
             if entry & PRESENT == 0 {
                 mapper.queue(MmuUpdate {
                     ptr: (l1_mfn << 12) + (index as u64) * 8,
-                    val: (p2m[pfn] << 12) | MAPPED,
+                    val: (mfn << 12) | MAPPED,
                 });
             }
         }

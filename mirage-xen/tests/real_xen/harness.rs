@@ -284,3 +284,30 @@ pub fn with_libraries(name: &str, program: &Path) -> Vec<(String, PathBuf)> {
     }
     files
 }
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds kernels with `cargo build --profile kernel ARGS` in `dir` (a kernel workspace)
+/// and returns the directory they land in.
+pub fn build_kernels(dir: &Path, args: &[&str]) -> PathBuf {
+    let target = root().join("target/unikernel");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--profile", "kernel"])
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the kernels in {}",
+        dir.display()
+    );
+    target.join("x86_64-unknown-linux-gnu/kernel")
+}
