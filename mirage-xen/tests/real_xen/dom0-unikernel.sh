@@ -142,4 +142,26 @@ for m in 2 3 4 5 6 8 10 12 16 32; do
     fi
     echo "@@ memory-$m=no: $(grep -m1 -i -E "error|fail" /tmp/create.out)"
 done
+# smallest NAME PATTERN: the smallest memory with which /host/NAME.xl gets to PATTERN on
+# its console and is not crashed a moment later.
+smallest() {
+    for m in 4 5 6 8 12 16 32; do
+        sed -e "s/^memory = .*/memory = $m/" -e "s/^name = .*/name = 'small'/" \
+            -e "s/^on_crash = .*/on_crash = 'preserve'/" /host/$1.xl > /tmp/small.xl
+        LOG=/var/log/xen/console/guest-small.log
+        rm -f $LOG
+        xl create /tmp/small.xl >/dev/null 2>&1 || continue
+        wait_log "$2" small 150; found=$?
+        sleep 2
+        case "$(domain_state small)" in *c*) found=1 ;; esac
+        xl destroy small 2>/dev/null; wait_gone small 10
+        [ $found = 0 ] && { echo "@@ smallest-$1=$m"; return; }
+    done
+    echo "@@ smallest-$1=none"
+}
+smallest console world
+smallest block_test "Total tests failed:  0"
+smallest kv_ro_crunch "YES!"
+smallest kv_ro-fat "YES!"
+smallest stackv4 "IP address"
 xl dmesg | grep -i -E "unhandled|crash|d[0-9]+v0" | tail -10 | sed 's/^/@@ xen: /'
