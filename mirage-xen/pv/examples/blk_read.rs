@@ -12,8 +12,6 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use mirage_types::{Block, Console, MonotonicClock};
-use mirage_xen::front::Blkfront;
-use mirage_xen::xl::vdev_number;
 use mirage_xen_pv::{Xen, block_on, memory};
 
 fn run(xen: Xen) -> Result<(), String> {
@@ -21,11 +19,7 @@ fn run(xen: Xen) -> Result<(), String> {
     let clock = xen.monotonic_clock();
     let console = xen.console();
     block_on(async {
-        let platform = xen.platform();
-        let domid = platform.domid().await.map_err(|e| e.to_string())?;
-        let disk = Blkfront::connect(platform, domid, vdev_number(0))
-            .await
-            .map_err(|e| format!("xvda: {e}"))?;
+        let disk = xen.disk(0).await?;
         let info = disk.get_info().await;
         let mut buffer = vec![0u8; 1 << 20];
         let per_buffer = buffer.len() as u64 / u64::from(info.sector_size);

@@ -18,7 +18,6 @@ use mirage_net::{Addressing, DirectStack, StackPlatform};
 use mirage_types::{
     Console, Flow, Ipv4Config, MonotonicClock, Network, Read, StackV4, TcpListener, Time,
 };
-use mirage_xen::front::Netfront;
 use mirage_xen_pv::{Xen, block_on, memory};
 
 fn run(xen: Xen) -> Result<(), String> {
@@ -34,10 +33,7 @@ fn run(xen: Xen) -> Result<(), String> {
     let platform = StackPlatform::new(xen.time(), clock, random);
     let console = xen.console();
     block_on(async {
-        let domid = xen.platform().domid().await.map_err(|e| e.to_string())?;
-        let vif = Netfront::connect(xen.platform(), domid, 0)
-            .await
-            .map_err(|e| format!("vif 0: {e}"))?;
+        let vif = xen.vif(0).await?;
         let addressing = Addressing::Static(Ipv4Config::default().address(ip));
         let (stack, driver) =
             DirectStack::on_platform(vif, addressing, platform).map_err(|e| e.to_string())?;

@@ -60,6 +60,39 @@ impl Xen {
         })
     }
 
+    /// The domain's disk `index` (0 is `xvda`, in the `.xl`'s order) through our Blkfront;
+    /// the error names the disk.
+    pub async fn disk(
+        &self,
+        index: usize,
+    ) -> Result<mirage_xen::front::Blkfront<PvXen>, alloc::string::String> {
+        use mirage_xen::xl::{vdev_name, vdev_number};
+        let platform = self.platform();
+        let domid = platform
+            .domid()
+            .await
+            .map_err(|error| alloc::format!("this domain's id: {error}"))?;
+        mirage_xen::front::Blkfront::connect(platform, domid, vdev_number(index))
+            .await
+            .map_err(|error| alloc::format!("{}: {error}", vdev_name(index)))
+    }
+
+    /// The domain's network interface `index` (`vif` N, in the `.xl`'s order) through our
+    /// Netfront; the error names the interface.
+    pub async fn vif(
+        &self,
+        index: u32,
+    ) -> Result<mirage_xen::front::Netfront<PvXen>, alloc::string::String> {
+        let platform = self.platform();
+        let domid = platform
+            .domid()
+            .await
+            .map_err(|error| alloc::format!("this domain's id: {error}"))?;
+        mirage_xen::front::Netfront::connect(platform, domid, index)
+            .await
+            .map_err(|error| alloc::format!("vif {index}: {error}"))
+    }
+
     /// Sleeps (V1's `TIME`).
     pub fn time(&self) -> PvTime {
         PvTime

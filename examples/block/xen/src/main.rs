@@ -11,20 +11,11 @@ use alloc::format;
 use alloc::string::String;
 use mir_block_test::unikernel::Main;
 use mirage_types::Device;
-use mirage_xen::front::Blkfront;
-use mirage_xen::xl::vdev_number;
 use mirage_xen_pv::{Xen, block_on};
 
 fn run(xen: Xen) -> Result<(), String> {
     block_on(async {
-        let platform = xen.platform();
-        let domid = platform
-            .domid()
-            .await
-            .map_err(|error| format!("this domain's id: {error}"))?;
-        let disk = Blkfront::connect(platform, domid, vdev_number(0))
-            .await
-            .map_err(|error| format!("xvda: {error}"))?;
+        let disk = xen.disk(0).await?;
         let outcome = Main::new(xen.console(), &disk).start().await;
         disk.disconnect().await;
         match outcome {

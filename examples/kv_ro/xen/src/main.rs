@@ -16,8 +16,6 @@ use mir_kv_ro_crunch::unikernel::Main;
 use mir_kv_ro_crunch::{T, keys};
 use mirage_kv::{FatRoKv, StaticKv};
 use mirage_types::Either;
-use mirage_xen::front::Blkfront;
-use mirage_xen::xl::vdev_number;
 use mirage_xen_pv::{Xen, block_on};
 
 /// The stores a unikernel has (Unix's `direct`, a host directory, it has not).
@@ -60,14 +58,7 @@ fn run(xen: Xen) -> Result<(), String> {
         let store = match keys.kind {
             Kind::Crunch => Either::Left(StaticKv::new(T)),
             Kind::Fat => {
-                let platform = xen.platform();
-                let domid = platform
-                    .domid()
-                    .await
-                    .map_err(|error| format!("this domain's id: {error}"))?;
-                let disk = Blkfront::connect(platform, domid, vdev_number(0))
-                    .await
-                    .map_err(|error| format!("xvda: {error}"))?;
+                let disk = xen.disk(0).await?;
                 let fat = FatRoKv::connect(disk)
                     .await
                     .map_err(|error| format!("xvda: {error}"))?;

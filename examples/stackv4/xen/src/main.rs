@@ -9,7 +9,6 @@
 
 extern crate alloc;
 
-use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use core::pin::pin;
@@ -18,7 +17,6 @@ use mir_stackv4::boot_keys::BootKeys;
 use mir_stackv4::unikernel::{Main, lease_line};
 use mirage_net::{DirectStack, StackPlatform};
 use mirage_types::Console;
-use mirage_xen::front::Netfront;
 use mirage_xen_pv::{Xen, block_on};
 
 fn run(xen: Xen) -> Result<(), String> {
@@ -28,14 +26,7 @@ fn run(xen: Xen) -> Result<(), String> {
     // Shared by the callbacks: one ring, one writer at a time.
     let console = Rc::new(xen.console());
     block_on(async {
-        let domid = xen
-            .platform()
-            .domid()
-            .await
-            .map_err(|error| format!("this domain's id: {error}"))?;
-        let vif = Netfront::connect(xen.platform(), domid, 0)
-            .await
-            .map_err(|error| format!("vif 0: {error}"))?;
+        let vif = xen.vif(0).await?;
         let (stack, driver) = DirectStack::on_platform(vif, keys.addressing(), platform)
             .map_err(|error| error.to_string())?;
         stack.set_tcp_timeout(keys.tcp_timeout());
