@@ -37,7 +37,7 @@ use std::rc::Rc;
 /// ```
 pub struct Crunch<E: RustEmbed> {
     /// Every key and every directory above one, normalised.
-    index: Rc<TreeIndex>,
+    index: Rc<TreeIndex<()>>,
     embed: PhantomData<E>,
 }
 
@@ -55,13 +55,13 @@ impl<E: RustEmbed> Crunch<E> {
     pub fn new() -> Self {
         let names: Vec<Cow<'static, str>> = E::iter().collect();
         Crunch {
-            index: Rc::new(TreeIndex::new(names.iter().map(|name| name.as_ref()))),
+            index: Rc::new(TreeIndex::new(names.iter().map(|name| (name.as_ref(), ())))),
             embed: PhantomData,
         }
     }
 
     fn value(&self, key: &str) -> Result<Bytes, KvError> {
-        let name = self.index.value(key)?;
+        let (name, ()) = self.index.value(key)?;
         let file = E::get(&name).ok_or_else(|| KvError::UnknownKey(key.to_owned()))?;
         Ok(match file.data {
             Cow::Borrowed(data) => Bytes::from_static(data),

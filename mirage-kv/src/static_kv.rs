@@ -26,35 +26,30 @@ use mirage_types::{Device, Entry, KvError, KvRo, async_trait};
 /// ```
 #[derive(Clone)]
 pub struct StaticKv {
-    files: &'static [(&'static str, &'static [u8])],
-    index: Rc<TreeIndex>,
+    /// Every key, each value with its bytes.
+    index: Rc<TreeIndex<&'static [u8]>>,
 }
 
 impl StaticKv {
     /// Indexes `files` (V1's `connect ()`).
     pub fn new(files: &'static [(&'static str, &'static [u8])]) -> Self {
-        let index = TreeIndex::new(files.iter().map(|(name, _)| name.trim_start_matches('/')));
+        let files = files
+            .iter()
+            .map(|&(name, data)| (name.trim_start_matches('/'), data));
         StaticKv {
-            files,
-            index: Rc::new(index),
+            index: Rc::new(TreeIndex::new(files)),
         }
     }
 
     fn value(&self, key: &str) -> Result<Bytes, KvError> {
-        let name = self.index.value(key)?;
-        self.files
-            .iter()
-            .find(|(file, _)| file.trim_start_matches('/') == name)
-            .map(|(_, data)| Bytes::from_static(data))
-            .ok_or_else(|| KvError::UnknownKey(key.to_owned()))
+        let (_, data) = self.index.value(key)?;
+        Ok(Bytes::from_static(data))
     }
 }
 
 impl core::fmt::Debug for StaticKv {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("StaticKv")
-            .field("files", &self.files.len())
-            .finish()
+        f.debug_struct("StaticKv").finish_non_exhaustive()
     }
 }
 

@@ -4,34 +4,14 @@
 use mirage_block::{FileBlock, MemBlock};
 use mirage_kv::FatFs;
 use mirage_types::{Block, Fs, FsError};
+mod common;
+
+use common::{have, sh};
 use std::path::Path;
 use std::process::Command;
 
 fn run<F: std::future::Future>(future: F) -> F::Output {
     mirage_unix::run(future)
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipped: {tool} is not installed (dosfstools, mtools)");
-    }
-    found
-}
-
-fn sh(script: &str, dir: &Path) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{script}: {output:?}");
 }
 
 /// A tree with a long name, a subdirectory and a file larger than a cluster.

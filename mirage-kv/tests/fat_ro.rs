@@ -6,31 +6,10 @@
 use mirage_block::MemBlock;
 use mirage_kv::{FatFs, FatRoKv, FsKv};
 use mirage_types::{Entry, KvError, KvRo};
+mod common;
+
+use common::{have, sh};
 use std::path::Path;
-use std::process::Command;
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipped: {tool} is not installed (dosfstools, mtools)");
-    }
-    found
-}
-
-fn sh(script: &str, dir: &Path) {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{script}: {output:?}");
-}
 
 /// A tree with short and long names, nested directories, and files larger than a cluster;
 /// `big.bin` is written in two parts around another file, so that its chain is fragmented.

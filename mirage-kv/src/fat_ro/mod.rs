@@ -95,6 +95,16 @@ impl<B: Block> FatRoKv<B> {
             return Ok(());
         }
         let first = offset / self.sector_size;
+        if offset.is_multiple_of(self.sector_size)
+            && (buf.len() as u64).is_multiple_of(self.sector_size)
+        {
+            // Whole sectors (most of a file's clusters): straight into the caller's buffer.
+            return self
+                .block
+                .read_at(first, buf)
+                .await
+                .map_err(|e| KvError::Filesystem(e.into()));
+        }
         let end = (offset + buf.len() as u64).div_ceil(self.sector_size);
         let mut sectors = vec![0; ((end - first) * self.sector_size) as usize];
         self.block
