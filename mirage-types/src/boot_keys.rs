@@ -33,3 +33,33 @@ pub fn boot_keys(command_line: &str) -> Result<Vec<(&str, &str)>, String> {
     }
     Ok(keys)
 }
+
+/// Parses `command_line` with [`boot_keys`] and hands each pair to `set`, which returns
+/// `None` for a key it does not take, or the value's parse. The errors are worded alike for
+/// every unikernel: `--colour: no such key (the keys: KEYS)`, `invalid value '224.0.0.1'
+/// for '--ip': WHY`.
+///
+/// ```
+/// let mut count = None;
+/// let parsed = mirage_types::apply_boot_keys("--count 3", "--count", |key, value| match key {
+///     "count" => Some(value.parse().map(|n: u64| count = Some(n)).map_err(|e| e.to_string())),
+///     _ => None,
+/// });
+/// assert_eq!((parsed, count), (Ok(()), Some(3)));
+/// let error = mirage_types::apply_boot_keys("--colour never", "--count", |_, _| None);
+/// assert_eq!(error.unwrap_err(), "--colour: no such key (the keys: --count)");
+/// ```
+pub fn apply_boot_keys(
+    command_line: &str,
+    keys: &str,
+    mut set: impl FnMut(&str, &str) -> Option<Result<(), String>>,
+) -> Result<(), String> {
+    for (key, value) in boot_keys(command_line)? {
+        match set(key, value) {
+            None => return Err(format!("--{key}: no such key (the keys: {keys})")),
+            Some(Err(why)) => return Err(format!("invalid value '{value}' for '--{key}': {why}")),
+            Some(Ok(())) => {}
+        }
+    }
+    Ok(())
+}

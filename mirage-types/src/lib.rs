@@ -50,7 +50,7 @@ mod udpv4;
 
 pub use arp::{Arp, ArpError};
 pub use block::{Block, BlockError, BlockInfo, check_request};
-pub use boot_keys::boot_keys;
+pub use boot_keys::{apply_boot_keys, boot_keys};
 pub use callbacks::{CallbackRegistry, UDP_CALLBACKS_IN_FLIGHT, serve_callbacks};
 pub use channel::{Channel, ChannelError, ChannelResult};
 pub use clock::{Clock, Tm};

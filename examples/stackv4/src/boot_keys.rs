@@ -5,7 +5,6 @@
 
 use crate::palette::Palette;
 use crate::values;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
@@ -68,34 +67,30 @@ impl BootKeys {
     /// ```
     pub fn parse(command_line: &str) -> Result<Self, String> {
         let mut keys = BootKeys::default();
-        for (key, value) in mirage_types::boot_keys(command_line)? {
-            keys.set(key, value)
-                .map_err(|why| format!("invalid value '{value}' for '--{key}': {why}"))?;
-        }
+        mirage_types::apply_boot_keys(command_line, KEYS, |key, value| keys.set(key, value))?;
         Ok(keys)
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        match key {
-            "net" if value == "direct" => {}
-            "net" => return Err("a unikernel has only the direct stack".into()),
-            "dhcp" => self.dhcp = values::boolean(value)?,
-            "ip" => self.ip = values::host_address(value)?,
-            "netmask" => self.netmask = values::netmask(value)?,
-            "gateways" => self.gateways = values::host_addresses(value)?,
-            "udp-port" => self.udp_port = values::port(value)?,
-            "tcp-port" => self.tcp_port = values::port(value)?,
-            "tcp-timeout" => self.tcp_timeout = values::tcp_timeout(value)?,
-            "color" => {
-                self.color = match value {
-                    "always" => true,
-                    "never" => false,
-                    _ => return Err("it is always or never".into()),
-                }
+    /// Takes one key's value; `None` for a key there is not.
+    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        let parsed = match key {
+            "net" if value == "direct" => Ok(()),
+            "net" => Err("a unikernel has only the direct stack".into()),
+            "dhcp" => values::boolean(value).map(|v| self.dhcp = v),
+            "ip" => values::host_address(value).map(|v| self.ip = v),
+            "netmask" => values::netmask(value).map(|v| self.netmask = v),
+            "gateways" => values::host_addresses(value).map(|v| self.gateways = v),
+            "udp-port" => values::port(value).map(|v| self.udp_port = v),
+            "tcp-port" => values::port(value).map(|v| self.tcp_port = v),
+            "tcp-timeout" => values::tcp_timeout(value).map(|v| self.tcp_timeout = v),
+            "color" if matches!(value, "always" | "never") => {
+                self.color = value == "always";
+                Ok(())
             }
-            _ => return Err(format!("no such key (the keys: {KEYS})")),
-        }
-        Ok(())
+            "color" => Err("it is always or never".into()),
+            _ => return None,
+        };
+        Some(parsed)
     }
 
     /// The static configuration the keys give.

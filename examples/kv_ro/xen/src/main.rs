@@ -34,21 +34,22 @@ fn parse(command_line: &str) -> Result<Keys, String> {
         kind: Kind::Crunch,
         count: None,
     };
-    for (key, value) in mirage_types::boot_keys(command_line)? {
-        let invalid = |why: &str| format!("invalid value '{value}' for '--{key}': {why}");
-        match key {
-            "kv-ro" => {
-                keys.kind = match value {
-                    "crunch" => Kind::Crunch,
-                    "fat" => Kind::Fat,
-                    "direct" => return Err(invalid("a unikernel has no host directory")),
-                    _ => return Err(invalid("it is crunch or fat")),
-                }
+    mirage_types::apply_boot_keys(command_line, "--kv-ro, --count", |key, value| {
+        Some(match (key, value) {
+            ("kv-ro", "crunch" | "fat") => {
+                keys.kind = if value == "fat" {
+                    Kind::Fat
+                } else {
+                    Kind::Crunch
+                };
+                Ok(())
             }
-            "count" => keys.count = Some(keys::rounds(value).map_err(|why| invalid(&why))?),
-            _ => return Err(format!("--{key}: no such key (the keys: --kv-ro, --count)")),
-        }
-    }
+            ("kv-ro", "direct") => Err("a unikernel has no host directory".into()),
+            ("kv-ro", _) => Err("it is crunch or fat".into()),
+            ("count", _) => keys::rounds(value).map(|n| keys.count = Some(n)),
+            _ => return None,
+        })
+    })?;
     Ok(keys)
 }
 

@@ -29,17 +29,11 @@ fn run(xen: Xen) -> Result<(), String> {
 /// `--count N` (or `--count=N`), the Unix program's one key; none runs forever.
 fn rounds(command_line: &str) -> Result<Option<u64>, String> {
     let mut count = None;
-    for (key, value) in mirage_types::boot_keys(command_line)? {
-        match key {
-            "count" => count = Some(rounds_value(value)?),
-            _ => return Err(format!("--{key}: no such key (the key: --count)")),
-        }
-    }
+    mirage_types::apply_boot_keys(command_line, "--count", |key, value| match key {
+        "count" => Some(keys::rounds(value).map(|n| count = Some(n))),
+        _ => None,
+    })?;
     Ok(count)
-}
-
-fn rounds_value(value: &str) -> Result<u64, String> {
-    keys::rounds(value).map_err(|why| format!("invalid value '{value}' for '--count': {why}"))
 }
 
 mirage_xen_pv::main!(run);
