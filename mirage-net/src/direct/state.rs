@@ -37,8 +37,8 @@ pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the socket of a dropped flow may take to close gracefully before it is reset
 /// and freed (a peer that never answers the FIN cannot hold its buffers).
 pub(crate) const ORPHAN_LINGER: Duration = Duration::from_secs(5);
-/// Seconds between DHCP DISCOVERs until an offer comes.
-const DISCOVER_RETRY_SECS: u64 = 2;
+/// Milliseconds between DHCP DISCOVERs until an offer comes.
+const DISCOVER_RETRY_MS: u64 = 500;
 /// Datagrams buffered per UDP socket, and their total bytes.
 const UDP_PACKETS: usize = 256;
 /// Established connections waiting for `accept` on one port; beyond it they are reset.
@@ -192,9 +192,10 @@ impl State {
                 let mut dhcp = dhcpv4::Socket::new();
                 // smoltcp asks again after 10 s, as long as a caller waits for a lease by
                 // default: one DISCOVER lost (the link just up, the server not yet
-                // answering) would cost the lease. Ask every 2 s, as DHCP clients do.
+                // answering; seen under CI's load) would cost the lease. Ask every half
+                // second (about 700 bytes a second while no server answers).
                 let mut retry = dhcp.get_retry_config();
-                retry.discover_timeout = smoltcp::time::Duration::from_secs(DISCOVER_RETRY_SECS);
+                retry.discover_timeout = smoltcp::time::Duration::from_millis(DISCOVER_RETRY_MS);
                 dhcp.set_retry_config(retry);
                 state.dhcp = Some(state.sockets.add(dhcp));
             }
