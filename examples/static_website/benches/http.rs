@@ -11,8 +11,13 @@
 //! `cargo bench -p mir-static_website` (needs `wrk`; nginx and root for those rows).
 //! `BENCH_SECONDS` (default 3) and `BENCH_ROUNDS` (default 3) tune it.
 
+use bytes::{Bytes, BytesMut};
+use http_body_util::StreamBody;
+use hyper::body::Frame;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use mir_static_website::body::BodyError;
+use mir_static_website::http::{Parsed, Request};
 use mir_static_website::keys::KvRoKind;
 use mir_static_website::respond::Responder;
 use mir_static_website::site::{Site, write_site};
@@ -42,12 +47,14 @@ fn ours() -> (u16, u16) {
             let secure = Main::new(
                 mirage_console::MemConsole::new(),
                 stack.clone(),
+                mirage_unix::UnixTime,
                 Crunch::<Site>::new(),
                 Config::default().http_port(0).https_port(Some(0)),
             );
             let plain = Main::new(
                 mirage_console::MemConsole::new(),
                 stack,
+                mirage_unix::UnixTime,
                 Crunch::<Site>::new(),
                 Config::default().http_port(0),
             );
@@ -77,6 +84,7 @@ fn ours_over(kind: KvRoKind, htdocs: PathBuf, image: PathBuf) -> u16 {
             let main = Main::new(
                 mirage_console::MemConsole::new(),
                 stack,
+                mirage_unix::UnixTime,
                 store,
                 Config::default().http_port(0),
             );
@@ -88,9 +96,53 @@ fn ours_over(kind: KvRoKind, htdocs: PathBuf, image: PathBuf) -> u16 {
     port.recv().unwrap()
 }
 
+/// A response body as hyper takes it: our body's chunks as data frames.
+type HyperBody =
+    StreamBody<futures::stream::LocalBoxStream<'static, Result<Frame<Bytes>, BodyError>>>;
+
+/// The baseline's handler: hyper's request handed to the same `Responder` our server uses
+/// (its head written out and parsed as our server parses a head), the answer handed back
+/// to hyper. Only the HTTP engine and the sockets underneath differ.
+async fn through_responder(
+    responder: &Responder<Crunch<Site>>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<HyperBody> {
+    use futures::StreamExt;
+    let mut head = BytesMut::with_capacity(512);
+    head.extend_from_slice(request.method().as_str().as_bytes());
+    head.extend_from_slice(b" ");
+    head.extend_from_slice(request.uri().to_string().as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in request.headers() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    let Parsed::Request(ours) = Request::parse(&mut head) else {
+        panic!("hyper passed a head our parser refuses");
+    };
+    let answer = responder.respond(&ours).await;
+    let mut response = hyper::Response::builder().status(answer.status().code());
+    for (name, value) in answer.headers() {
+        response = response.header(name, value);
+    }
+    if let Some(len) = answer.content_length() {
+        response = response.header("content-length", len);
+    }
+    let chunks = futures::stream::unfold(answer.into_body(), |mut body| async move {
+        let chunk = body.next_chunk().await?;
+        Some((chunk.map(Frame::data), body))
+    });
+    response
+        .body(StreamBody::new(chunks.boxed_local()))
+        .unwrap()
+}
+
 /// The baseline: the same `Responder` over the same store, served by hyper configured as the
-/// server configures it, on tokio's own sockets (and tokio-rustls), one task per connection,
-/// on a thread of its own.
+/// server configured it when it ran on hyper, on tokio's own sockets (and tokio-rustls), one
+/// task per connection, on a thread of its own.
 fn plain_tokio() -> (u16, u16) {
     let (sender, ports) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -123,7 +175,9 @@ fn plain_tokio() -> (u16, u16) {
                     let service = hyper::service::service_fn(|request| {
                         let responder = responder.clone();
                         async move {
-                            Ok::<_, std::convert::Infallible>(responder.respond(&request).await)
+                            Ok::<_, std::convert::Infallible>(
+                                through_responder(&responder, request).await,
+                            )
                         }
                     });
                     // hyper set up as the server sets it up (a header-read timer per

@@ -2,14 +2,14 @@
 //! value is never read whole into memory.
 
 use crate::validator::{self, Version};
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::LocalBoxStream;
-use http_body::{Frame, SizeHint};
 use mirage_types::KvRo;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll};
 
 /// The bytes read from the store per chunk of a streamed body: the most a response holds in
 /// memory at once.
@@ -22,10 +22,16 @@ pub struct Body(Kind);
 enum Kind {
     Whole(Option<Bytes>),
     Streamed {
-        chunks: LocalBoxStream<'static, Result<Bytes, std::io::Error>>,
+        chunks: LocalBoxStream<'static, Result<Bytes, BodyError>>,
         remaining: u64,
     },
 }
+
+/// Why a streamed body ended early: the value changed, shrank or went, or the store failed.
+/// The connection closes, so the client sees a short response, never a wrong one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BodyError(pub String);
 
 /// No body.
 pub fn empty() -> Body {
@@ -38,44 +44,46 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
     Body(Kind::Whole((!bytes.is_empty()).then_some(bytes)))
 }
 
-impl http_body::Body for Body {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+impl Body {
+    /// The next chunk, or `None` at the end.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, BodyError>> {
         match &mut self.0 {
-            Kind::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Kind::Streamed { chunks, remaining } => match chunks.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
+            Kind::Whole(bytes) => bytes.take().map(Ok),
+            Kind::Streamed { chunks, remaining } => match chunks.next().await {
+                Some(Ok(chunk)) => {
                     *remaining -= chunk.len() as u64;
-                    Poll::Ready(Some(Ok(Frame::data(chunk))))
+                    Some(Ok(chunk))
                 }
-                Poll::Ready(Some(Err(error))) => {
+                Some(Err(error)) => {
                     *remaining = 0;
-                    Poll::Ready(Some(Err(error)))
+                    Some(Err(error))
                 }
-                Poll::Ready(None) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
+                None => None,
             },
         }
     }
 
-    fn is_end_stream(&self) -> bool {
+    /// The whole body when it is already in memory (and is sent with the head in one write).
+    pub fn in_memory(&self) -> Option<&Bytes> {
+        match &self.0 {
+            Kind::Whole(bytes) => bytes.as_ref(),
+            Kind::Streamed { .. } => None,
+        }
+    }
+
+    /// Whether nothing more is to come.
+    pub fn is_end(&self) -> bool {
         match &self.0 {
             Kind::Whole(bytes) => bytes.is_none(),
             Kind::Streamed { remaining, .. } => *remaining == 0,
         }
     }
 
-    fn size_hint(&self) -> SizeHint {
+    /// The bytes still to come.
+    pub fn remaining(&self) -> u64 {
         match &self.0 {
-            Kind::Whole(bytes) => {
-                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
-            }
-            Kind::Streamed { remaining, .. } => SizeHint::with_exact(*remaining),
+            Kind::Whole(bytes) => bytes.as_ref().map_or(0, |b| b.len() as u64),
+            Kind::Streamed { remaining, .. } => *remaining,
         }
     }
 }
@@ -124,24 +132,20 @@ pub async fn read_unchanged<K: KvRo + ?Sized>(
     offset: u64,
     len: u64,
     version: Version,
-) -> Result<Bytes, std::io::Error> {
+) -> Result<Bytes, BodyError> {
     let chunk = store
         .read(key, offset, len)
         .await
-        .map_err(|error| std::io::Error::other(format!("{key}: {error}")))?;
+        .map_err(|error| BodyError(format!("{key}: {error}")))?;
     if (chunk.len() as u64) < len {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            format!(
-                "{key}: the value ended {} bytes early",
-                len - chunk.len() as u64
-            ),
-        ));
+        return Err(BodyError(format!(
+            "{key}: the value ended {} bytes early",
+            len - chunk.len() as u64
+        )));
     }
     if version.tracks_changes() && validator::version(store, key).await.ok() != Some(version) {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Interrupted,
-            format!("{key}: the value changed while it was being sent"),
+        return Err(BodyError(
+            key.to_owned() + ": the value changed while it was being sent",
         ));
     }
     Ok(chunk.slice(..len as usize))

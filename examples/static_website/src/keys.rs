@@ -3,6 +3,7 @@
 use clap::{ArgAction, Parser, ValueEnum};
 use mir_stackv4::keys::StackKeys;
 use std::path::PathBuf;
+use std::prelude::rust_2024::*;
 
 /// Which store the pages come from (Mirage's `--kv-ro`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,6 +57,15 @@ pub struct Keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
 
     #[test]
     fn defaults_are_the_issue_s() {

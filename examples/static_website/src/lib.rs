@@ -1,13 +1,23 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
 
 pub mod body;
+pub mod http;
+#[cfg(feature = "unix")]
 pub mod keys;
 pub mod mime;
 pub mod range;
 pub mod respond;
+#[cfg(feature = "unix")]
 pub mod site;
+#[cfg(feature = "unix")]
 pub mod store;
+#[cfg(feature = "std")]
 pub mod tls;
 pub mod unikernel;
 pub mod validator;

@@ -49,7 +49,10 @@ async fn serve<S: StackV4>(console: UnixConsole, stack: S, store: Store, keys: &
         .https_port(keys.https.then_some(keys.https_port))
         .max_connections(keys.max_connections)
         .header_timeout(Duration::from_secs(keys.header_timeout));
-    match Main::new(console, stack, store, config).start().await {
+    match Main::new(console, stack, mirage_unix::UnixTime, store, config)
+        .start()
+        .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string()),
     }

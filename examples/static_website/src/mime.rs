@@ -35,6 +35,15 @@ pub fn content_type(key: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::content_type;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
 
     #[test]
     fn by_extension() {

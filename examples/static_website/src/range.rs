@@ -77,6 +77,15 @@ pub fn parse(header: Option<&str>, size: u64) -> RangeRequest {
 mod tests {
     use super::{RangeRequest, parse};
     use proptest::prelude::*;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
 
     fn part(start: u64, end: u64) -> RangeRequest {
         RangeRequest::Part { start, end }

@@ -11,13 +11,16 @@
 //! from the store in chunks. Either comes from one version of the value.
 
 use crate::body::{self, Body, CHUNK};
+use crate::http::{Method, Request, Response, Status};
 use crate::mime::content_type;
 use crate::range::{self, RangeRequest};
 use crate::validator::{self, Etags, Version, status_of};
-use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 use mirage_types::{Entry, ErrorKind, KvRo};
-use std::rc::Rc;
 
 /// Times a response is begun again when the value changes while its head is made.
 const ATTEMPTS: usize = 3;
@@ -56,39 +59,31 @@ impl<K: KvRo + 'static> Responder<K> {
         &self.store
     }
 
-    /// The response to `request`.
-    pub async fn respond<B>(&self, request: &Request<B>) -> Response<Body> {
-        let head = match *request.method() {
-            Method::GET => false,
-            Method::HEAD => true,
-            _ => {
-                let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-                return response;
-            }
-        };
-        let mut response = self.get(request).await;
-        if head {
-            // The headers of the GET, no body (Content-Length stays what GET would send).
-            *response.body_mut() = body::empty();
+    /// The response to `request` (for `HEAD`, the `GET`'s: the connection drops its body).
+    pub async fn respond(&self, request: &Request) -> Response {
+        if request.method() == Method::Other {
+            return Response::text(Status::METHOD_NOT_ALLOWED, "method not allowed\n")
+                .header("allow", "GET, HEAD");
         }
-        response
+        self.get(request).await
     }
 
     /// The redirect of a plain HTTP request to the same path over HTTPS.
-    pub fn redirect<B>(&self, request: &Request<B>, redirect: &Redirect) -> Response<Body> {
-        let host = match request.headers().get(header::HOST) {
-            Some(value) => match value.to_str().ok().and_then(host_of) {
+    pub fn redirect(&self, request: &Request, redirect: &Redirect) -> Response {
+        let mut hosts = request.headers("host");
+        let host = match (hosts.next(), hosts.next()) {
+            (Some(value), None) => match core::str::from_utf8(value).ok().and_then(host_of) {
                 Some(host) => host.to_owned(),
-                None => return text(StatusCode::BAD_REQUEST, "bad Host header\n"),
+                None => return Response::text(Status::BAD_REQUEST, "bad Host header\n"),
             },
-            None => match &redirect.fallback_host {
+            (Some(_), Some(_)) => {
+                return Response::text(Status::BAD_REQUEST, "more than one Host header\n");
+            }
+            (None, _) => match &redirect.fallback_host {
                 Some(host) => host.clone(),
                 None => {
-                    return text(
-                        StatusCode::BAD_REQUEST,
+                    return Response::text(
+                        Status::BAD_REQUEST,
                         "a Host header is needed to redirect to HTTPS\n",
                     );
                 }
@@ -98,25 +93,18 @@ impl<K: KvRo + 'static> Responder<K> {
             443 => String::new(),
             port => format!(":{port}"),
         };
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or("/", |path| path.as_str());
-        let location = format!("https://{host}{port}{target}");
-        match HeaderValue::from_str(&location) {
-            Ok(location) => {
-                let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved to HTTPS\n");
-                response.headers_mut().insert(header::LOCATION, location);
-                response
-            }
-            Err(_) => text(StatusCode::BAD_REQUEST, "bad request target\n"),
+        let target = request.target();
+        if !target.starts_with('/') {
+            return Response::text(Status::BAD_REQUEST, "bad request target\n");
         }
+        Response::text(Status::MOVED_PERMANENTLY, "moved to HTTPS\n")
+            .header("location", format!("https://{host}{port}{target}"))
     }
 
-    async fn get<B>(&self, request: &Request<B>) -> Response<Body> {
-        let path = request.uri().path();
+    async fn get(&self, request: &Request) -> Response {
+        let path = request.path();
         let Some(key) = key_of(path) else {
-            return text(StatusCode::BAD_REQUEST, "bad path\n");
+            return Response::text(Status::BAD_REQUEST, "bad path\n");
         };
         if private(&key) {
             return not_found();
@@ -124,31 +112,28 @@ impl<K: KvRo + 'static> Responder<K> {
         match self.store.exists(&key).await {
             Ok(Some(Entry::Value)) => {}
             Ok(Some(Entry::Dictionary)) if !path.ends_with('/') => {
-                let mut response = text(StatusCode::MOVED_PERMANENTLY, "moved\n");
-                if let Ok(location) = HeaderValue::from_str(&format!("{path}/")) {
-                    response.headers_mut().insert(header::LOCATION, location);
-                }
-                return response;
+                return Response::text(Status::MOVED_PERMANENTLY, "moved\n")
+                    .header("location", format!("{path}/"));
             }
             Ok(_) => return not_found(),
             Err(error) if error.kind() == ErrorKind::NotFound => return not_found(),
             Err(_) => return server_error(),
         }
         for _ in 0..ATTEMPTS {
-            match self.value(request.headers(), &key).await {
+            match self.value(request, &key).await {
                 Ok(response) => return response,
-                Err(Changed::Status(status)) => return text(status, "unavailable\n"),
+                Err(Changed::Status(status)) => return Response::text(status, "unavailable\n"),
                 Err(Changed::Contents) => continue,
             }
         }
-        text(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Response::text(
+            Status::SERVICE_UNAVAILABLE,
             "the value could not be read consistently\n",
         )
     }
 
     /// The response for value `key`: whole, a part, 304 or 416.
-    async fn value(&self, headers: &HeaderMap, key: &str) -> Result<Response<Body>, Changed> {
+    async fn value(&self, request: &Request, key: &str) -> Result<Response, Changed> {
         let version = validator::version(&*self.store, key)
             .await
             .map_err(|e| Changed::Status(status_of(&e)))?;
@@ -158,48 +143,35 @@ impl<K: KvRo + 'static> Responder<K> {
             .etag(key, version)
             .await
             .map_err(Changed::Status)?;
-        let mut response = if none_match(headers, &etag) {
-            let mut response = Response::new(body::empty());
-            *response.status_mut() = StatusCode::NOT_MODIFIED;
-            response
+        let response = if none_match(request, &etag) {
+            Response::new(Status::NOT_MODIFIED, body::empty())
         } else {
-            match range::parse(range_header(headers, &etag), size) {
+            match range::parse(range_header(request, &etag), size) {
                 RangeRequest::Whole => {
-                    let mut response = Response::new(self.body(key, 0, size, version).await?);
-                    length(&mut response, size);
-                    response
+                    Response::new(Status::OK, self.body(key, 0, size, version).await?).length(size)
                 }
                 RangeRequest::Part { start, end } => {
                     let len = end - start + 1;
-                    let mut response = Response::new(self.body(key, start, len, version).await?);
-                    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-                    length(&mut response, len);
-                    set(
-                        &mut response,
-                        header::CONTENT_RANGE,
-                        &format!("bytes {start}-{end}/{size}"),
-                    );
-                    response
+                    Response::new(
+                        Status::PARTIAL_CONTENT,
+                        self.body(key, start, len, version).await?,
+                    )
+                    .length(len)
+                    .header("content-range", format!("bytes {start}-{end}/{size}"))
                 }
                 RangeRequest::Unsatisfiable => {
-                    let mut response = text(StatusCode::RANGE_NOT_SATISFIABLE, "");
-                    set(
-                        &mut response,
-                        header::CONTENT_RANGE,
-                        &format!("bytes */{size}"),
-                    );
-                    return Ok(response);
+                    return Ok(Response::text(Status::RANGE_NOT_SATISFIABLE, "")
+                        .header("content-range", format!("bytes */{size}"))
+                        .header("etag", etag)
+                        .header("accept-ranges", "bytes"));
                 }
             }
         };
-        let headers = response.headers_mut();
-        headers.insert(header::ETAG, etag);
-        headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        if response.status() != StatusCode::NOT_MODIFIED {
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(key)),
-            );
+        let mut response = response
+            .header("etag", etag)
+            .header("accept-ranges", "bytes");
+        if response.status() != Status::NOT_MODIFIED {
+            response.set_header("content-type", content_type(key));
         }
         Ok(response)
     }
@@ -237,7 +209,7 @@ enum Changed {
     /// The value changed while the response was made.
     Contents,
     /// The store failed, or the value went: answer with this.
-    Status(StatusCode),
+    Status(Status),
 }
 
 /// Whether `key` is under the private directory, spelt in any case (stores name values
@@ -286,7 +258,7 @@ fn percent_decode(text: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
+            let hex = core::str::from_utf8(hex).ok()?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -312,63 +284,46 @@ fn host_of(value: &str) -> Option<&str> {
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, as RFC 9110 says for it) or is `*`.
-fn none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let ours = etag.to_str().unwrap_or_default();
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
+fn none_match(request: &Request, etag: &str) -> bool {
+    request
+        .headers("if-none-match")
+        .filter_map(|value| core::str::from_utf8(value).ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 /// The `Range` header to honour: none when `If-Range` names another representation.
-fn range_header<'h>(headers: &'h HeaderMap, etag: &HeaderValue) -> Option<&'h str> {
-    if let Some(if_range) = headers.get(header::IF_RANGE)
-        && if_range != etag
+fn range_header<'r>(request: &'r Request, etag: &str) -> Option<&'r str> {
+    if let Some(if_range) = request.headers("if-range").next()
+        && if_range != etag.as_bytes()
     {
         return None;
     }
-    headers.get(header::RANGE)?.to_str().ok()
+    request.header("range")
 }
 
-fn set(response: &mut Response<Body>, name: header::HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        response.headers_mut().insert(name, value);
-    }
+fn not_found() -> Response {
+    Response::text(Status::NOT_FOUND, "not found\n")
 }
 
-fn length(response: &mut Response<Body>, len: u64) {
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-}
-
-/// A short plain-text response.
-fn text(status: StatusCode, message: &'static str) -> Response<Body> {
-    let mut response = Response::new(body::full(message));
-    *response.status_mut() = status;
-    length(&mut response, message.len() as u64);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-fn not_found() -> Response<Body> {
-    text(StatusCode::NOT_FOUND, "not found\n")
-}
-
-fn server_error() -> Response<Body> {
-    text(StatusCode::INTERNAL_SERVER_ERROR, "the store failed\n")
+fn server_error() -> Response {
+    Response::text(Status::INTERNAL_SERVER_ERROR, "the store failed\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::{host_of, key_of, private};
     use proptest::prelude::*;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
 
     #[test]
     fn paths_become_keys() {

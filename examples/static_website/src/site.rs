@@ -2,6 +2,7 @@
 //! write it out as a directory for `--kv-ro direct` and the FAT image.
 
 use std::path::Path;
+use std::prelude::rust_2024::*;
 
 include!(concat!(env!("OUT_DIR"), "/site_embed.rs"));
 

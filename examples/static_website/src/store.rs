@@ -6,6 +6,7 @@ use mirage_block::FileBlock;
 use mirage_kv::{Crunch, DirectKv, FatFs, FsKv};
 use mirage_types::Either;
 use std::path::Path;
+use std::prelude::rust_2024::*;
 
 /// The store, whichever was chosen: Mirage's `if_impl`, dispatched statically.
 pub type Store = Either<Crunch<Site>, Either<DirectKv, FsKv<FatFs<FileBlock>>>>;

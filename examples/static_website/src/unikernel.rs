@@ -7,23 +7,25 @@
 //! all (slowloris) is dropped; beyond `max_connections` at once, new connections are closed
 //! as soon as they are accepted and counted.
 
-use crate::body::Body;
+use crate::http::{self, Request, TcpTransport};
 use crate::respond::{Redirect, Responder};
-use crate::tls::{TlsError, server_config};
+#[cfg(feature = "std")]
+use crate::tls::{TlsError, TlsTransport, server_config};
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::{format, vec};
+use core::cell::Cell;
+use core::future::{Future, poll_fn};
+use core::net::SocketAddrV4;
+use core::pin::Pin;
+use core::task::Poll;
+use core::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use mirage_net::FlowStream;
-use mirage_types::{Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener};
-use std::cell::Cell;
-use std::convert::Infallible;
-use std::future::Future;
-use std::net::SocketAddrV4;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::time::Duration;
-use tokio_rustls::TlsAcceptor;
+use mirage_types::{
+    Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener, Time,
+};
 
 /// The longest [`Config::header_timeout`]: a day. (Timers count from now, and a deadline
 /// beyond the clock's range would overflow it.)
@@ -87,8 +89,13 @@ pub enum ServeError {
     #[error("binding port {0}: {1}")]
     Bind(u16, StackError),
     /// HTTPS was asked for and cannot be set up.
+    #[cfg(feature = "std")]
     #[error("HTTPS: {0}")]
     Tls(#[from] TlsError),
+    /// HTTPS was asked for in a build without TLS.
+    #[cfg(not(feature = "std"))]
+    #[error("HTTPS: this build serves HTTP only")]
+    NoTls,
     /// Accepting failed (the stack went away).
     #[error("accepting connections: {0}")]
     Accept(TcpError),
@@ -97,10 +104,16 @@ pub enum ServeError {
     Console(String),
 }
 
+/// The TLS configuration a listener serves with.
+#[cfg(feature = "std")]
+type TlsConfig = alloc::sync::Arc<rustls::ServerConfig>;
+#[cfg(not(feature = "std"))]
+type TlsConfig = core::convert::Infallible;
+
 /// The bound ports, ready to serve.
 pub struct Listeners<S: StackV4> {
     http: S::TcpListener,
-    https: Option<(S::TcpListener, TlsAcceptor)>,
+    https: Option<(S::TcpListener, TlsConfig)>,
 }
 
 impl<S: StackV4> Listeners<S> {
@@ -127,10 +140,12 @@ pub struct Counters {
     pub refused: u64,
 }
 
-/// The static website.
-pub struct Main<C: Console, S: StackV4, K: KvRo + 'static> {
+/// The static website: serves store `K` on stack `S`, saying what it does on console `C`,
+/// timing clients out on `T`.
+pub struct Main<C: Console, S: StackV4, K: KvRo + 'static, T: Time> {
     console: C,
     stack: S,
+    time: T,
     responder: Responder<K>,
     config: Config,
     counters: Cell<Counters>,
@@ -141,12 +156,19 @@ pub struct Main<C: Console, S: StackV4, K: KvRo + 'static> {
 /// One connection being served.
 type Connection<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
-impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
+/// What the accept loop saw.
+enum Accepted<F> {
+    Http(Result<F, TcpError>),
+    Https(Result<F, TcpError>),
+}
+
+impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     /// Applies the "functor" to its devices.
-    pub fn new(console: C, stack: S, store: K, config: Config) -> Self {
+    pub fn new(console: C, stack: S, time: T, store: K, config: Config) -> Self {
         Main {
             console,
             stack,
+            time,
             responder: Responder::new(Rc::new(store)),
             config,
             counters: Cell::new(Counters::default()),
@@ -172,10 +194,20 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
         self.serve(listeners).await
     }
 
+    /// The TLS configuration from the store's files.
+    #[cfg(feature = "std")]
+    async fn tls_config(&self) -> Result<TlsConfig, ServeError> {
+        Ok(server_config(&**self.responder.store()).await?)
+    }
+    #[cfg(not(feature = "std"))]
+    async fn tls_config(&self) -> Result<TlsConfig, ServeError> {
+        Err(ServeError::NoTls)
+    }
+
     /// Reads the TLS files (with HTTPS on) and binds the ports, saying so on the console.
     pub async fn bind(&self) -> Result<Listeners<S>, ServeError> {
         let tls = match self.config.https_port {
-            Some(port) => Some((port, server_config(&**self.responder.store()).await?)),
+            Some(port) => Some((port, self.tls_config().await?)),
             None => None,
         };
         let port = self.config.http_port;
@@ -190,7 +222,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
                     .bind_tcpv4(port)
                     .await
                     .map_err(|e| ServeError::Bind(port, e))?,
-                TlsAcceptor::from(config),
+                config,
             )),
             None => None,
         };
@@ -222,34 +254,49 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
         let redirect = listeners.https_addr().map(|https| Redirect {
             https_port: https.port(),
             fallback_host: {
-                let ip = listeners.http_addr().ip().to_owned();
+                let ip = *listeners.http_addr().ip();
                 (!ip.is_unspecified()).then(|| ip.to_string())
             },
         });
+        let redirect = redirect.as_ref();
         let mut connections: FuturesUnordered<Connection<'_>> = FuturesUnordered::new();
+        let mut http_accept = listeners.http.accept();
+        let mut https_accept = listeners
+            .https
+            .as_ref()
+            .map(|(listener, _)| listener.accept());
         loop {
-            let https_accept = async {
-                match &listeners.https {
-                    Some((listener, _)) => listener.accept().await,
-                    None => std::future::pending().await,
+            let accepted = poll_fn(|cx| {
+                // Finished connections leave the set; the rest are polled when woken.
+                while let Poll::Ready(Some(())) = connections.poll_next_unpin(cx) {}
+                if let Poll::Ready(flow) = http_accept.as_mut().poll(cx) {
+                    return Poll::Ready(Accepted::Http(flow));
                 }
-            };
-            tokio::select! {
-                accepted = listeners.http.accept() => {
-                    let flow = accepted.map_err(ServeError::Accept)?;
-                    if let Some(served) = self.admit(flow, |flow| self.http(flow, redirect.as_ref())) {
+                if let Some(accept) = &mut https_accept
+                    && let Poll::Ready(flow) = accept.as_mut().poll(cx)
+                {
+                    return Poll::Ready(Accepted::Https(flow));
+                }
+                Poll::Pending
+            })
+            .await;
+            match accepted {
+                Accepted::Http(flow) => {
+                    http_accept = listeners.http.accept();
+                    let flow = flow.map_err(ServeError::Accept)?;
+                    if let Some(served) = self.admit(flow, |flow| self.http(flow, redirect)) {
                         connections.push(served);
                     }
                 }
-                accepted = https_accept => {
-                    let flow = accepted.map_err(ServeError::Accept)?;
-                    if let Some((_, acceptor)) = &listeners.https
-                        && let Some(served) = self.admit(flow, |flow| self.https(flow, acceptor))
-                    {
-                        connections.push(served);
+                Accepted::Https(flow) => {
+                    let flow = flow.map_err(ServeError::Accept)?;
+                    if let Some((listener, config)) = &listeners.https {
+                        https_accept = Some(listener.accept());
+                        if let Some(served) = self.admit(flow, |flow| self.https(flow, config)) {
+                            connections.push(served);
+                        }
                     }
                 }
-                Some(()) = connections.next(), if !connections.is_empty() => {}
             }
         }
     }
@@ -286,43 +333,42 @@ impl<C: Console, S: StackV4, K: KvRo + 'static> Main<C, S, K> {
 
     /// A plain HTTP connection: the site, or with HTTPS on a redirect to it.
     async fn http(&self, flow: StackFlow<S>, redirect: Option<&Redirect>) {
-        // Answers go out in several writes (the head, then the body's chunks): with
+        // Answers may go out in several writes (the head, then the body's chunks): with
         // Nagle's algorithm each answer's last short segment would wait for the client's
         // delayed ACK. Failing to set it only costs that wait.
         let _ = flow.set_nodelay(true);
-        self.requests(TokioIo::new(FlowStream::new(flow)), redirect)
-            .await
+        self.requests(&mut TcpTransport(flow), redirect).await
     }
 
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
-    async fn https(&self, flow: StackFlow<S>, acceptor: &TlsAcceptor) {
+    #[cfg(feature = "std")]
+    async fn https(&self, flow: StackFlow<S>, config: &TlsConfig) {
         let _ = flow.set_nodelay(true);
-        let handshake = acceptor.accept(FlowStream::new(flow));
-        if let Ok(Ok(stream)) = tokio::time::timeout(self.config.header_timeout, handshake).await {
-            self.requests(TokioIo::new(stream), None).await;
+        let handshake = TlsTransport::accept(TcpTransport(flow), config.clone());
+        let timeout = self.time.sleep(self.config.header_timeout);
+        if let futures::future::Either::Left((Ok(mut tls), _)) =
+            futures::future::select(core::pin::pin!(handshake), timeout).await
+        {
+            self.requests(&mut tls, None).await;
         }
+    }
+    #[cfg(not(feature = "std"))]
+    async fn https(&self, _flow: StackFlow<S>, config: &TlsConfig) {
+        match *config {}
     }
 
     /// Requests on one connection, kept alive, each head read within `header_timeout`.
-    async fn requests<I>(&self, io: I, redirect: Option<&Redirect>)
-    where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
-    {
-        let service = hyper::service::service_fn(|request| async move {
-            let response: hyper::Response<Body> = match redirect {
-                Some(redirect) => self.responder.redirect(&request, redirect),
-                None => self.responder.respond(&request).await,
-            };
-            Ok::<_, Infallible>(response)
-        });
-        // A client that half-closes after its request (`nc -N`) still gets its answer.
-        let _ = http1::Builder::new()
-            .half_close(true)
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.config.header_timeout)
-            .max_buf_size(64 * 1024)
-            .serve_connection(io, service)
-            .await;
+    async fn requests(&self, io: &mut impl http::Transport, redirect: Option<&Redirect>) {
+        http::serve(
+            io,
+            &self.time,
+            self.config.header_timeout,
+            async |request: &Request| match redirect {
+                Some(redirect) => self.responder.redirect(request, redirect),
+                None => self.responder.respond(request).await,
+            },
+        )
+        .await
     }
 }
 
@@ -334,7 +380,7 @@ const RELEASE_AFTER: usize = 64;
 /// the system (glibc keeps freed connection buffers for reuse, so a burst of connections
 /// would otherwise leave the server at its peak).
 fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(feature = "std", target_os = "linux", target_env = "gnu"))]
     // SAFETY: no arguments beyond the padding to keep; safe at any time.
     unsafe {
         libc::malloc_trim(0);

@@ -7,15 +7,18 @@
 //! between which other clients are served; it is computed once per key and size, and
 //! requests that arrive while it is computed wait for the same computation.
 
+use crate::http::Status;
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::time::Duration;
 use futures::FutureExt;
 use futures::future::{LocalBoxFuture, Shared};
-use hyper::StatusCode;
-use hyper::header::HeaderValue;
 use mirage_types::{ErrorKind, KvError, KvRo};
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
-use std::time::Duration;
 
 /// Digests remembered, at most (the oldest half is dropped when full).
 const DIGESTS_KEPT: usize = 4096;
@@ -46,21 +49,21 @@ pub async fn version<K: KvRo + ?Sized>(store: &K, key: &str) -> Result<Version, 
 }
 
 /// The status a store error becomes.
-pub fn status_of(error: &KvError) -> StatusCode {
+pub fn status_of(error: &KvError) -> Status {
     match error.kind() {
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::NotFound => Status::NOT_FOUND,
+        _ => Status::INTERNAL_SERVER_ERROR,
     }
 }
 
-type Pending = Shared<LocalBoxFuture<'static, Result<HeaderValue, StatusCode>>>;
+type Pending = Shared<LocalBoxFuture<'static, Result<String, Status>>>;
 
 /// The `ETag`s of a store's values.
 pub struct Etags<K: KvRo> {
     store: Rc<K>,
     /// Digest-based tags by key, with the size they are for; a pending one is shared by
     /// every request waiting for it.
-    digests: RefCell<HashMap<String, (u64, Pending)>>,
+    digests: RefCell<BTreeMap<String, (u64, Pending)>>,
 }
 
 impl<K: KvRo + 'static> Etags<K> {
@@ -68,15 +71,14 @@ impl<K: KvRo + 'static> Etags<K> {
     pub fn new(store: Rc<K>) -> Self {
         Etags {
             store,
-            digests: RefCell::new(HashMap::new()),
+            digests: RefCell::new(BTreeMap::new()),
         }
     }
 
     /// The `ETag` of `key` at `version`, quoted.
-    pub async fn etag(&self, key: &str, version: Version) -> Result<HeaderValue, StatusCode> {
+    pub async fn etag(&self, key: &str, version: Version) -> Result<String, Status> {
         if let Some(modified) = version.modified {
-            let tag = format!("\"{:x}-{:x}\"", version.size, modified.as_nanos());
-            return HeaderValue::from_str(&tag).map_err(|_| StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(format!("\"{:x}-{:x}\"", version.size, modified.as_nanos()));
         }
         let pending = self.digest(key, version.size);
         let tag = pending.await;
@@ -106,8 +108,12 @@ impl<K: KvRo + 'static> Etags<K> {
         let owned = key.to_owned();
         let pending = async move {
             let digest = store.digest(&owned).await.map_err(|e| status_of(&e))?;
-            HeaderValue::from_str(&format!("\"{digest}\""))
-                .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)
+            // A store's digest is hex; anything else would not make a header value.
+            if digest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Ok(format!("\"{digest}\""))
+            } else {
+                Err(Status::INTERNAL_SERVER_ERROR)
+            }
         }
         .boxed_local()
         .shared();
@@ -126,6 +132,15 @@ mod tests {
     use super::*;
     use mirage_kv::MemKv;
     use mirage_types::KvRw;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
 
     /// A store whose digests are counted, to see that concurrent requests share one.
     struct Counted {

@@ -201,7 +201,7 @@ fn http_as_a_browser_and_curl_expect_it() {
     );
     let log = String::from_utf8_lossy(&twice.stderr);
     assert!(log.contains("Re-using existing connection"), "{log}");
-    // A request line that is not HTTP: 400 from hyper.
+    // A request line that is not HTTP: 400.
     let mut raw = TcpStream::connect(("127.0.0.1", port)).unwrap();
     raw.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
     let mut answer = String::new();

@@ -1,6 +1,11 @@
 //! The server's TLS configuration, from its certificate chain and private key in the store
 //! (`tls/server.pem`, `tls/server.key`, as Mirage's static_website_tls keeps them).
 
+use std::prelude::rust_2024::*;
+mod transport;
+
+pub use transport::TlsTransport;
+
 use mirage_types::{ErrorKind, KvRo};
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
