@@ -1,6 +1,8 @@
 //! Puts the site together in `OUT_DIR`: the pages in `htdocs/` and one large file, a few MiB
 //! of deterministic bytes made here rather than kept in git, then writes the `RustEmbed`
-//! derive that compiles the whole site in (`Site`, included by `src/site.rs`).
+//! derive that compiles the whole site in (`Site`, included by `src/site.rs`) and the same
+//! files as a table of `(key, bytes)` for `mirage_kv::StaticKv` (`SITE`, in
+//! `src/site_table.rs`, what the unikernel serves).
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +37,19 @@ fn large(len: usize) -> Vec<u8> {
     out
 }
 
+/// Every file under `dir`, as (key, path), keys in order.
+fn walk(dir: &Path, prefix: &str, files: &mut Vec<(String, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let key = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if entry.file_type().unwrap().is_dir() {
+            walk(&entry.path(), &format!("{key}/"), files);
+        } else {
+            files.push((key, entry.path()));
+        }
+    }
+}
+
 fn main() {
     println!("cargo::rerun-if-changed=htdocs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
@@ -53,4 +68,16 @@ fn main() {
         site.display().to_string()
     );
     std::fs::write(out.join("site_embed.rs"), derive).unwrap();
+    let mut files = Vec::new();
+    walk(&site, "", &mut files);
+    files.sort();
+    let mut table = String::from("&[\n");
+    for (key, path) in files {
+        table.push_str(&format!(
+            "    ({key:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    table.push(']');
+    std::fs::write(out.join("site_table.rs"), table).unwrap();
 }

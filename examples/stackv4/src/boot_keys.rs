@@ -12,9 +12,10 @@ use core::time::Duration;
 use mirage_net::Addressing;
 use mirage_types::Ipv4Config;
 
-/// The keys a stackv4 unikernel takes.
+/// The network keys every unikernel on the direct stack takes: how the stack gets its
+/// address and how long a connection may wait on its peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BootKeys {
+pub struct NetKeys {
     /// `--dhcp true|false`: configure the stack by DHCP.
     pub dhcp: bool,
     /// `--ip`: the static address (default 10.0.0.2).
@@ -23,56 +24,16 @@ pub struct BootKeys {
     pub netmask: Ipv4Addr,
     /// `--gateways`, comma-separated (default 10.0.0.1).
     pub gateways: Vec<Ipv4Addr>,
-    /// `--udp-port` (default 53).
-    pub udp_port: u16,
-    /// `--tcp-port` (default 8080).
-    pub tcp_port: u16,
     /// `--tcp-timeout`, seconds (default 120).
     pub tcp_timeout: u64,
-    /// `--color always|never` (default never: a console log is not a terminal).
-    pub color: bool,
 }
 
-/// The keys, for the error that names an unknown one.
-const KEYS: &str = "--net, --dhcp, --ip, --netmask, --gateways, --udp-port, --tcp-port, \
-                    --tcp-timeout, --color";
+impl NetKeys {
+    /// The network keys, for the error that names an unknown key.
+    pub const NAMES: &str = "--net, --dhcp, --ip, --netmask, --gateways, --tcp-timeout";
 
-impl Default for BootKeys {
-    fn default() -> Self {
-        let config = Ipv4Config::default();
-        BootKeys {
-            dhcp: false,
-            ip: config.address,
-            netmask: config.netmask,
-            gateways: config.gateways,
-            udp_port: 53,
-            tcp_port: 8080,
-            tcp_timeout: 120,
-            color: false,
-        }
-    }
-}
-
-impl BootKeys {
-    /// Parses `command_line`; the error names the key and what is wrong with its value.
-    ///
-    /// ```
-    /// use mir_stackv4::boot_keys::BootKeys;
-    ///
-    /// let keys = BootKeys::parse("--ip=10.0.0.5 --gateways 10.0.0.1,10.0.0.9").unwrap();
-    /// assert_eq!(keys.ip.to_string(), "10.0.0.5");
-    /// assert_eq!(keys.gateways.len(), 2);
-    /// let error = BootKeys::parse("--ip 224.0.0.1").unwrap_err();
-    /// assert!(error.contains("--ip") && error.contains("multicast"), "{error}");
-    /// ```
-    pub fn parse(command_line: &str) -> Result<Self, String> {
-        let mut keys = BootKeys::default();
-        mirage_types::apply_boot_keys(command_line, KEYS, |key, value| keys.set(key, value))?;
-        Ok(keys)
-    }
-
-    /// Takes one key's value; `None` for a key there is not.
-    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+    /// Takes one key's value; `None` for a key that is not a network key.
+    pub fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
         let parsed = match key {
             "net" if value == "direct" => Ok(()),
             "net" => Err("a unikernel has only the direct stack".into()),
@@ -80,14 +41,7 @@ impl BootKeys {
             "ip" => values::host_address(value).map(|v| self.ip = v),
             "netmask" => values::netmask(value).map(|v| self.netmask = v),
             "gateways" => values::host_addresses(value).map(|v| self.gateways = v),
-            "udp-port" => values::port(value).map(|v| self.udp_port = v),
-            "tcp-port" => values::port(value).map(|v| self.tcp_port = v),
             "tcp-timeout" => values::tcp_timeout(value).map(|v| self.tcp_timeout = v),
-            "color" if matches!(value, "always" | "never") => {
-                self.color = value == "always";
-                Ok(())
-            }
-            "color" => Err("it is always or never".into()),
             _ => return None,
         };
         Some(parsed)
@@ -111,6 +65,78 @@ impl BootKeys {
     pub fn tcp_timeout(&self) -> Duration {
         Duration::from_secs(self.tcp_timeout)
     }
+}
+
+impl Default for NetKeys {
+    fn default() -> Self {
+        let config = Ipv4Config::default();
+        NetKeys {
+            dhcp: false,
+            ip: config.address,
+            netmask: config.netmask,
+            gateways: config.gateways,
+            tcp_timeout: 120,
+        }
+    }
+}
+
+/// The keys a stackv4 unikernel takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootKeys {
+    /// The network keys.
+    pub net: NetKeys,
+    /// `--udp-port` (default 53).
+    pub udp_port: u16,
+    /// `--tcp-port` (default 8080).
+    pub tcp_port: u16,
+    /// `--color always|never` (default never: a console log is not a terminal).
+    pub color: bool,
+}
+
+impl Default for BootKeys {
+    fn default() -> Self {
+        BootKeys {
+            net: NetKeys::default(),
+            udp_port: 53,
+            tcp_port: 8080,
+            color: false,
+        }
+    }
+}
+
+impl BootKeys {
+    /// Parses `command_line`; the error names the key and what is wrong with its value.
+    ///
+    /// ```
+    /// use mir_stackv4::boot_keys::BootKeys;
+    ///
+    /// let keys = BootKeys::parse("--ip=10.0.0.5 --gateways 10.0.0.1,10.0.0.9").unwrap();
+    /// assert_eq!(keys.net.ip.to_string(), "10.0.0.5");
+    /// assert_eq!(keys.net.gateways.len(), 2);
+    /// let error = BootKeys::parse("--ip 224.0.0.1").unwrap_err();
+    /// assert!(error.contains("--ip") && error.contains("multicast"), "{error}");
+    /// ```
+    pub fn parse(command_line: &str) -> Result<Self, String> {
+        let mut keys = BootKeys::default();
+        let names = alloc::format!("{}, --udp-port, --tcp-port, --color", NetKeys::NAMES);
+        mirage_types::apply_boot_keys(command_line, &names, |key, value| keys.set(key, value))?;
+        Ok(keys)
+    }
+
+    /// Takes one key's value; `None` for a key there is not.
+    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        let parsed = match key {
+            "udp-port" => values::port(value).map(|v| self.udp_port = v),
+            "tcp-port" => values::port(value).map(|v| self.tcp_port = v),
+            "color" if matches!(value, "always" | "never") => {
+                self.color = value == "always";
+                Ok(())
+            }
+            "color" => Err("it is always or never".into()),
+            _ => return self.net.set(key, value),
+        };
+        Some(parsed)
+    }
 
     /// The colours `--color` asks for.
     pub fn palette(&self) -> Palette {
@@ -129,16 +155,16 @@ mod tests {
              --gateways 192.168.1.1 --udp-port 5353 --tcp-port=80 --tcp-timeout 30 --color always",
         )
         .unwrap();
-        assert!(keys.dhcp && keys.color);
-        assert_eq!(keys.ip, Ipv4Addr::new(192, 168, 1, 9));
-        assert_eq!(keys.netmask, Ipv4Addr::new(255, 255, 0, 0));
-        assert_eq!(keys.gateways, [Ipv4Addr::new(192, 168, 1, 1)]);
+        assert!(keys.net.dhcp && keys.color);
+        assert_eq!(keys.net.ip, Ipv4Addr::new(192, 168, 1, 9));
+        assert_eq!(keys.net.netmask, Ipv4Addr::new(255, 255, 0, 0));
+        assert_eq!(keys.net.gateways, [Ipv4Addr::new(192, 168, 1, 1)]);
         assert_eq!(
-            (keys.udp_port, keys.tcp_port, keys.tcp_timeout),
+            (keys.udp_port, keys.tcp_port, keys.net.tcp_timeout),
             (5353, 80, 30)
         );
         assert_eq!(BootKeys::parse("").unwrap(), BootKeys::default());
-        assert_eq!(BootKeys::default().ipv4_config(), Ipv4Config::default());
+        assert_eq!(BootKeys::default().net.ipv4_config(), Ipv4Config::default());
     }
 
     #[test]

@@ -7,6 +7,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod body;
+pub mod boot_keys;
 pub mod http;
 #[cfg(feature = "unix")]
 pub mod keys;
@@ -15,6 +16,7 @@ pub mod range;
 pub mod respond;
 #[cfg(feature = "unix")]
 pub mod site;
+pub mod site_table;
 #[cfg(feature = "unix")]
 pub mod store;
 #[cfg(feature = "std")]

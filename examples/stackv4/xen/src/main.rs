@@ -21,18 +21,19 @@ use mirage_xen_pv::{Xen, block_on};
 
 fn run(xen: Xen) -> Result<(), String> {
     let keys = BootKeys::parse(xen.command_line())?;
+    let net = &keys.net;
     let random = xen.random().map_err(|error| error.to_string())?;
     let platform = StackPlatform::new(xen.time(), xen.monotonic_clock(), random);
     // Shared by the callbacks: one ring, one writer at a time.
     let console = Rc::new(xen.console());
     block_on(async {
         let vif = xen.vif(0).await?;
-        let (stack, driver) = DirectStack::on_platform(vif, keys.addressing(), platform)
+        let (stack, driver) = DirectStack::on_platform(vif, net.addressing(), platform)
             .map_err(|error| error.to_string())?;
-        stack.set_tcp_timeout(keys.tcp_timeout());
+        stack.set_tcp_timeout(net.tcp_timeout());
         let application = async {
             let config = stack.configured().await.map_err(|e| e.to_string())?;
-            if keys.dhcp {
+            if net.dhcp {
                 console
                     .log_s(&lease_line(&config))
                     .await
