@@ -22,7 +22,7 @@ use mir_static_website::keys::KvRoKind;
 use mir_static_website::respond::Responder;
 use mir_static_website::site::{Site, write_site};
 use mir_static_website::store::open;
-use mir_static_website::tls::server_config;
+use mir_static_website::tls::{Tls, server_config};
 use mir_static_website::unikernel::{Config, Main};
 use mirage_kv::Crunch;
 use mirage_net::{SocketStack, StackConfig};
@@ -153,7 +153,8 @@ fn plain_tokio() -> (u16, u16) {
         let local = tokio::task::LocalSet::new();
         local.block_on(&runtime, async move {
             let store = Crunch::<Site>::new();
-            let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&store).await.unwrap());
+            let acceptor =
+                tokio_rustls::TlsAcceptor::from(server_config(&store, &Tls::ring()).await.unwrap());
             let responder = Rc::new(Responder::new(Rc::new(store)));
             let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let https = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

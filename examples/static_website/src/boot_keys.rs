@@ -18,6 +18,11 @@ pub struct BootKeys {
     pub net: NetKeys,
     /// `--http-port` (default 8080).
     pub http_port: u16,
+    /// `--https true|false`: serve HTTPS too, plain HTTP then redirecting to it (default
+    /// false).
+    pub https: bool,
+    /// `--https-port` (default 4433).
+    pub https_port: u16,
     /// `--max-connections` (default 1024; at least 1).
     pub max_connections: usize,
     /// `--header-timeout`, seconds (default 10; 1 to 86400).
@@ -30,6 +35,8 @@ impl Default for BootKeys {
         BootKeys {
             net: NetKeys::default(),
             http_port: config.http_port,
+            https: false,
+            https_port: 4433,
             max_connections: config.max_connections,
             header_timeout: config.header_timeout.as_secs(),
         }
@@ -50,7 +57,7 @@ impl BootKeys {
     pub fn parse(command_line: &str) -> Result<Self, String> {
         let mut keys = BootKeys::default();
         let names = format!(
-            "{}, --http-port, --max-connections, --header-timeout",
+            "{}, --http-port, --https, --https-port, --max-connections, --header-timeout",
             NetKeys::NAMES
         );
         mirage_types::apply_boot_keys(command_line, &names, |key, value| keys.set(key, value))?;
@@ -61,6 +68,8 @@ impl BootKeys {
     fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
         let parsed = match key {
             "http-port" => values::port(value).map(|v| self.http_port = v),
+            "https" => values::boolean(value).map(|v| self.https = v),
+            "https-port" => values::port(value).map(|v| self.https_port = v),
             "max-connections" => match value.parse::<usize>() {
                 Ok(max) if max > 0 => {
                     self.max_connections = max;
@@ -76,10 +85,12 @@ impl BootKeys {
         Some(parsed)
     }
 
-    /// The server's configuration: HTTP only (the unikernel has no TLS yet).
+    /// The server's configuration (HTTPS on [`Config::tls`]'s cryptography, which the
+    /// unikernel gives).
     pub fn config(&self) -> Config {
         Config::default()
             .http_port(self.http_port)
+            .https_port(self.https.then_some(self.https_port))
             .max_connections(self.max_connections)
             .header_timeout(Duration::from_secs(self.header_timeout))
     }
@@ -92,7 +103,8 @@ mod tests {
     #[test]
     fn every_key_and_the_defaults() {
         let keys = BootKeys::parse(
-            "--dhcp true --http-port 80 --max-connections=5 --header-timeout 3 --tcp-timeout 9",
+            "--dhcp true --http-port 80 --max-connections=5 --header-timeout 3 --tcp-timeout 9 \
+             --https true --https-port 443",
         )
         .unwrap();
         assert!(keys.net.dhcp);
@@ -103,8 +115,9 @@ mod tests {
         assert_eq!(keys.net.tcp_timeout, 9);
         let config = keys.config();
         assert_eq!(config.header_timeout, Duration::from_secs(3));
-        assert_eq!(config.https_port, None);
+        assert_eq!(config.https_port, Some(443));
         let defaults = BootKeys::parse("").unwrap().config();
+        assert_eq!(defaults.https_port, None);
         assert_eq!(
             (defaults.http_port, defaults.max_connections),
             (
@@ -120,7 +133,8 @@ mod tests {
             ("--http-port 65536", "not a port"),
             ("--max-connections 0", "1 or more"),
             ("--header-timeout 86401", "from 1 to 86400"),
-            ("--https true", "no such key"),
+            ("--https yes", "neither true nor false"),
+            ("--tls true", "no such key"),
             ("--ip 0.0.0.0", "--ip"),
         ] {
             let error = BootKeys::parse(line).unwrap_err();

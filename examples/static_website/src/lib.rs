@@ -19,7 +19,6 @@ pub mod site;
 pub mod site_table;
 #[cfg(feature = "unix")]
 pub mod store;
-#[cfg(feature = "std")]
 pub mod tls;
 pub mod unikernel;
 pub mod validator;

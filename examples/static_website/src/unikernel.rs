@@ -9,8 +9,7 @@
 
 use crate::http::{self, Request, TcpTransport};
 use crate::respond::{Redirect, Responder};
-#[cfg(feature = "std")]
-use crate::tls::{TlsError, TlsTransport, server_config};
+use crate::tls::{Tls, TlsError, TlsTransport, server_config};
 use alloc::boxed::Box;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
@@ -43,6 +42,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Time a client has for its TLS handshake and for each request's head.
     pub header_timeout: Duration,
+    /// The cryptography HTTPS runs on (`None`: rustls's `ring` where the crate has `std`).
+    pub tls: Option<Tls>,
 }
 
 impl Default for Config {
@@ -53,6 +54,7 @@ impl Default for Config {
             https_port: None,
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -73,6 +75,11 @@ impl Config {
         self.max_connections = max;
         self
     }
+    /// HTTPS on `tls` (its cryptography and clock).
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
     /// The time for a handshake and for each request's head, at most
     /// [`MAX_HEADER_TIMEOUT`] (a longer one is cut to it).
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
@@ -89,13 +96,11 @@ pub enum ServeError {
     #[error("binding port {0}: {1}")]
     Bind(u16, StackError),
     /// HTTPS was asked for and cannot be set up.
-    #[cfg(feature = "std")]
     #[error("HTTPS: {0}")]
     Tls(#[from] TlsError),
-    /// HTTPS was asked for in a build without TLS.
-    #[cfg(not(feature = "std"))]
-    #[error("HTTPS: this build serves HTTP only")]
-    NoTls,
+    /// HTTPS was asked for without a crypto provider, in a build without `ring`.
+    #[error("HTTPS: no crypto provider (Config::tls)")]
+    NoCrypto,
     /// Accepting failed (the stack went away).
     #[error("accepting connections: {0}")]
     Accept(TcpError),
@@ -105,10 +110,7 @@ pub enum ServeError {
 }
 
 /// The TLS configuration a listener serves with.
-#[cfg(feature = "std")]
 type TlsConfig = alloc::sync::Arc<rustls::ServerConfig>;
-#[cfg(not(feature = "std"))]
-type TlsConfig = core::convert::Infallible;
 
 /// The bound ports, ready to serve.
 pub struct Listeners<S: StackV4> {
@@ -195,13 +197,15 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     }
 
     /// The TLS configuration from the store's files.
-    #[cfg(feature = "std")]
     async fn tls_config(&self) -> Result<TlsConfig, ServeError> {
-        Ok(server_config(&**self.responder.store()).await?)
-    }
-    #[cfg(not(feature = "std"))]
-    async fn tls_config(&self) -> Result<TlsConfig, ServeError> {
-        Err(ServeError::NoTls)
+        let tls = match &self.config.tls {
+            Some(tls) => tls.clone(),
+            #[cfg(feature = "std")]
+            None => Tls::ring(),
+            #[cfg(not(feature = "std"))]
+            None => return Err(ServeError::NoCrypto),
+        };
+        Ok(server_config(&**self.responder.store(), &tls).await?)
     }
 
     /// Reads the TLS files (with HTTPS on) and binds the ports, saying so on the console.
@@ -341,7 +345,6 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     }
 
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
-    #[cfg(feature = "std")]
     async fn https(&self, flow: StackFlow<S>, config: &TlsConfig) {
         let _ = flow.set_nodelay(true);
         let handshake = TlsTransport::accept(TcpTransport(flow), config.clone());
@@ -351,10 +354,6 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
         {
             self.requests(&mut tls, None).await;
         }
-    }
-    #[cfg(not(feature = "std"))]
-    async fn https(&self, _flow: StackFlow<S>, config: &TlsConfig) {
-        match *config {}
     }
 
     /// Requests on one connection, kept alive, each head read within `header_timeout`.

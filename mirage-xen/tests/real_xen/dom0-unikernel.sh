@@ -92,38 +92,50 @@ sed 's/^/@@ dnsmasq-log=/' /tmp/dnsmasq.log 2>/dev/null | tail -5
 # A bad key: the domain crashes with the reason on its console.
 run_kernel stackv4-badkey 60
 
-# The static website (the site compiled in, HTTP on the direct stack over our Netfront):
-# xl create to the first answered request, then dom0's curl (the host's, with its
-# libraries in /host) gets the index, a 404, a range, a 304 and the large file; a client
-# that sends half a head holds no one up and is dropped after --header-timeout; a request
-# that is not HTTP gets its 400.
-CURL="env LD_LIBRARY_PATH=/host /host/curl"
-W=http://169.254.100.3:8080
-T0=$(up)
-xl create /host/website.xl >/tmp/create.out 2>&1 || echo "@@ website-create=failed $(head -c 300 /tmp/create.out)"
-i=0; until $CURL -s -o /dev/null --max-time 2 $W/ || [ $i -gt 300 ]; do usleep 100000; i=$((i+1)); done
-echo "@@ website-first-answer=$T0 $(up)"
-echo "@@ website-index=$($CURL -s -o /tmp/index.html -w '%{http_code} %{size_download}' $W/)"
-echo "@@ website-index-says=$(grep -o 'It works!' /tmp/index.html | head -1)"
-echo "@@ website-404=$($CURL -s -o /dev/null -w '%{http_code}' $W/no/such/page)"
-echo "@@ website-range=$($CURL -s -r 100-199 -o /tmp/part -w '%{http_code} %{size_download}' $W/files/large.bin) $(/host/sha256sum < /tmp/part | cut -c1-64)"
-etag=$($CURL -s -I $W/about.html | tr -d '\r' | sed -n 's/^etag: //ip')
-echo "@@ website-etag=$etag"
-echo "@@ website-304=$($CURL -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" $W/about.html)"
-echo "@@ website-large=$($CURL -s -o /tmp/large -w '%{http_code} %{size_download} %{speed_download}' $W/files/large.bin) $(/host/sha256sum < /tmp/large | cut -c1-64)"
-rm -f /tmp/large
-echo "@@ website-reused=$($CURL -sv -o /dev/null -o /dev/null $W/ $W/about.html 2>&1 | grep -c 'Re-using existing connection')"
-# The slow client: half a head, then nothing for 8 s (the unikernel's timeout is 3 s).
-( printf 'GET / HTTP/1.1\r\nHost: slow\r\n'; sleep 8 ) | nc 169.254.100.3 8080 > /tmp/slow.out 2>&1 &
-slow=$!
-usleep 500000
-echo "@@ website-during-slow=$($CURL -s -o /dev/null -w '%{http_code} %{time_total}' $W/about.html)"
-wait $slow
-echo "@@ website-slow-answer=$(wc -c < /tmp/slow.out)"
-echo "@@ website-bad=$(printf 'NOT HTTP AT ALL\r\n\r\n' | nc -w 5 169.254.100.3 8080 | head -1 | tr -d '\r')"
-tr -d '\r' < /var/log/xen/console/guest-website.log | sed "s/^/@@ website-console=/"
-echo "@@ website-state=$(domain_state website)"
-xl destroy website 2>/dev/null
+# website_session NAME URL CURL_OPTIONS: the static website unikernel /host/NAME.xl (the
+# site compiled in, on the direct stack over our Netfront at 169.254.100.3): xl create to
+# the first answered request at URL, then dom0's curl (the host's, with its libraries in
+# /host) gets the index, a 404, a range, a 304 and the large file, twice on one
+# connection; a client that sends half a head (or half a handshake) holds no one up and is
+# dropped after --header-timeout; a request that is not HTTP gets its 400.
+website_session() {
+    name=$1; W=$2; shift 2
+    CURL="env LD_LIBRARY_PATH=/host /host/curl $*"
+    T0=$(up)
+    xl create /host/$name.xl >/tmp/create.out 2>&1 || echo "@@ $name-create=failed $(head -c 300 /tmp/create.out)"
+    i=0; until $CURL -s -o /dev/null --max-time 2 $W/ || [ $i -gt 300 ]; do usleep 100000; i=$((i+1)); done
+    echo "@@ $name-first-answer=$T0 $(up)"
+    echo "@@ $name-index=$($CURL -s -o /tmp/index.html -w '%{http_code} %{size_download}' $W/)"
+    echo "@@ $name-index-says=$(grep -o 'It works!' /tmp/index.html | head -1)"
+    echo "@@ $name-404=$($CURL -s -o /dev/null -w '%{http_code}' $W/no/such/page)"
+    echo "@@ $name-range=$($CURL -s -r 100-199 -o /tmp/part -w '%{http_code} %{size_download}' $W/files/large.bin) $(/host/sha256sum < /tmp/part | cut -c1-64)"
+    etag=$($CURL -s -I $W/about.html | tr -d '\r' | sed -n 's/^etag: //ip')
+    echo "@@ $name-etag=$etag"
+    echo "@@ $name-304=$($CURL -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" $W/about.html)"
+    echo "@@ $name-large=$($CURL -s -o /tmp/large -w '%{http_code} %{size_download} %{speed_download}' $W/files/large.bin) $(/host/sha256sum < /tmp/large | cut -c1-64)"
+    rm -f /tmp/large
+    echo "@@ $name-reused=$($CURL -sv -o /dev/null -o /dev/null $W/ $W/about.html 2>&1 | grep -c 'Re-using existing connection')"
+    echo "@@ $name-key=$($CURL -s -o /dev/null -w '%{http_code}' $W/tls/server.key)"
+    # The slow client: half a request's head (over TLS, the start of a handshake), then
+    # nothing for 8 s; the unikernel's timeout is 3 s.
+    port=${W##*:}
+    ( printf 'GET / HTTP/1.1\r\nHost: slow\r\n'; sleep 8 ) | nc 169.254.100.3 $port > /tmp/slow.out 2>&1 &
+    slow=$!
+    usleep 500000
+    echo "@@ $name-during-slow=$($CURL -s -o /dev/null -w '%{http_code} %{time_total}' $W/about.html)"
+    wait $slow
+    echo "@@ $name-slow-answer=$(wc -c < /tmp/slow.out)"
+    echo "@@ $name-bad=$(printf 'NOT HTTP AT ALL\r\n\r\n' | nc -w 5 169.254.100.3 8080 | head -1 | tr -d '\r')"
+    echo "@@ $name-redirect=$($CURL -s -o /dev/null -w '%{http_code} %{redirect_url}' http://169.254.100.3:8080/about.html)"
+    tr -d '\r' < /var/log/xen/console/guest-$name.log | sed "s/^/@@ $name-console=/"
+    echo "@@ $name-state=$(domain_state $name)"
+    xl destroy $name 2>/dev/null; wait_gone $name 30
+}
+website_session website http://169.254.100.3:8080
+# HTTPS on the unikernel's own TLS (RustCrypto), checked against the test CA; the
+# certificate names localhost, so curl is told where localhost is.
+website_session website-tls https://localhost:4433 --cacert /host/test-ca.pem \
+    --resolve localhost:4433:169.254.100.3
 
 # A Linux PV domU: xl create to /init's first line.
 T0=$(up)

@@ -1,113 +1,221 @@
-//! TLS over a transport: rustls's server connection, fed the records the client sends and
-//! flushed after every step, so the server reads and writes plaintext.
+//! TLS over a transport with rustls's unbuffered server: records received are handed to
+//! it in place, what it encodes or encrypts goes out in one write, and the server reads
+//! and writes plaintext. No `std`: the same code serves HTTPS on Unix and in the unikernel.
 
 use crate::http::{Broken, Transport};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
-use rustls::{ServerConfig, ServerConnection};
-use std::io::{ErrorKind, Read, Write};
-use std::prelude::rust_2024::*;
-use std::sync::Arc;
+use rustls::ServerConfig;
+use rustls::server::UnbufferedServerConnection;
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, InsufficientSizeError};
 
-/// The plaintext read at once, at most (a TLS record's payload).
-const RECORD: usize = 16 * 1024;
+/// The room first offered to rustls for a record it writes (it asks for more when needed).
+const RECORD_ROOM: usize = 4096;
+
+/// Outgoing buffer kept between writes, at most (a larger one, after a large body, is
+/// given back).
+const KEPT_OUTGOING: usize = 64 * 1024;
 
 /// A TLS server connection over transport `T`.
 pub struct TlsTransport<T: Transport> {
     inner: T,
-    tls: ServerConnection,
-    /// Records encrypted and not yet sent.
-    out: Vec<u8>,
+    tls: UnbufferedServerConnection,
+    /// TLS bytes received and not yet consumed (at most a partial record beyond what
+    /// rustls is processing).
+    incoming: Vec<u8>,
+    /// TLS bytes encoded and not yet sent.
+    outgoing: Vec<u8>,
+    /// Plaintext received and not yet read.
+    plaintext: BytesMut,
+    /// The client's stream has ended (its close_notify, or the connection's end).
+    ended: bool,
+}
+
+/// What a run of the connection is for.
+#[derive(Clone, Copy)]
+enum Goal<'p> {
+    /// Finish the handshake.
+    Handshake,
+    /// Get plaintext, or learn that there is no more.
+    Read,
+    /// Encrypt and send these.
+    Send(&'p [&'p [u8]]),
+    /// Send close_notify.
+    Close,
 }
 
 impl<T: Transport> TlsTransport<T> {
     /// The handshake with the client on `inner`, with `config`.
     pub async fn accept(inner: T, config: Arc<ServerConfig>) -> Result<Self, Broken> {
-        let tls = ServerConnection::new(config).map_err(|_| Broken)?;
+        let tls = UnbufferedServerConnection::new(config).map_err(|_| Broken)?;
         let mut connection = TlsTransport {
             inner,
             tls,
-            out: Vec::new(),
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+            plaintext: BytesMut::new(),
+            ended: false,
         };
-        while connection.tls.is_handshaking() {
-            connection.flush().await?;
-            if connection.tls.wants_read() {
-                let records = connection.inner.receive().await?.ok_or(Broken)?;
-                connection.feed(&records).await?;
-            }
-        }
-        connection.flush().await?;
+        connection.run(Goal::Handshake).await?;
         Ok(connection)
     }
 
-    /// Hands received records to rustls; a protocol error sends its alert and breaks the
-    /// connection.
-    async fn feed(&mut self, mut records: &[u8]) -> Result<(), Broken> {
-        while !records.is_empty() {
-            self.tls.read_tls(&mut records).map_err(|_| Broken)?;
-            if self.tls.process_new_packets().is_err() {
-                let _ = self.flush().await;
+    /// Drives the connection until `goal` is met: hands rustls what was received, sends
+    /// what it encodes, reads from the client when it needs more.
+    async fn run(&mut self, goal: Goal<'_>) -> Result<(), Broken> {
+        loop {
+            let mut reached = false;
+            let mut needs_input = false;
+            let mut transmit = false;
+            let status = self.tls.process_tls_records(&mut self.incoming);
+            let mut discard = status.discard;
+            match status.state.map_err(|_| Broken)? {
+                ConnectionState::ReadTraffic(mut records) => {
+                    while let Some(record) = records.next_record() {
+                        let record = record.map_err(|_| Broken)?;
+                        discard += record.discard;
+                        self.plaintext.extend_from_slice(record.payload);
+                    }
+                    reached = matches!(goal, Goal::Read);
+                }
+                ConnectionState::EncodeTlsData(mut encoder) => {
+                    write_grown(&mut self.outgoing, |room| match encoder.encode(room) {
+                        Ok(written) => Ok(written),
+                        Err(EncodeError::AlreadyEncoded) => Ok(0),
+                        Err(EncodeError::InsufficientSize(InsufficientSizeError {
+                            required_size,
+                        })) => Err(Some(required_size)),
+                    })?;
+                }
+                ConnectionState::TransmitTlsData(transmitter) => {
+                    // Sent below, before rustls is asked for anything more.
+                    transmitter.done();
+                    transmit = true;
+                }
+                ConnectionState::BlockedHandshake => needs_input = true,
+                ConnectionState::WriteTraffic(mut writer) => match goal {
+                    Goal::Handshake => reached = true,
+                    Goal::Read => {
+                        reached = self.ended;
+                        needs_input = !self.ended;
+                    }
+                    Goal::Send(parts) => {
+                        for part in parts {
+                            write_grown(&mut self.outgoing, |room| {
+                                writer.encrypt(part, room).map_err(insufficient)
+                            })?;
+                        }
+                        transmit = true;
+                        reached = true;
+                    }
+                    Goal::Close => {
+                        write_grown(&mut self.outgoing, |room| {
+                            writer.queue_close_notify(room).map_err(insufficient)
+                        })?;
+                        transmit = true;
+                        reached = true;
+                    }
+                },
+                ConnectionState::PeerClosed => {
+                    self.ended = true;
+                    reached = matches!(goal, Goal::Read);
+                }
+                ConnectionState::Closed => {
+                    self.ended = true;
+                    return match goal {
+                        Goal::Read | Goal::Close => Ok(()),
+                        Goal::Handshake | Goal::Send(_) => Err(Broken),
+                    };
+                }
+                // Early data is never accepted (the configuration offers none).
+                _ => return Err(Broken),
+            }
+            self.incoming.drain(..discard);
+            if transmit || (needs_input && !self.outgoing.is_empty()) {
+                self.flush().await?;
+            }
+            if reached {
+                return Ok(());
+            }
+            if needs_input {
+                match self.inner.receive().await? {
+                    Some(bytes) => self.incoming.extend_from_slice(&bytes),
+                    // The stream ended without close_notify: no more plaintext; a
+                    // handshake or a write cannot go on.
+                    None if matches!(goal, Goal::Read) => {
+                        self.ended = true;
+                        return Ok(());
+                    }
+                    None => return Err(Broken),
+                }
+            }
+        }
+    }
+
+    /// Sends what rustls encoded.
+    async fn flush(&mut self) -> Result<(), Broken> {
+        if self.outgoing.is_empty() {
+            return Ok(());
+        }
+        let sent = self.inner.send(&[&self.outgoing]).await;
+        self.outgoing.clear();
+        if self.outgoing.capacity() > KEPT_OUTGOING {
+            self.outgoing.shrink_to(KEPT_OUTGOING);
+        }
+        sent
+    }
+}
+
+/// Room rustls asks for, from an encryption's error (`None`: another error).
+fn insufficient(error: EncryptError) -> Option<usize> {
+    match error {
+        EncryptError::InsufficientSize(InsufficientSizeError { required_size }) => {
+            Some(required_size)
+        }
+        _ => None,
+    }
+}
+
+/// Lets `write` write at the end of `out`, growing it by what it asks for when the room
+/// was too small; `write` returns how much it wrote, or the room it needs (`None`: it
+/// failed).
+fn write_grown(
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, Option<usize>>,
+) -> Result<(), Broken> {
+    let start = out.len();
+    let mut room = RECORD_ROOM;
+    loop {
+        out.resize(start + room, 0);
+        match write(&mut out[start..]) {
+            Ok(written) => {
+                out.truncate(start + written);
+                return Ok(());
+            }
+            Err(Some(required)) if required > room => room = required,
+            Err(_) => {
+                out.truncate(start);
                 return Err(Broken);
             }
         }
-        Ok(())
-    }
-
-    /// Sends whatever rustls has encrypted.
-    async fn flush(&mut self) -> Result<(), Broken> {
-        while self.tls.wants_write() {
-            self.tls.write_tls(&mut self.out).map_err(|_| Broken)?;
-        }
-        if !self.out.is_empty() {
-            let sent = self.inner.send(&[&self.out]).await;
-            self.out.clear();
-            sent?;
-        }
-        Ok(())
     }
 }
 
 impl<T: Transport> Transport for TlsTransport<T> {
     async fn receive(&mut self) -> Result<Option<Bytes>, Broken> {
-        let mut plaintext = BytesMut::zeroed(RECORD);
-        loop {
-            match self.tls.reader().read(&mut plaintext) {
-                Ok(0) => return Ok(None),
-                Ok(n) => {
-                    plaintext.truncate(n);
-                    return Ok(Some(plaintext.freeze()));
-                }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
-                // The client's stream ended without its close_notify.
-                Err(_) => return Ok(None),
-            }
-            match self.inner.receive().await? {
-                Some(records) => self.feed(&records).await?,
-                None => return Ok(None),
-            }
-            // A key update or session ticket may want an answer.
-            self.flush().await?;
+        if self.plaintext.is_empty() {
+            self.run(Goal::Read).await?;
         }
+        Ok((!self.plaintext.is_empty()).then(|| self.plaintext.split().freeze()))
     }
 
     async fn send(&mut self, parts: &[&[u8]]) -> Result<(), Broken> {
-        for part in parts {
-            // rustls takes a bounded amount of plaintext at once: what it took is
-            // encrypted and sent before the rest.
-            let mut rest = *part;
-            while !rest.is_empty() {
-                let taken = self.tls.writer().write(rest).map_err(|_| Broken)?;
-                rest = &rest[taken..];
-                if taken == 0 || !rest.is_empty() {
-                    self.flush().await?;
-                }
-            }
-        }
-        self.flush().await
+        self.run(Goal::Send(parts)).await
     }
 
     async fn finish(&mut self) {
-        self.tls.send_close_notify();
-        let _ = self.flush().await;
+        let _ = self.run(Goal::Close).await;
         self.inner.finish().await;
     }
 }

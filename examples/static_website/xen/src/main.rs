@@ -1,8 +1,9 @@
 //! `mir-static_website` as a Xen PV unikernel: the tutorial's static website, composed by
 //! hand with the domain's console, its clock, the site compiled in (`StaticKv` over the
 //! same files as the Unix program's `--kv-ro crunch`) and the direct stack (smoltcp) on its
-//! first network interface (`vif` 0, from the `.xl`) through our Netfront. Its keys come
-//! from the command line (`extra =` in the `.xl`): `--ip`, `--dhcp`, `--http-port`, ...
+//! first network interface (`vif` 0, from the `.xl`) through our Netfront, HTTPS on
+//! `tls::provider` (RustCrypto over `RDRAND` and Xen's wall clock). Its keys come from
+//! the command line (`extra =` in the `.xl`): `--ip`, `--dhcp`, `--https true`, ...
 //! (the Unix `main.rs` composes the same `Main` with a terminal, tokio's clock and a tap
 //! device or the host's sockets).
 
@@ -18,6 +19,7 @@ use futures::future::{Either, select};
 use mir_stackv4::unikernel::lease_line;
 use mir_static_website::boot_keys::BootKeys;
 use mir_static_website::site_table::SITE;
+use mir_static_website::tls::{Tls, provider};
 use mir_static_website::unikernel::Main;
 use mirage_kv::StaticKv;
 use mirage_net::{DirectStack, StackPlatform};
@@ -27,6 +29,11 @@ use mirage_xen_pv::{Xen, block_on};
 fn run(xen: Xen) -> Result<(), String> {
     let keys = BootKeys::parse(xen.command_line())?;
     let random = xen.random().map_err(|error| error.to_string())?;
+    // HTTPS on RustCrypto, with RDRAND's numbers and Xen's wall clock.
+    let tls = Tls::new(
+        provider::provider(xen.random().map_err(|error| error.to_string())?),
+        provider::time(xen.clock()),
+    );
     let platform = StackPlatform::new(xen.time(), xen.monotonic_clock(), random);
     // Shared by the callbacks: one ring, one writer at a time.
     let console = Rc::new(xen.console());
@@ -48,7 +55,7 @@ fn run(xen: Xen) -> Result<(), String> {
                 &stack,
                 xen.time(),
                 StaticKv::new(SITE),
-                keys.config(),
+                keys.config().tls(tls),
             );
             main.start().await.map_err(|error| error.to_string())
         };
