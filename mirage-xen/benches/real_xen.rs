@@ -5,8 +5,11 @@
 //! netback and one through our Netback (`mirage-netback`): 16 MiB TCP sends to dom0 through
 //! each, five interleaved rounds, medians. Software emulation makes the absolute figures meaningless;
 //! the ratio is our overhead. Last, TCP bulk from dom0 into our unikernel's direct stack over
-//! our Netfront against the same into a Linux PV domU's netfront. `cargo bench -p mirage-xen
-//! --bench real_xen` (root, QEMU); `-- blk`, `-- net` or `-- netfront` runs one case.
+//! our Netfront against the same into a Linux PV domU's netfront. And the static website
+//! unikernel against nginx in a Linux PV domU serving the same files, under the host's
+//! `wrk` in dom0. `cargo bench -p mirage-xen --bench real_xen` (root, QEMU; wrk and nginx
+//! for the website); `-- blk`, `-- net`, `-- netfront`, `-- blkfront` or `-- website` runs
+//! one case.
 
 #[path = "../tests/real_xen/harness.rs"]
 mod harness;
@@ -111,6 +114,9 @@ fn main() {
     }
     if wanted("blkfront") {
         blkfront_reads_in_a_unikernel(&mut missing);
+    }
+    if wanted("website") {
+        website_against_nginx(&mut missing);
     }
     assert!(missing.is_empty(), "{missing:?}");
 }
@@ -225,5 +231,130 @@ fn netfront_into_a_unikernel(missing: &mut Vec<String>) {
     }
     for line in sink_lines {
         println!("unikernel {line}");
+    }
+}
+
+/// wrk's `Transfer/sec` (as `60.70MB`) in MiB/s.
+fn mib_per_second(text: &str) -> Option<f64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "B" => 1.0 / (1024.0 * 1024.0),
+        "KB" => 1.0 / 1024.0,
+        "MB" => 1.0,
+        "GB" => 1024.0,
+        _ => return None,
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
+/// The static website unikernel (HTTP, then HTTPS on its RustCrypto TLS) against nginx in a
+/// Linux PV domU serving the same files, both on xenbr0 in one boot, under wrk in dom0: the
+/// 612-byte page (requests/s) and the 6 MiB file (MiB/s), medians of three interleaved
+/// rounds.
+fn website_against_nginx(missing: &mut Vec<String>) {
+    if harness::tools().is_err() {
+        return;
+    }
+    let (wrk, nginx) = (Path::new("/usr/bin/wrk"), Path::new("/usr/sbin/nginx"));
+    if !wrk.exists() || !nginx.exists() {
+        missing
+            .push("the website case needs wrk and nginx (apt-get install wrk nginx-light)".into());
+        return;
+    }
+    let kernels = harness::build_kernels(&harness::root().join("examples/static_website/xen"), &[]);
+    // The site as the unikernel has it compiled in: the build script's directory.
+    let site = std::fs::read_dir(kernels.join("build"))
+        .unwrap()
+        .filter_map(|entry| Some(entry.ok()?.path().join("out/htdocs")))
+        .find(|dir| dir.join("files/large.bin").exists())
+        .expect("the website's build script wrote its site");
+    let mut domu: Vec<(String, std::path::PathBuf)> = vec![("nginx".into(), nginx.into())];
+    for (library, path) in harness::with_libraries("nginx", nginx).into_iter().skip(1) {
+        domu.push((format!("lib/x86_64-linux-gnu/{library}"), path));
+    }
+    let mut stack = vec![(String::new(), site.clone())];
+    while let Some((prefix, dir)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push((format!("{name}/"), entry.path()));
+            } else {
+                domu.push((format!("site/{name}"), entry.path()));
+            }
+        }
+    }
+    let configs = tempfile::tempdir().unwrap();
+    let mut dom0 = harness::with_libraries("wrk", wrk);
+    dom0.push((
+        "mir-static_website.xen".into(),
+        kernels.join("mir-static_website-xen"),
+    ));
+    for (name, keys) in [("bench-http", ""), ("bench-https", " --https true")] {
+        let config = mirage_xen::xl::XlConfig::new(name, "/host/mir-static_website.xen")
+            .memory(64)
+            .bridge("xenbr0")
+            .extra(&format!(
+                "--ip 169.254.100.3 --netmask 255.255.255.0 --gateways 169.254.100.1{keys}"
+            ));
+        let path = configs.path().join(format!("{name}.xl"));
+        std::fs::write(&path, config.to_xl("The website benchmark's unikernel.")).unwrap();
+        dom0.push((format!("{name}.xl"), path));
+    }
+    let domu: Vec<(&str, &Path)> = domu
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
+    let dom0: Vec<(&str, &Path)> = dom0
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
+    let Some((output, _log)) = harness::run_case(
+        "domu-web-init",
+        &domu,
+        &dom0,
+        "dom0-website-bench.sh",
+        "website-bench-serial.log",
+    ) else {
+        return;
+    };
+    if !output.contains("@@ nginx-## NGINX-UP 612") {
+        missing.push("nginx in the domU did not serve the page: see the output above".into());
+    }
+    for scheme in ["http", "https"] {
+        for (case, field, unit) in [("small", 0, "requests/s"), ("large", 1, "MiB/s")] {
+            let figures = |server: &str| -> Vec<f64> {
+                harness::values(&output, &format!("@@ {scheme}-{case}-{server}"))
+                    .iter()
+                    .filter_map(|line| {
+                        let value = line.split_whitespace().nth(field)?;
+                        if field == 0 {
+                            value.parse().ok()
+                        } else {
+                            mib_per_second(value)
+                        }
+                    })
+                    .collect()
+            };
+            let (ours, nginx) = (figures("uk"), figures("lx"));
+            if ours.len() != 3 || nginx.len() != 3 {
+                missing.push(format!(
+                    "{scheme} {case}: unikernel {ours:?}, nginx {nginx:?}"
+                ));
+                continue;
+            }
+            let (ours, nginx) = (median(ours), median(nginx));
+            println!(
+                "{scheme} {}: the unikernel {ours:.1} {unit}, nginx in a Linux PV domU {nginx:.1} \
+                 {unit}, ratio {:.2}",
+                if case == "small" {
+                    "612-byte page"
+                } else {
+                    "6 MiB file"
+                },
+                ours / nginx
+            );
+        }
     }
 }

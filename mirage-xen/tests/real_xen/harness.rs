@@ -100,7 +100,8 @@ pub fn value<'a>(output: &'a str, key: &str) -> Option<&'a str> {
 
 /// The stock domU initramfs with `init` (a script) as its `/init`, written into `files`
 /// as `domu-test.cpio.gz`; `programs` (path in the domU, program built here) are added
-/// stripped, with the C library they load (the stock domU has only a static busybox).
+/// stripped, with the C library they load (the stock domU has only a static busybox), and
+/// data files among them (no ELF header) as they are, each under its directories.
 pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], files: &Path) {
     let init = std::fs::read(init).unwrap();
     let mut entries: Vec<(String, u32, Vec<u8>)> = vec![("init".into(), 0o100755, init)];
@@ -119,6 +120,24 @@ pub fn domu_ramdisk(images: &Path, init: &Path, programs: &[(&str, &Path)], file
         entries.push(("lib64/ld-linux-x86-64.so.2".into(), 0o100755, loader));
     }
     for (path, program) in programs {
+        // Each directory above it first (the kernel's unpacker makes none itself).
+        let mut parent = String::new();
+        for dir in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+            parent = if parent.is_empty() {
+                dir.to_string()
+            } else {
+                format!("{parent}/{dir}")
+            };
+            if !entries.iter().any(|(name, _, _)| *name == parent) {
+                entries.push((parent.clone(), 0o040755, Vec::new()));
+            }
+        }
+        let contents = std::fs::read(program).unwrap();
+        if !contents.starts_with(b"\x7fELF") {
+            // A data file (a page, a certificate): as it is.
+            entries.push((path.to_string(), 0o100644, contents));
+            continue;
+        }
         let stripped = files.join("stripped");
         let status = Command::new("strip")
             .arg("-o")
