@@ -2,7 +2,9 @@
 //! `../shared/tools/xen-qemu`): the kernel images (mirage-xen-pv, `examples/*/xen`) are
 //! built, booted by `xl create` from their generated `.xl` (PV), and checked on their
 //! consoles: mir-console's eight lines a second apart, then poweroff; mir-block_test's ten
-//! tests exactly, over our Blkfront against dom0's kernel blkback; a panic ends the domain
+//! tests exactly, over our Blkfront against dom0's kernel blkback; kv_ro_crunch and kv_ro's
+//! `YES!`; stackv4 reached by dom0's ping and nc; the static website fetched by dom0's curl
+//! over HTTP and over HTTPS (the unikernel's own TLS); a panic ends the domain
 //! crashed with its message on the console, a stack overflow faults on the guard page and
 //! crashes it too, so does running out of heap (the failed allocation named on the
 //! console); an idle guest uses no CPU.

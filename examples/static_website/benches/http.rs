@@ -49,14 +49,17 @@ fn ours() -> (u16, u16) {
                 stack.clone(),
                 mirage_unix::UnixTime,
                 Crunch::<Site>::new(),
-                Config::default().http_port(0).https_port(Some(0)),
+                Config::default()
+                    .http_port(0)
+                    .https_port(Some(0))
+                    .clock(mirage_unix::UnixClock),
             );
             let plain = Main::new(
                 mirage_console::MemConsole::new(),
                 stack,
                 mirage_unix::UnixTime,
                 Crunch::<Site>::new(),
-                Config::default().http_port(0),
+                Config::default().http_port(0).clock(mirage_unix::UnixClock),
             );
             let secure_ports = secure.bind().await.unwrap();
             let plain_ports = plain.bind().await.unwrap();
@@ -86,7 +89,7 @@ fn ours_over(kind: KvRoKind, htdocs: PathBuf, image: PathBuf) -> u16 {
                 stack,
                 mirage_unix::UnixTime,
                 store,
-                Config::default().http_port(0),
+                Config::default().http_port(0).clock(mirage_unix::UnixClock),
             );
             let ports = main.bind().await.unwrap();
             sender.send(ports.http_addr().port()).unwrap();

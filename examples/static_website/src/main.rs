@@ -48,7 +48,8 @@ async fn serve<S: StackV4>(console: UnixConsole, stack: S, store: Store, keys: &
         .http_port(keys.http_port)
         .https_port(keys.https.then_some(keys.https_port))
         .max_connections(keys.max_connections)
-        .header_timeout(Duration::from_secs(keys.header_timeout));
+        .header_timeout(Duration::from_secs(keys.header_timeout))
+        .clock(mirage_unix::UnixClock);
     match Main::new(console, stack, mirage_unix::UnixTime, store, config)
         .start()
         .await

@@ -7,7 +7,7 @@
 //! all (slowloris) is dropped; beyond `max_connections` at once, new connections are closed
 //! as soon as they are accepted and counted.
 
-use crate::http::{self, Request, TcpTransport};
+use crate::http::{self, DateCache, Request, TcpTransport};
 use crate::respond::{Redirect, Responder};
 use crate::tls::{Tls, TlsError, TlsTransport, server_config};
 use alloc::boxed::Box;
@@ -23,7 +23,7 @@ use core::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use mirage_types::{
-    Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener, Time,
+    Clock, Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener, Time,
 };
 
 /// The longest [`Config::header_timeout`]: a day. (Timers count from now, and a deadline
@@ -31,7 +31,7 @@ use mirage_types::{
 pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How the server runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The HTTP port (0: any free port).
@@ -44,6 +44,22 @@ pub struct Config {
     pub header_timeout: Duration,
     /// The cryptography HTTPS runs on (`None`: rustls's `ring` where the crate has `std`).
     pub tls: Option<Tls>,
+    /// The wall clock answers are dated by (`None`: no `Date` header, as RFC 9110 has a
+    /// server without a clock do).
+    pub clock: Option<Rc<dyn Clock>>,
+}
+
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("http_port", &self.http_port)
+            .field("https_port", &self.https_port)
+            .field("max_connections", &self.max_connections)
+            .field("header_timeout", &self.header_timeout)
+            .field("tls", &self.tls)
+            .field("clock", &self.clock.is_some())
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -55,6 +71,7 @@ impl Default for Config {
             max_connections: 1024,
             header_timeout: Duration::from_secs(10),
             tls: None,
+            clock: None,
         }
     }
 }
@@ -73,6 +90,11 @@ impl Config {
     /// The most connections served at once.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+    /// Answers dated by `clock` (the `Date` header).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Rc::new(clock));
         self
     }
     /// HTTPS on `tls` (its cryptography and clock).
@@ -149,6 +171,7 @@ pub struct Main<C: Console, S: StackV4, K: KvRo + 'static, T: Time> {
     stack: S,
     time: T,
     responder: Responder<K>,
+    dates: Option<DateCache>,
     config: Config,
     counters: Cell<Counters>,
     /// The most connections open at once since memory was last released.
@@ -172,6 +195,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
             stack,
             time,
             responder: Responder::new(Rc::new(store)),
+            dates: config.clock.clone().map(DateCache::new),
             config,
             counters: Cell::new(Counters::default()),
             peak_since_release: Cell::new(0),
@@ -362,9 +386,15 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
             io,
             &self.time,
             self.config.header_timeout,
-            async |request: &Request| match redirect {
-                Some(redirect) => self.responder.redirect(request, redirect),
-                None => self.responder.respond(request).await,
+            async |request: &Request| {
+                let mut response = match redirect {
+                    Some(redirect) => self.responder.redirect(request, redirect),
+                    None => self.responder.respond(request).await,
+                };
+                if let Some(dates) = &self.dates {
+                    response.set_header("date", dates.now());
+                }
+                response
             },
         )
         .await

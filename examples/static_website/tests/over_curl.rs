@@ -101,6 +101,12 @@ fn http_as_a_browser_and_curl_expect_it() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-length"), Some("612"));
     assert_eq!(header(&head, "accept-ranges"), Some("bytes"));
+    // Dated by the wall clock (RFC 9110's IMF-fixdate), as an origin with a clock must.
+    let date = header(&head, "date").expect("a Date header");
+    assert!(
+        date.len() == 29 && date.ends_with(" GMT") && date.as_bytes()[3] == b',',
+        "{date}"
+    );
     // The large file, streamed whole.
     let body = curl(&[], &[&url(port, "/files/large.bin")]);
     assert_eq!(sha256(&body.stdout), sha256(&large));

@@ -13,6 +13,9 @@ use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, Insufficien
 /// The room first offered to rustls for a record it writes (it asks for more when needed).
 const RECORD_ROOM: usize = 4096;
 
+/// The most plaintext one TLS record carries (RFC 8446, 5.1).
+const MAX_FRAGMENT: usize = 16 * 1024;
+
 /// Outgoing buffer kept between writes, at most (a larger one, after a large body, is
 /// given back).
 const KEPT_OUTGOING: usize = 64 * 1024;
@@ -28,6 +31,8 @@ pub struct TlsTransport<T: Transport> {
     outgoing: Vec<u8>,
     /// Plaintext received and not yet read.
     plaintext: BytesMut,
+    /// The parts of a small write, joined to be sealed as one record.
+    joined: Vec<u8>,
     /// The client's stream has ended (its close_notify, or the connection's end).
     ended: bool,
 }
@@ -55,6 +60,7 @@ impl<T: Transport> TlsTransport<T> {
             incoming: Vec::new(),
             outgoing: Vec::new(),
             plaintext: BytesMut::new(),
+            joined: Vec::new(),
             ended: false,
         };
         connection.run(Goal::Handshake).await?;
@@ -101,10 +107,24 @@ impl<T: Transport> TlsTransport<T> {
                         needs_input = !self.ended;
                     }
                     Goal::Send(parts) => {
-                        for part in parts {
+                        // Parts that fit one record together (a head and a small body) are
+                        // sealed as one: one encryption and one record's overhead.
+                        let total: usize = parts.iter().map(|part| part.len()).sum();
+                        if parts.len() > 1 && total <= MAX_FRAGMENT {
+                            self.joined.clear();
+                            for part in parts {
+                                self.joined.extend_from_slice(part);
+                            }
+                            let joined = &self.joined;
                             write_grown(&mut self.outgoing, |room| {
-                                writer.encrypt(part, room).map_err(insufficient)
+                                writer.encrypt(joined, room).map_err(insufficient)
                             })?;
+                        } else {
+                            for part in parts {
+                                write_grown(&mut self.outgoing, |room| {
+                                    writer.encrypt(part, room).map_err(insufficient)
+                                })?;
+                            }
                         }
                         transmit = true;
                         reached = true;

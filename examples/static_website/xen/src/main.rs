@@ -55,7 +55,7 @@ fn run(xen: Xen) -> Result<(), String> {
                 &stack,
                 xen.time(),
                 StaticKv::new(SITE),
-                keys.config().tls(tls),
+                keys.config().tls(tls).clock(xen.clock()),
             );
             main.start().await.map_err(|error| error.to_string())
         };
