@@ -186,3 +186,168 @@ async fn send<T: Transport>(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    #[allow(unused_imports)]
+    use std::{
+        borrow::ToOwned,
+        boxed::Box,
+        format,
+        string::{String, ToString},
+        vec,
+        vec::Vec,
+    };
+
+    /// A client that sends `incoming` (each item one read) then ends its stream; what the
+    /// server writes is kept.
+    struct Scripted {
+        incoming: std::collections::VecDeque<Bytes>,
+        written: Vec<u8>,
+        finished: bool,
+    }
+
+    impl Scripted {
+        fn new(reads: &[&str]) -> Self {
+            Scripted {
+                incoming: reads.iter().map(|r| Bytes::from(r.to_string())).collect(),
+                written: Vec::new(),
+                finished: false,
+            }
+        }
+    }
+
+    impl Transport for Scripted {
+        async fn receive(&mut self) -> Result<Option<Bytes>, Broken> {
+            Ok(self.incoming.pop_front())
+        }
+
+        async fn send(&mut self, parts: &[&[u8]]) -> Result<(), Broken> {
+            for part in parts {
+                self.written.extend_from_slice(part);
+            }
+            Ok(())
+        }
+
+        async fn finish(&mut self) {
+            self.finished = true;
+        }
+    }
+
+    /// A clock whose timeouts never come.
+    struct Never;
+
+    #[mirage_types::async_trait(?Send)]
+    impl Time for Never {
+        async fn sleep(&self, _: Duration) {
+            core::future::pending().await
+        }
+    }
+
+    /// What the server writes for `reads`, each request answered with its target.
+    fn exchange(reads: &[&str]) -> (String, bool) {
+        let mut io = Scripted::new(reads);
+        futures::executor::block_on(serve(
+            &mut io,
+            &Never,
+            Duration::from_secs(10),
+            async |request: &Request| {
+                let body = request.target().to_string();
+                let len = body.len() as u64;
+                Response::new(Status::OK, crate::body::full(body)).length(len)
+            },
+        ));
+        (String::from_utf8(io.written).unwrap(), io.finished)
+    }
+
+    fn statuses(written: &str) -> Vec<&str> {
+        written
+            .split("HTTP/1.1 ")
+            .skip(1)
+            .map(|answer| &answer[..3])
+            .collect()
+    }
+
+    #[test]
+    fn pipelined_requests_in_pieces_are_answered_in_order() {
+        let (written, _) = exchange(&[
+            "GET /a HTTP/1.1\r\nHo",
+            "st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\nHEAD /c HTTP/1.1\r\n\r\n",
+        ]);
+        assert_eq!(statuses(&written), ["200", "200", "200"], "{written}");
+        assert!(written.contains("\r\n\r\n/a") && written.contains("\r\n\r\n/b"));
+        // HEAD: GET's length, no body.
+        assert!(written.ends_with("content-length: 2\r\n\r\n"), "{written}");
+    }
+
+    #[test]
+    fn bodies_are_read_past_and_framing_errors_close() {
+        let (written, finished) = exchange(&[
+            "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\n",
+        ]);
+        assert_eq!(statuses(&written), ["200", "200"], "{written}");
+        assert!(!finished, "kept alive until the client ended");
+        for (request, status) in [
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "501",
+            ),
+            ("POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", "413"),
+            (
+                "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                "400",
+            ),
+            ("GET / HTTP/3.0\r\n\r\n", "505"),
+            ("NOT HTTP\r\n\r\n", "400"),
+        ] {
+            let (written, finished) = exchange(&[request, "GET /never HTTP/1.1\r\n\r\n"]);
+            assert_eq!(statuses(&written), [status], "{request:?}: {written}");
+            assert!(written.contains("connection: close\r\n"), "{written}");
+            assert!(finished, "{request:?}");
+        }
+    }
+
+    #[test]
+    fn expect_continue_and_http10_close_after_the_answer() {
+        let (written, finished) = exchange(&[
+            "PUT /a HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+            "abcGET /b HTTP/1.1\r\n\r\n",
+        ]);
+        assert_eq!(statuses(&written), ["200"], "{written}");
+        assert!(finished);
+        let (written, _) = exchange(&["GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n"]);
+        assert_eq!(statuses(&written), ["200"], "{written}");
+        let (written, _) =
+            exchange(&["GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n"]);
+        assert_eq!(statuses(&written), ["200", "200"], "{written}");
+        assert!(written.contains("connection: keep-alive\r\n"), "{written}");
+    }
+
+    #[test]
+    fn a_silent_client_is_dropped_at_the_timeout() {
+        struct Silent;
+        impl Transport for Silent {
+            async fn receive(&mut self) -> Result<Option<Bytes>, Broken> {
+                core::future::pending().await
+            }
+            async fn send(&mut self, _: &[&[u8]]) -> Result<(), Broken> {
+                Ok(())
+            }
+            async fn finish(&mut self) {}
+        }
+        /// Timeouts that come at once.
+        struct Now;
+        #[mirage_types::async_trait(?Send)]
+        impl Time for Now {
+            async fn sleep(&self, _: Duration) {}
+        }
+        futures::executor::block_on(serve(
+            &mut Silent,
+            &Now,
+            Duration::from_secs(1),
+            async |_: &Request| -> Response { unreachable!("no request came") },
+        ));
+    }
+}

@@ -239,3 +239,76 @@ impl<T: Transport> Transport for TlsTransport<T> {
         self.inner.finish().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site_table::SITE;
+    use crate::tls::{Tls, provider, server_config};
+    #[allow(unused_imports)]
+    use std::{boxed::Box, vec, vec::Vec};
+
+    /// A client that sends `reads` and then ends its stream.
+    struct Scripted(std::collections::VecDeque<Vec<u8>>);
+
+    impl Transport for Scripted {
+        async fn receive(&mut self) -> Result<Option<Bytes>, Broken> {
+            Ok(self.0.pop_front().map(Bytes::from))
+        }
+        async fn send(&mut self, _: &[&[u8]]) -> Result<(), Broken> {
+            Ok(())
+        }
+        async fn finish(&mut self) {}
+    }
+
+    struct HostRandom;
+    impl mirage_types::Random for HostRandom {
+        fn self_init(&self) {}
+        fn fill_bytes(&self, buf: &mut [u8]) {
+            // Test keys only: any bytes do.
+            for (i, byte) in buf.iter_mut().enumerate() {
+                *byte = i as u8 ^ 0x5a;
+            }
+        }
+    }
+
+    fn config() -> Arc<ServerConfig> {
+        static CONFIG: std::sync::OnceLock<Arc<ServerConfig>> = std::sync::OnceLock::new();
+        CONFIG
+            .get_or_init(|| {
+                let tls = Tls::new(
+                    provider::provider(HostRandom),
+                    Arc::new(rustls::time_provider::DefaultTimeProvider),
+                );
+                let store = mirage_kv::StaticKv::new(SITE);
+                futures::executor::block_on(server_config(&store, &tls)).unwrap()
+            })
+            .clone()
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends for its handshake, the server refuses it or waits for
+        /// more; it never panics, and a client that then leaves ends it.
+        #[test]
+        fn any_bytes_for_a_handshake(reads in proptest::collection::vec(
+            proptest::collection::vec(proptest::num::u8::ANY, 0..600), 0..4)
+        ) {
+            let client = Scripted(reads.into_iter().collect());
+            let accepted = futures::executor::block_on(TlsTransport::accept(client, config()));
+            proptest::prop_assert!(accepted.is_err());
+        }
+
+        /// A ClientHello's record header with any body: refused, never a panic.
+        #[test]
+        fn a_handshake_record_with_any_body(body in proptest::collection::vec(
+            proptest::num::u8::ANY, 0..2000)
+        ) {
+            let mut record = vec![22, 3, 1];
+            record.extend_from_slice(&(body.len() as u16).to_be_bytes());
+            record.extend_from_slice(&body);
+            let client = Scripted([record].into_iter().collect());
+            let accepted = futures::executor::block_on(TlsTransport::accept(client, config()));
+            proptest::prop_assert!(accepted.is_err());
+        }
+    }
+}

@@ -111,3 +111,43 @@ impl ActiveKeyExchange for P256Exchange {
         NamedGroup::secp256r1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::provider::PlatformRandom;
+
+    struct Counter(core::sync::atomic::AtomicU8);
+    impl mirage_types::Random for Counter {
+        fn self_init(&self) {}
+        fn fill_bytes(&self, buf: &mut [u8]) {
+            for byte in buf {
+                *byte = self.0.fetch_add(7, core::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn random() -> &'static dyn SecureRandom {
+        std::boxed::Box::leak(std::boxed::Box::new(PlatformRandom(Counter(
+            core::sync::atomic::AtomicU8::new(1),
+        ))))
+    }
+
+    #[test]
+    fn both_sides_agree_and_bad_shares_are_refused() {
+        for group in [&X25519(random()) as &dyn SupportedKxGroup, &P256(random())] {
+            let (ours, theirs) = (group.start().unwrap(), group.start().unwrap());
+            let their_public = theirs.pub_key().to_vec();
+            let our_public = ours.pub_key().to_vec();
+            let a = ours.complete(&their_public).unwrap();
+            let b = theirs.complete(&our_public).unwrap();
+            assert_eq!(a.secret_bytes(), b.secret_bytes(), "{group:?}");
+            for bad in [&[][..], &[0u8; 32][..], &[4u8; 65][..], &[1u8; 7][..]] {
+                assert!(
+                    group.start().unwrap().complete(bad).is_err(),
+                    "{group:?} {bad:?}"
+                );
+            }
+        }
+    }
+}
