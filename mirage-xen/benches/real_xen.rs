@@ -295,7 +295,7 @@ fn website_against_nginx(missing: &mut Vec<String>) {
         let config = mirage_xen::xl::XlConfig::new(name, "/host/mir-static_website.xen")
             .memory(64)
             .bridge("xenbr0")
-            .extra(&format!(
+            .extra(format!(
                 "--ip 169.254.100.3 --netmask 255.255.255.0 --gateways 169.254.100.1{keys}"
             ));
         let path = configs.path().join(format!("{name}.xl"));

@@ -49,7 +49,9 @@ impl DateCache {
     /// The date now.
     pub fn now(&self) -> String {
         let seconds = self.clock.time();
-        let whole = seconds.floor() as i64;
+        // The whole second (towards negative infinity; `f64::floor` needs `std`).
+        let truncated = seconds as i64;
+        let whole = truncated - i64::from((truncated as f64) > seconds);
         let mut last = self.last.borrow_mut();
         if last.0 != whole {
             *last = (whole, http_date(seconds));
