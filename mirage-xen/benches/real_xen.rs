@@ -264,11 +264,7 @@ fn website_against_nginx(missing: &mut Vec<String>) {
     }
     let kernels = harness::build_kernels(&harness::root().join("examples/static_website/xen"), &[]);
     // The site as the unikernel has it compiled in: the build script's directory.
-    let site = std::fs::read_dir(kernels.join("build"))
-        .unwrap()
-        .filter_map(|entry| Some(entry.ok()?.path().join("out/htdocs")))
-        .find(|dir| dir.join("files/large.bin").exists())
-        .expect("the website's build script wrote its site");
+    let site = harness::website_site(&kernels);
     let mut domu: Vec<(String, std::path::PathBuf)> = vec![("nginx".into(), nginx.into())];
     for (library, path) in harness::with_libraries("nginx", nginx).into_iter().skip(1) {
         domu.push((format!("lib/x86_64-linux-gnu/{library}"), path));

@@ -74,27 +74,10 @@ fn check_stackv4(output: &str, name: &str, before: &[&str], address: &str, seria
     );
 }
 
-/// The SHA-256 of `bytes`, in hex.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The large file the website's build script made (every build makes the same bytes), from
 /// the kernels' build directory `kernels`.
 fn website_large_file(kernels: &Path) -> Vec<u8> {
-    let build = kernels.join("build");
-    std::fs::read_dir(&build)
-        .unwrap()
-        .filter_map(|entry| {
-            let path = entry.ok()?.path().join("out/htdocs/files/large.bin");
-            std::fs::read(path).ok()
-        })
-        .next()
-        .expect("the website's build script wrote its large file")
+    std::fs::read(harness::website_site(kernels).join("files/large.bin")).unwrap()
 }
 
 /// Checks what dom0's curl got from the static website unikernel `name`, over HTTP or
@@ -126,7 +109,7 @@ fn check_website(output: &str, name: &str, https: bool, kernels: &Path, serial: 
     let large = website_large_file(kernels);
     assert_eq!(
         value("range"),
-        format!("206 100 {}", sha256_hex(&large[100..200])),
+        format!("206 100 {}", mirage_types::hex_sha256(&large[100..200])),
         "{context}"
     );
     assert!(value("etag").starts_with('"'), "{context}");
@@ -137,7 +120,7 @@ fn check_website(output: &str, name: &str, https: bool, kernels: &Path, serial: 
         (
             "200",
             large.len().to_string().as_str(),
-            Some(sha256_hex(&large).as_str())
+            Some(mirage_types::hex_sha256(&large).as_str())
         ),
         "{context}"
     );

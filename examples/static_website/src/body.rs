@@ -21,10 +21,7 @@ pub struct Body(Kind);
 
 enum Kind {
     Whole(Option<Bytes>),
-    Streamed {
-        chunks: LocalBoxStream<'static, Result<Bytes, BodyError>>,
-        remaining: u64,
-    },
+    Streamed(LocalBoxStream<'static, Result<Bytes, BodyError>>),
 }
 
 /// Why a streamed body ended early: the value changed, shrank or went, or the store failed.
@@ -45,45 +42,11 @@ pub fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 impl Body {
-    /// The next chunk, or `None` at the end.
+    /// The next chunk, or `None` at the end (after an error, nothing more).
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, BodyError>> {
         match &mut self.0 {
             Kind::Whole(bytes) => bytes.take().map(Ok),
-            Kind::Streamed { chunks, remaining } => match chunks.next().await {
-                Some(Ok(chunk)) => {
-                    *remaining -= chunk.len() as u64;
-                    Some(Ok(chunk))
-                }
-                Some(Err(error)) => {
-                    *remaining = 0;
-                    Some(Err(error))
-                }
-                None => None,
-            },
-        }
-    }
-
-    /// The whole body when it is already in memory (and is sent with the head in one write).
-    pub fn in_memory(&self) -> Option<&Bytes> {
-        match &self.0 {
-            Kind::Whole(bytes) => bytes.as_ref(),
-            Kind::Streamed { .. } => None,
-        }
-    }
-
-    /// Whether nothing more is to come.
-    pub fn is_end(&self) -> bool {
-        match &self.0 {
-            Kind::Whole(bytes) => bytes.is_none(),
-            Kind::Streamed { remaining, .. } => *remaining == 0,
-        }
-    }
-
-    /// The bytes still to come.
-    pub fn remaining(&self) -> u64 {
-        match &self.0 {
-            Kind::Whole(bytes) => bytes.as_ref().map_or(0, |b| b.len() as u64),
-            Kind::Streamed { remaining, .. } => *remaining,
+            Kind::Streamed(chunks) => chunks.next().await,
         }
     }
 }
@@ -118,10 +81,7 @@ pub fn from_store<K: KvRo + 'static>(
             }
         },
     );
-    Body(Kind::Streamed {
-        chunks: chunks.boxed_local(),
-        remaining: len,
-    })
+    Body(Kind::Streamed(chunks.boxed_local()))
 }
 
 /// Exactly `len` bytes of `key` from `offset`, read while the value is still at `version`

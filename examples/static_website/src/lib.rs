@@ -22,3 +22,12 @@ pub mod store;
 pub mod tls;
 pub mod unikernel;
 pub mod validator;
+
+/// What the unit tests use from `std` (the crate itself is `no_std`).
+#[cfg(test)]
+mod test_prelude {
+    pub use std::boxed::Box;
+    pub use std::string::{String, ToString};
+    pub use std::vec::Vec;
+    pub use std::{format, vec};
+}

@@ -36,14 +36,7 @@ pub fn content_type(key: &str) -> &'static str {
 mod tests {
     use super::content_type;
     #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
+    use crate::test_prelude::*;
 
     #[test]
     fn by_extension() {

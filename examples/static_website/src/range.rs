@@ -76,16 +76,9 @@ pub fn parse(header: Option<&str>, size: u64) -> RangeRequest {
 #[cfg(test)]
 mod tests {
     use super::{RangeRequest, parse};
-    use proptest::prelude::*;
     #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
+    use crate::test_prelude::*;
+    use proptest::prelude::*;
 
     fn part(start: u64, end: u64) -> RangeRequest {
         RangeRequest::Part { start, end }

@@ -314,16 +314,9 @@ fn server_error() -> Response {
 #[cfg(test)]
 mod tests {
     use super::{host_of, key_of, private};
-    use proptest::prelude::*;
     #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
+    use crate::test_prelude::*;
+    use proptest::prelude::*;
 
     #[test]
     fn paths_become_keys() {

@@ -130,17 +130,10 @@ impl<K: KvRo + 'static> Etags<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::test_prelude::*;
     use mirage_kv::MemKv;
     use mirage_types::KvRw;
-    #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
 
     /// A store whose digests are counted, to see that concurrent requests share one.
     struct Counted {

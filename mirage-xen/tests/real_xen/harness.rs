@@ -304,6 +304,16 @@ pub fn with_libraries(name: &str, program: &Path) -> Vec<(String, PathBuf)> {
     files
 }
 
+/// The static website as its unikernel has it compiled in: the directory its build script
+/// wrote under the kernels' build directory `kernels` (every build writes the same files).
+pub fn website_site(kernels: &Path) -> PathBuf {
+    std::fs::read_dir(kernels.join("build"))
+        .unwrap()
+        .filter_map(|entry| Some(entry.ok()?.path().join("out/htdocs")))
+        .find(|dir| dir.join("files/large.bin").exists())
+        .expect("the website's build script wrote its site")
+}
+
 /// The repository's root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

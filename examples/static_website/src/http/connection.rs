@@ -190,16 +190,9 @@ async fn send<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
+    use crate::test_prelude::*;
+    use bytes::Bytes;
 
     /// A client that sends `incoming` (each item one read) then ends its stream; what the
     /// server writes is kept.

@@ -217,14 +217,7 @@ fn parse_length(value: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     #[allow(unused_imports)]
-    use std::{
-        borrow::ToOwned,
-        boxed::Box,
-        format,
-        string::{String, ToString},
-        vec,
-        vec::Vec,
-    };
+    use crate::test_prelude::*;
 
     fn parse(text: &str) -> Parsed {
         Request::parse(&mut BytesMut::from(text))

@@ -51,37 +51,48 @@ impl<F: TcpFlow> Transport for TcpTransport<F> {
 
     async fn send(&mut self, parts: &[&[u8]]) -> Result<(), Broken> {
         let flow = &self.0;
-        let mut parts: alloc::vec::Vec<&[u8]> =
-            parts.iter().copied().filter(|p| !p.is_empty()).collect();
-        while !parts.is_empty() {
-            let taken = poll_fn(|cx| match flow.poll_write_now(cx, &parts) {
+        // The parts as given, until a write takes only some of them: then what is left
+        // (the only case that allocates).
+        let mut left: Option<alloc::vec::Vec<&[u8]>> = None;
+        loop {
+            let pending = left.as_deref().unwrap_or(parts);
+            let total: usize = pending.iter().map(|part| part.len()).sum();
+            if total == 0 {
+                return Ok(());
+            }
+            let taken = poll_fn(|cx| match flow.poll_write_now(cx, pending) {
                 Some(Poll::Ready(taken)) => Poll::Ready(Some(taken)),
                 Some(Poll::Pending) => Poll::Pending,
                 None => Poll::Ready(None),
             })
             .await;
-            let mut taken = match taken {
+            let taken = match taken {
                 Some(Ok(taken)) => taken,
                 Some(Err(_)) => return Err(Broken),
-                None => {
-                    return flow.writev(&parts).await.map_err(|_| Broken);
-                }
+                None => return flow.writev(pending).await.map_err(|_| Broken),
             };
-            // Drop what was taken from the front.
-            while taken > 0 {
-                if taken >= parts[0].len() {
-                    taken -= parts[0].len();
-                    parts.remove(0);
-                } else {
-                    parts[0] = &parts[0][taken..];
-                    taken = 0;
-                }
+            if taken >= total {
+                return Ok(());
             }
+            left = Some(after(pending, taken));
         }
-        Ok(())
     }
 
     async fn finish(&mut self) {
         let _ = self.0.close().await;
     }
+}
+
+/// What is left of `parts` once their first `taken` bytes are written.
+fn after<'a>(parts: &[&'a [u8]], mut taken: usize) -> alloc::vec::Vec<&'a [u8]> {
+    let mut left = alloc::vec::Vec::with_capacity(parts.len());
+    for part in parts {
+        if taken >= part.len() {
+            taken -= part.len();
+        } else {
+            left.push(&part[taken..]);
+            taken = 0;
+        }
+    }
+    left
 }

@@ -244,9 +244,9 @@ impl<T: Transport> Transport for TlsTransport<T> {
 mod tests {
     use super::*;
     use crate::site_table::SITE;
-    use crate::tls::{Tls, provider, server_config};
     #[allow(unused_imports)]
-    use std::{boxed::Box, vec, vec::Vec};
+    use crate::test_prelude::*;
+    use crate::tls::{Tls, provider, server_config};
 
     /// A client that sends `reads` and then ends its stream.
     struct Scripted(std::collections::VecDeque<Vec<u8>>);

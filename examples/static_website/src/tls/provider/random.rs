@@ -39,11 +39,9 @@ impl rand_core::RngCore for Rng<'_> {
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.0.fill(dest).map_err(|_| {
-            rand_core::Error::from(
-                core::num::NonZeroU32::new(1).unwrap_or(core::num::NonZeroU32::MIN),
-            )
-        })
+        self.0
+            .fill(dest)
+            .map_err(|_| rand_core::Error::from(core::num::NonZeroU32::MIN))
     }
 }
 
