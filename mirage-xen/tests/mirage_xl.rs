@@ -3,9 +3,9 @@
 use std::process::Command;
 
 #[test]
-fn block_test_gets_its_disk_and_stackv4_its_bridge() {
+fn block_test_gets_its_disk_and_the_network_examples_their_bridge() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["block_test", "stackv4"] {
+    for name in ["block_test", "stackv4", "static_website"] {
         let status = Command::new(env!("CARGO_BIN_EXE_mirage-xl"))
             .args([name, "--out"])
             .arg(dir.path())
@@ -25,6 +25,8 @@ fn block_test_gets_its_disk_and_stackv4_its_bridge() {
     let stack = std::fs::read_to_string(dir.path().join("stackv4.xl")).unwrap();
     assert!(stack.contains("vif = [ 'bridge=xenbr0' ]"));
     assert!(stack.contains("disk = [  ]"));
+    let website = std::fs::read_to_string(dir.path().join("static_website.xl")).unwrap();
+    assert!(website.contains("vif = [ 'bridge=xenbr0' ]"));
 }
 
 /// Runs `mirage-xl` with `args`; its exit success and what it said on stderr.

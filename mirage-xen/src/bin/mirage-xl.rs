@@ -20,8 +20,8 @@ enum Kind {
 #[derive(Parser)]
 #[command(name = "mirage-xl", version)]
 struct Args {
-    /// The unikernel's name: `console`, `block_test`, `kv_ro_crunch`, `kv_ro` and `stackv4`
-    /// get the tutorial's disks and networks.
+    /// The unikernel's name: `console`, `block_test`, `kv_ro_crunch`, `kv_ro`, `stackv4` and
+    /// `static_website` get the tutorial's disks and networks.
     name: String,
     /// The directory to write to (the kernel, `mir-NAME.xen`, is expected there too).
     #[arg(long, default_value = ".")]
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
     match args.name.as_str() {
         "block_test" => config = config.disk(at("disk.img")),
         "kv_ro" => config = config.disk(at("fat1.img")),
-        "stackv4" => config = config.bridge("xenbr0"),
+        "stackv4" | "static_website" => config = config.bridge("xenbr0"),
         _ => {}
     }
     for disk in &args.disk {
