@@ -363,3 +363,71 @@ fn a_burst_of_connections_beyond_the_syn_backlog_is_served() {
         }
     });
 }
+
+/// With room for only a few sockets' buffers, a burst of connections is served as earlier
+/// ones close: the SYNs beyond wait, the memory stays under the limit, and the port never
+/// stops answering (a pool once left empty for want of memory used to stay empty).
+#[test]
+fn connections_beyond_the_tcp_memory_limit_wait_and_are_served() {
+    const BUFFER: usize = 16 * 1024;
+    const SOCKETS: usize = 4;
+    const CLIENTS: u32 = 12;
+    run(async {
+        let (a, b) = pair(LinkFaults::default()).await;
+        b.set_tcp_buffers(BUFFER);
+        b.set_tcp_memory_limit(SOCKETS * 2 * BUFFER);
+        let listener = b.bind_tcpv4(8082).await.unwrap();
+        tokio::task::spawn_local(async move {
+            while let Ok(flow) = listener.accept().await {
+                tokio::task::spawn_local(async move {
+                    flow.write(b"served").await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    flow.close().await.unwrap();
+                });
+            }
+        });
+        let watched = b.clone();
+        let most = Rc::new(std::cell::Cell::new(0));
+        let seen = most.clone();
+        tokio::task::spawn_local(async move {
+            loop {
+                seen.set(seen.get().max(watched.tcp_memory()));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let tcp = a.tcpv4();
+                tokio::task::spawn_local(async move {
+                    let flow = tcp
+                        .create_connection(SocketAddrV4::new(B, 8082))
+                        .await
+                        .unwrap();
+                    let mut got = Vec::new();
+                    while let Read::Data(data) = flow.read().await.unwrap() {
+                        got.extend_from_slice(&data);
+                    }
+                    assert_eq!(got, b"served");
+                })
+            })
+            .collect();
+        for client in clients {
+            tokio::time::timeout(Duration::from_secs(40), client)
+                .await
+                .expect("a connection was never served")
+                .unwrap();
+        }
+        assert!(most.get() <= SOCKETS * 2 * BUFFER, "{} bytes", most.get());
+        assert!(most.get() >= 2 * 2 * BUFFER, "the limit was never approached");
+        // And a connection now, at once.
+        let tcp = a.tcpv4();
+        let flow = tokio::time::timeout(
+            Duration::from_secs(5),
+            tcp.create_connection(SocketAddrV4::new(B, 8082)),
+        )
+        .await
+        .expect("the port stopped answering")
+        .unwrap();
+        assert_eq!(flow.read().await.unwrap(), Read::Data("served".into()));
+    });
+}

@@ -3,8 +3,9 @@
 //! built, booted by `xl create` from their generated `.xl` (PV), and checked on their
 //! consoles: mir-console's eight lines a second apart, then poweroff; mir-block_test's ten
 //! tests exactly, over our Blkfront against dom0's kernel blkback; kv_ro_crunch and kv_ro's
-//! `YES!`; stackv4 reached by dom0's ping and nc; the static website fetched by dom0's curl
-//! over HTTP and over HTTPS (the unikernel's own TLS); a panic ends the domain
+//! `YES!`; stackv4 reached by dom0's ping and nc, and serving a burst of 200 connections
+//! beyond its TCP memory; the static website fetched by dom0's curl over HTTP and over HTTPS
+//! (the unikernel's own TLS), also behind 200 idle connections; a panic ends the domain
 //! crashed with its message on the console, a stack overflow faults on the guard page and
 //! crashes it too, so does running out of heap (the failed allocation named on the
 //! console); an idle guest uses no CPU.
@@ -134,6 +135,8 @@ fn check_website(output: &str, name: &str, https: bool, kernels: &Path, serial: 
     );
     assert_eq!(value("slow-answer"), "0", "{context}");
     assert_eq!(value("bad"), "HTTP/1.1 400 Bad Request", "{context}");
+    assert_eq!(value("during-flood"), "200", "behind 200 idle connections; {context}");
+    assert_eq!(value("after-flood"), "200", "after 200 idle connections; {context}");
     assert!(!value("state").contains('c'), "crashed; {context}");
 }
 
@@ -414,6 +417,18 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
     // stackv4: dom0's ping, UDP and TCP lines reach the direct stack on our Netfront, with
     // a static address from `extra =` and with a lease from dom0's dnsmasq.
     check_stackv4(&output, "stackv4", &[], "169.254.100.2", &serial);
+    // A burst of 200 connections, more than its TCP memory holds at once, is served in
+    // full, and the port answers after it.
+    assert_eq!(
+        harness::value(&output, "@@ stackv4-flood-served"),
+        Some("200"),
+        "{serial}"
+    );
+    assert_eq!(
+        harness::value(&output, "@@ stackv4-after-flood"),
+        Some("1"),
+        "{serial}"
+    );
     let dhcp = harness::values(&output, "@@ stackv4-dhcp-console");
     let leased = dhcp
         .iter()

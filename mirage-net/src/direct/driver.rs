@@ -95,8 +95,10 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 // The poll's own start is recent enough: a clock read less per round.
                 state.iface.poll_delay(now, &state.sockets)
             };
-            if !state.orphans.is_empty() {
-                // Come back to reset dropped flows whose linger ran out.
+            if !state.orphans.is_empty() || (!state.pools_settled && state.pool_short()) {
+                // Come back to reset dropped flows whose linger ran out, or to try again to
+                // fill a pool that had no memory for a socket (the memory may have come
+                // back from the application's side, which tells no one).
                 let second = smoltcp::time::Duration::from_secs(1);
                 delay = Some(delay.map_or(second, |d| d.min(second)));
             }
@@ -180,11 +182,12 @@ fn events(shared: &Rc<Shared>, state: &mut State) {
         }
     }
 
+    // Orphans first: the memory they free may fill a pool in this same poll.
+    state.reap_orphans();
     if !state.pools_settled || state.queues.syns_delivered {
         pools_upkeep(shared, state);
         state.settle_pools();
     }
-    state.reap_orphans();
 }
 
 /// Connections that finished their handshake go to their port's backlog (or are refused),

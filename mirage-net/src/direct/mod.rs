@@ -236,14 +236,41 @@ impl<N: Network + 'static> DirectStack<N> {
     pub fn set_tcp_timeout(&self, timeout: Duration) {
         let mut state = self.shared.state.borrow_mut();
         state.tcp_timeout = timeout;
+        // Listening sockets keep the handshake's shorter timeout (it was the shorter of the
+        // two); connections take the new one when their handshake ends.
+        let handshake = state::HANDSHAKE_TIMEOUT.min(timeout);
         for handle in state.pools.values().flatten().copied().collect::<Vec<_>>() {
             let socket = state
                 .sockets
                 .get_mut::<smoltcp::socket::tcp::Socket>(handle);
-            let timeout = smoltcp::time::Duration::from_micros(timeout.as_micros() as u64);
-            socket.set_keep_alive(Some(timeout / 4));
-            socket.set_timeout(Some(timeout));
+            state::set_timeout(socket, handshake);
         }
+    }
+
+    /// Sets each new TCP socket's receive and send buffers to `bytes` each way (at least
+    /// 4 KiB; the default is 256 KiB). The receive buffer is the most a peer may send
+    /// ahead (the window) and the send buffer the most a write leaves in flight, so smaller
+    /// buffers fit more connections in the same memory and move bulk data more slowly over
+    /// long round trips. Sockets made earlier keep theirs; a listening port's next
+    /// connections are served by sockets already listening, one per port.
+    pub fn set_tcp_buffers(&self, bytes: usize) {
+        self.shared.state.borrow_mut().tcp_buffer = bytes.max(state::MIN_TCP_BUFFER);
+    }
+
+    /// Limits the memory all TCP sockets' buffers take together to `bytes` (unlimited by
+    /// default). At the limit a listening port stops answering SYNs, which wait (or are
+    /// sent again by their peers) until a connection closes and frees its buffers, and
+    /// `create_connection` fails with an error saying so; connections already open go on.
+    /// A unikernel, whose heap is all its memory, should set it below what the heap has
+    /// free, leaving the application its share: a flood of connections then cannot use
+    /// the heap up.
+    pub fn set_tcp_memory_limit(&self, bytes: usize) {
+        self.shared.state.borrow_mut().tcp_memory_limit = bytes;
+    }
+
+    /// The bytes all TCP sockets' buffers take now.
+    pub fn tcp_memory(&self) -> usize {
+        self.shared.state.borrow().tcp_memory_used()
     }
 
     /// How many smoltcp sockets the stack holds: listening pools, open connections, and

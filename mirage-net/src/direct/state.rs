@@ -21,8 +21,10 @@ use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
 
-/// Buffer sizes of each TCP socket, each way.
+/// Buffer sizes of each TCP socket, each way, unless the stack is told otherwise.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
+/// The smallest buffer a socket may be given, each way (a window of a few segments).
+pub(crate) const MIN_TCP_BUFFER: usize = 4 * 1024;
 /// Listening sockets kept ready per TCP port. One: smoltcp visits every socket in each poll,
 /// so each idle listener costs every round trip of every connection (four cost 3 % of a
 /// ping-pong's instructions). A SYN that finds the listener mid-handshake is held for the
@@ -126,6 +128,11 @@ pub(crate) struct State {
     /// The memory of each TCP socket's buffers. After `sockets`, so that the sockets using
     /// it are dropped first.
     tcp_memory: BTreeMap<SocketHandle, TcpMemory>,
+    /// Bytes of `tcp_memory`, and at most how many there may be.
+    tcp_memory_used: usize,
+    pub(crate) tcp_memory_limit: usize,
+    /// Each new TCP socket's buffer size, each way.
+    pub(crate) tcp_buffer: usize,
     pub(crate) queues: Queues,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
@@ -171,6 +178,9 @@ impl State {
             iface,
             sockets: SocketSet::new(Vec::new()),
             tcp_memory: BTreeMap::new(),
+            tcp_memory_used: 0,
+            tcp_memory_limit: usize::MAX,
+            tcp_buffer: TCP_BUFFER,
             queues,
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
@@ -233,23 +243,42 @@ impl State {
     }
 
     /// A new TCP socket in the set, with `timeout` for silent peers and buffers of
-    /// [`TCP_BUFFER`] each way in memory of its own (see [`TcpMemory`]).
+    /// `tcp_buffer` bytes each way in memory of its own (see [`TcpMemory`]); refused when
+    /// that would take the sockets' buffers past `tcp_memory_limit`, or the memory is not
+    /// there.
     pub(crate) fn add_tcp_socket(&mut self, timeout: Duration) -> Result<SocketHandle, String> {
-        let memory = TcpMemory::new(TCP_BUFFER)?;
+        let each = self.tcp_buffer;
+        if self.tcp_memory_used.saturating_add(2 * each) > self.tcp_memory_limit {
+            return Err(format!(
+                "the TCP buffers' limit of {} bytes is reached ({} in use)",
+                self.tcp_memory_limit, self.tcp_memory_used
+            ));
+        }
+        let memory = TcpMemory::new(each)?;
         // SAFETY: the buffers go to this socket only, and `free_socket` (or the state's drop,
         // `sockets` before `tcp_memory`) drops the socket before the memory.
         let (rx, tx) = unsafe { memory.buffers() };
         let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
         set_timeout(&mut socket, timeout);
         let handle = self.sockets.add(socket);
+        self.tcp_memory_used += memory.len();
         self.tcp_memory.insert(handle, memory);
         Ok(handle)
     }
 
-    /// Removes a socket from the set and frees its buffers' memory.
+    /// Bytes all TCP sockets' buffers take.
+    pub(crate) fn tcp_memory_used(&self) -> usize {
+        self.tcp_memory_used
+    }
+
+    /// Removes a socket from the set and frees its buffers' memory, which a pool left short
+    /// for want of it may now take (the pools are looked at again).
     pub(crate) fn free_socket(&mut self, handle: SocketHandle) {
         drop(self.sockets.remove(handle));
-        self.tcp_memory.remove(&handle);
+        if let Some(memory) = self.tcp_memory.remove(&handle) {
+            self.tcp_memory_used -= memory.len();
+            self.pools_settled = false;
+        }
     }
 
     pub(crate) fn new_udp_socket() -> udp::Socket<'static> {
@@ -462,6 +491,17 @@ impl State {
         }
     }
 
+    /// Whether some port has no socket listening although it may hold more half-open ones:
+    /// there was no memory for another socket (the pools' upkeep tries again each poll).
+    pub(crate) fn pool_short(&self) -> bool {
+        self.pools.values().any(|pool| {
+            pool.len() < MAX_HALF_OPEN
+                && !pool
+                    .iter()
+                    .any(|&h| self.sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
+        })
+    }
+
     /// How many SYNs the stack can take before its pools are refilled: the fewest sockets
     /// listening on any port.
     pub(crate) fn listening(&self) -> usize {
@@ -479,16 +519,18 @@ impl State {
             .unwrap_or(usize::MAX)
     }
 
-    /// After the pools' upkeep: notes whether every pool socket is listening, so the next
-    /// polls may skip the upkeep until a SYN arrives.
+    /// After the pools' upkeep: notes whether every pool is full and every socket in it
+    /// listening, so the next polls may skip the upkeep until a SYN arrives. A pool left
+    /// short (no memory for a socket) is not settled: each poll tries again.
     pub(crate) fn settle_pools(&mut self) {
         self.pools_settled = false;
         let sockets = &self.sockets;
-        let idle = self
-            .pools
-            .values()
-            .flatten()
-            .all(|&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen);
+        let idle = self.pools.values().all(|pool| {
+            pool.len() >= LISTEN_POOL
+                && pool
+                    .iter()
+                    .all(|&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
+        });
         if idle {
             self.listening_settled = self.listening();
             self.pools_settled = true;

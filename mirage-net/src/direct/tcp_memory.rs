@@ -57,6 +57,11 @@ impl TcpMemory {
         core::alloc::Layout::from_size_align(len, 4096).expect("a socket's buffers fit a layout")
     }
 
+    /// Bytes in the block (both buffers).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The two buffers, for a socket.
     ///
     /// # Safety

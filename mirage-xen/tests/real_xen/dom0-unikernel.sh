@@ -74,10 +74,23 @@ stackv4_session() {
     echo -n hello tcp world | nc -w 3 $address 8080
     sleep 2
     tr -d '\r' < $LOG | sed "s/^/@@ $1-console=/"
+    [ -z "$2" ] || flood $1 $address
     xl destroy $1 2>/dev/null
 }
+# flood NAME ADDRESS: 200 connections at once, each sending a line after 5 s (more than the
+# unikernel's TCP memory holds at once: the rest wait for SYNs sent again); then how many
+# were served within 60 s, and whether a connection after them still is.
+flood() {
+    LOG=/var/log/xen/console/guest-$1.log
+    for i in $(seq 200); do ( (sleep 5; echo f) | nc $2 8080 >/dev/null 2>&1 & ); done
+    i=0; until [ "$(grep -c 'read: 2 "f' $LOG)" -ge 200 ] || [ $i -gt 600 ]; do usleep 100000; i=$((i+1)); done
+    echo "@@ $1-flood-served=$(grep -c 'read: 2 "f' $LOG)"
+    echo -n after the flood | nc -w 10 $2 8080
+    sleep 1
+    echo "@@ $1-after-flood=$(tr -d '\r' < $LOG | grep -c 'read: 15 "after the flood"')"
+}
 # With its address from `extra =`.
-stackv4_session stackv4
+stackv4_session stackv4 flood
 # By DHCP from dnsmasq on the bridge. (`--no-ping`: dnsmasq's check that an address is
 # free pings it before the offer, which leaves dom0's neighbour entry for it failed, and
 # dom0 then drops its own first ping while it asks again.)
@@ -127,6 +140,13 @@ website_session() {
     echo "@@ $name-slow-answer=$(wc -c < /tmp/slow.out)"
     echo "@@ $name-bad=$(printf 'NOT HTTP AT ALL\r\n\r\n' | nc -w 5 169.254.100.3 8080 | head -1 | tr -d '\r')"
     echo "@@ $name-redirect=$($CURL -s -o /dev/null -w '%{http_code} %{redirect_url}' http://169.254.100.3:8080/about.html)"
+    # 200 idle connections at once (more than its TCP memory holds): a request waits for
+    # them to be dropped after the header timeout, and is answered.
+    for i in $(seq 200); do ( sleep 8 | nc 169.254.100.3 $port >/dev/null 2>&1 & ); done
+    usleep 500000
+    echo "@@ $name-during-flood=$($CURL -s -o /dev/null -w '%{http_code}' --max-time 60 $W/about.html)"
+    sleep 10
+    echo "@@ $name-after-flood=$($CURL -s -o /dev/null -w '%{http_code}' --max-time 20 $W/about.html)"
     tr -d '\r' < /var/log/xen/console/guest-$name.log | sed "s/^/@@ $name-console=/"
     echo "@@ $name-state=$(domain_state $name)"
     xl destroy $name 2>/dev/null; wait_gone $name 30
