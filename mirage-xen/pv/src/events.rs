@@ -1,13 +1,13 @@
 //! Event channels: ports this kernel binds (`EVTCHNOP_*`), rung with `EVTCHNOP_send` and
 //! waited on through the executor.
 
-use crate::executor::{forget_port, wait_port};
 use crate::hypercall::{EVENT_CHANNEL_OP, evtchn, hypercall2, notify};
 use crate::shared_info::take_pending;
 use alloc::boxed::Box;
 use async_trait::async_trait;
 use core::future::poll_fn;
 use core::task::Poll;
+use mirage_unikernel::executor::{forget_event as forget_port, wait_event as wait_port};
 use mirage_xen::abi::DomId;
 use mirage_xen::platform::{Port, XenError};
 

@@ -5,40 +5,14 @@
 use crate::executor::Global;
 use crate::page_tables::MapError;
 use crate::start_info::StartInfo;
-use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicU64, Ordering};
-use linked_list_allocator::LockedHeap;
 
 /// Bytes of a page.
 pub const PAGE_SIZE: usize = 4096;
 
-#[global_allocator]
-static HEAP: CountingHeap = CountingHeap(LockedHeap::empty());
-
-/// The heap, counting its allocations (for the figures of allocations per frame).
-struct CountingHeap(LockedHeap);
-
-/// Allocations made since boot.
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call goes to the inner heap unchanged; the count is a side record.
-unsafe impl GlobalAlloc for CountingHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: as the caller vouches.
-        unsafe { self.0.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as the caller vouches.
-        unsafe { self.0.dealloc(ptr, layout) }
-    }
-}
-
 /// Heap allocations since boot (reallocations that move count as one), for measuring
 /// what a path allocates.
 pub fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+    mirage_unikernel::heap::allocations()
 }
 
 /// The pfn-to-mfn list Xen built (`start_info.mfn_list`).
@@ -64,11 +38,7 @@ pub(crate) fn init_heap(start_info: &'static StartInfo) -> Result<(), MapError> 
     let bytes = pages.len() * PAGE_SIZE;
     // SAFETY: these pages are mapped writable now and nothing else uses them: they follow
     // every bootstrap element and every page table.
-    unsafe {
-        HEAP.0
-            .lock()
-            .init((pages.start * PAGE_SIZE) as *mut u8, bytes)
-    };
+    unsafe { mirage_unikernel::heap::init((pages.start * PAGE_SIZE) as *mut u8, bytes) };
     Ok(())
 }
 
@@ -91,6 +61,5 @@ pub fn va_of_mfn(mfn: u64) -> usize {
 
 /// Bytes of heap in use now and in all.
 pub fn heap_usage() -> (usize, usize) {
-    let heap = HEAP.0.lock();
-    (heap.used(), heap.size())
+    mirage_unikernel::heap::usage()
 }

@@ -96,5 +96,5 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// aborts on panic, so nothing unwinds.
 #[unsafe(no_mangle)]
 pub extern "C" fn _Unwind_Resume() -> ! {
-    crate::shutdown(crate::Shutdown::Crash)
+    crate::platform().exit(crate::Exit::Failure)
 }
