@@ -418,7 +418,10 @@ fn connections_beyond_the_tcp_memory_limit_wait_and_are_served() {
                 .unwrap();
         }
         assert!(most.get() <= SOCKETS * 2 * BUFFER, "{} bytes", most.get());
-        assert!(most.get() >= 2 * 2 * BUFFER, "the limit was never approached");
+        assert!(
+            most.get() >= 2 * 2 * BUFFER,
+            "the limit was never approached"
+        );
         // And a connection now, at once.
         let tcp = a.tcpv4();
         let flow = tokio::time::timeout(

@@ -135,8 +135,16 @@ fn check_website(output: &str, name: &str, https: bool, kernels: &Path, serial: 
     );
     assert_eq!(value("slow-answer"), "0", "{context}");
     assert_eq!(value("bad"), "HTTP/1.1 400 Bad Request", "{context}");
-    assert_eq!(value("during-flood"), "200", "behind 200 idle connections; {context}");
-    assert_eq!(value("after-flood"), "200", "after 200 idle connections; {context}");
+    assert_eq!(
+        value("during-flood"),
+        "200",
+        "behind 200 idle connections; {context}"
+    );
+    assert_eq!(
+        value("after-flood"),
+        "200",
+        "after 200 idle connections; {context}"
+    );
     assert!(!value("state").contains('c'), "crashed; {context}");
 }
 
