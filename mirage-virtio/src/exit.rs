@@ -20,6 +20,12 @@ pub(crate) fn exit(status: u8, rsdp: Option<usize>) -> ! {
     }
     if let Some(port) = acpi {
         outw(port, POWER_OFF);
+        // QEMU acts on the request from its main loop, after this CPU ran on a while:
+        // give it a second before falling back (which would end QEMU with status 1).
+        let until = crate::clock::monotonic_ns().saturating_add(1_000_000_000);
+        while crate::clock::monotonic_ns() < until {
+            core::hint::spin_loop();
+        }
     }
     outb(DEBUG_EXIT, status);
     loop {

@@ -188,16 +188,45 @@ static IDT: Idt = Idt(core::cell::UnsafeCell::new([Gate::ABSENT; VECTORS]));
 /// and the cascade, and leaves interrupts disabled.
 pub(crate) fn init() {
     let faults: [unsafe extern "C" fn(); 22] = [
-        mirage_fault_0, mirage_fault_1, mirage_fault_2, mirage_fault_3, mirage_fault_4,
-        mirage_fault_5, mirage_fault_6, mirage_fault_7, mirage_fault_8, mirage_fault_9,
-        mirage_fault_10, mirage_fault_11, mirage_fault_12, mirage_fault_13, mirage_fault_14,
-        mirage_fault_15, mirage_fault_16, mirage_fault_17, mirage_fault_18, mirage_fault_19,
-        mirage_fault_20, mirage_fault_21,
+        mirage_fault_0,
+        mirage_fault_1,
+        mirage_fault_2,
+        mirage_fault_3,
+        mirage_fault_4,
+        mirage_fault_5,
+        mirage_fault_6,
+        mirage_fault_7,
+        mirage_fault_8,
+        mirage_fault_9,
+        mirage_fault_10,
+        mirage_fault_11,
+        mirage_fault_12,
+        mirage_fault_13,
+        mirage_fault_14,
+        mirage_fault_15,
+        mirage_fault_16,
+        mirage_fault_17,
+        mirage_fault_18,
+        mirage_fault_19,
+        mirage_fault_20,
+        mirage_fault_21,
     ];
     let lines: [unsafe extern "C" fn(); 16] = [
-        mirage_line_0, mirage_line_1, mirage_line_2, mirage_line_3, mirage_line_4,
-        mirage_line_5, mirage_line_6, mirage_line_7, mirage_line_8, mirage_line_9,
-        mirage_line_10, mirage_line_11, mirage_line_12, mirage_line_13, mirage_line_14,
+        mirage_line_0,
+        mirage_line_1,
+        mirage_line_2,
+        mirage_line_3,
+        mirage_line_4,
+        mirage_line_5,
+        mirage_line_6,
+        mirage_line_7,
+        mirage_line_8,
+        mirage_line_9,
+        mirage_line_10,
+        mirage_line_11,
+        mirage_line_12,
+        mirage_line_13,
+        mirage_line_14,
         mirage_line_15,
     ];
     // SAFETY: boot, one CPU, interrupts off: nothing else reads the table yet.
@@ -218,10 +247,14 @@ pub(crate) fn init() {
         base: IDT.0.get() as u64,
     };
     // SAFETY: the table is static and complete; interrupts stay off until `halt`.
-    unsafe { core::arch::asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack)) };
+    unsafe {
+        core::arch::asm!("lidt [{}]", in(reg) &raw const pointer, options(readonly, nostack))
+    };
 
     // The 8259s: initialise, vectors 32 and 40, cascade on line 2, 8086 mode.
-    for (command, data, offset, wiring) in [(0x20, 0x21, IRQ_BASE, 4), (0xa0, 0xa1, IRQ_BASE + 8, 2)] {
+    for (command, data, offset, wiring) in
+        [(0x20, 0x21, IRQ_BASE, 4), (0xa0, 0xa1, IRQ_BASE + 8, 2)]
+    {
         outb(command, 0x11);
         outb(data, offset);
         outb(data, wiring);

@@ -82,9 +82,7 @@ impl StartInfo {
         for i in 0..info.memmap_entries as usize {
             // SAFETY: `memmap_entries` entries at `memmap_paddr`, as QEMU wrote them.
             let entry = unsafe {
-                core::ptr::read_unaligned(
-                    (info.memmap_paddr as *const MemmapEntry).add(i),
-                )
+                core::ptr::read_unaligned((info.memmap_paddr as *const MemmapEntry).add(i))
             };
             if entry.kind != RAM {
                 continue;

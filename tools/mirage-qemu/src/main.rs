@@ -54,7 +54,10 @@ fn main() -> ExitCode {
     let host_dir = match &args.at {
         Some(dir) if dir.is_absolute() => dir.clone(),
         Some(dir) => {
-            eprintln!("mirage-qemu: --at {}: an absolute path is needed", dir.display());
+            eprintln!(
+                "mirage-qemu: --at {}: an absolute path is needed",
+                dir.display()
+            );
             return ExitCode::FAILURE;
         }
         None => out.clone(),

@@ -1,0 +1,201 @@
+//! Our virtio unikernels under QEMU's TCG (`qemu-system-x86_64`, installed by `.ci/run`):
+//! mir-console built and run by its README's two commands, with its lines exact and a
+//! second apart; the runtime's test kernel carrying an exit status out, and a panic and a
+//! page fault shown with status 1; and the figures (image size, QEMU start to the first
+//! line, the guest's own boot time, the CPU a sleeping guest uses).
+//!
+//! Without `qemu-system-x86_64` the tests say so and do nothing (a skip, not a pass).
+
+use mirage_qemu::QemuGuest;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn have_qemu() -> bool {
+    let found = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !found {
+        eprintln!("SKIPPED: no qemu-system-x86_64 (.ci/run installs it)");
+    }
+    found
+}
+
+/// Builds the kernels of the crate in `dir` (`cargo build --profile kernel ARGS`) with the
+/// kernels' flags, not the tests'.
+fn build_kernels(dir: &Path, args: &[&str]) -> PathBuf {
+    let target = root().join("target/unikernel");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--profile", "kernel"])
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building the kernels in {}",
+        dir.display()
+    );
+    target.join("x86_64-unknown-linux-gnu/kernel")
+}
+
+/// What a run printed, each line with when it came (since the script started), its exit
+/// status, and the CPU time QEMU used.
+struct Run {
+    lines: Vec<(Duration, String)>,
+    status: i32,
+    cpu: Duration,
+    wall: Duration,
+}
+
+impl Run {
+    fn texts(&self) -> Vec<&str> {
+        self.lines.iter().map(|(_, line)| line.as_str()).collect()
+    }
+}
+
+/// CPU time the waited-for children of this process used so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage fills a valid struct; RUSAGE_CHILDREN counts waited-for children.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec;
+    let micros = usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+    Duration::from_secs(seconds as u64) + Duration::from_micros(micros as u64)
+}
+
+/// One run at a time: each run's CPU time is the children's before and after it.
+static ONE_RUN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `script` under TCG, at most `limit`.
+fn run(script: &Path, limit: Duration) -> Run {
+    let _one = ONE_RUN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cpu_before = children_cpu();
+    let start = Instant::now();
+    let mut child = Command::new("timeout")
+        .arg(limit.as_secs().to_string())
+        .arg(script)
+        .env("MIRAGE_ACCEL", "tcg")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the run script starts");
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.expect("the console is text");
+        lines.push((start.elapsed(), line.trim_end_matches('\r').to_owned()));
+    }
+    let status = child.wait().unwrap().code().unwrap_or(-1);
+    Run {
+        lines,
+        status,
+        cpu: children_cpu() - cpu_before,
+        wall: start.elapsed(),
+    }
+}
+
+#[test]
+fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
+    if !have_qemu() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(root().join("examples/console/virtio/build.sh"))
+        .arg(out.path())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .unwrap();
+    assert!(status.success(), "build.sh");
+    let script = out.path().join("console.sh");
+    let xml = std::fs::read_to_string(out.path().join("console.xml")).unwrap();
+    assert!(xml.contains("mir-console.virtio</kernel>"), "{xml}");
+    let run = run(&script, Duration::from_secs(120));
+    assert_eq!(run.texts(), ["hello", "world"].repeat(4));
+    assert_eq!(run.status, 0, "powered off");
+    for pair in run.lines[1..].windows(3).step_by(2) {
+        let gap = (pair[2].0 - pair[0].0).as_secs_f64();
+        assert!((0.9..1.5).contains(&gap), "world to world took {gap} s");
+    }
+    let image = std::fs::metadata(out.path().join("mir-console.virtio"))
+        .unwrap()
+        .len();
+    eprintln!(
+        "figures: mir-console.virtio {image} bytes; script start to first line {:.0} ms; \
+         QEMU used {:.2} s of CPU over {:.2} s, sleeping 4 s of it",
+        run.lines[0].0.as_secs_f64() * 1000.0,
+        run.cpu.as_secs_f64(),
+        run.wall.as_secs_f64()
+    );
+}
+
+/// The runtime's test kernel with `args` on its command line.
+fn hello(args: &str) -> Run {
+    let kernels = build_kernels(&root().join("mirage-virtio"), &["--examples"]);
+    let dir = tempfile::tempdir().unwrap();
+    let guest = QemuGuest::new(
+        "hello",
+        kernels.join("examples/hello").display().to_string(),
+    )
+    .memory(16)
+    .extra(args);
+    guest.check().unwrap();
+    let script = dir.path().join("hello.sh");
+    std::fs::write(&script, guest.run_script("test")).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    run(&script, Duration::from_secs(60))
+}
+
+#[test]
+fn an_exit_status_comes_out_and_a_panic_or_fault_is_shown_with_status_1() {
+    if !have_qemu() {
+        return;
+    }
+    let exited = hello("exit=42");
+    assert_eq!(exited.status, 42, "{:?}", exited.texts());
+    let first = &exited.lines[0].1;
+    assert!(first.ends_with("args \"exit=42\""), "{first}");
+    assert_eq!(exited.texts()[1..], ["hello", "world"]);
+
+    let panicked = hello("panic");
+    assert_eq!(panicked.status, 1);
+    let text = panicked.texts().join("\n");
+    assert!(text.contains("panic: panicked at"), "{text}");
+    assert!(text.contains("the test kernel panics on purpose"), "{text}");
+
+    let faulted = hello("fault");
+    assert_eq!(faulted.status, 1);
+    let text = faulted.texts().join("\n");
+    assert!(
+        text.contains("page fault (vector 14") && text.contains("address 0x100000000"),
+        "{text}"
+    );
+
+    let boot_us: u64 = first
+        .strip_prefix("boot ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|us| us.parse().ok())
+        .expect("the boot time");
+    eprintln!(
+        "figures: the guest's first instruction to main {boot_us} us; script start to \
+         first line {:.0} ms",
+        exited.lines[0].0.as_secs_f64() * 1000.0
+    );
+}
