@@ -4,17 +4,21 @@
 
 extern crate alloc;
 
+pub mod block;
 mod boot;
 pub mod clock;
 pub mod console;
+pub mod dma;
 mod exit;
 mod hypervisor;
 pub mod interrupts;
 mod kernel;
+pub mod pci;
 pub mod port;
 mod serial;
 mod start_info;
 
+pub use block::VirtioBlock;
 pub use console::SerialConsole;
 pub use kernel::boot_time;
 pub use mirage_unikernel::block_on;
@@ -55,6 +59,12 @@ impl Virtio {
     /// The wall clock (the RTC at boot, then the TSC).
     pub fn clock(&self) -> KernelClock {
         KernelClock
+    }
+
+    /// Disk `index`: the `index`th virtio-blk device (QEMU's `-device virtio-blk-pci` in
+    /// order); the error says what is missing.
+    pub fn disk(&self, index: usize) -> Result<VirtioBlock, mirage_types::BlockError> {
+        VirtioBlock::open(index)
     }
 
     /// The command line (QEMU's `-append`).

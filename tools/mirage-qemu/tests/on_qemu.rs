@@ -115,15 +115,7 @@ fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
     if !have_qemu() {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::new(root().join("examples/console/virtio/build.sh"))
-        .arg(out.path())
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .status()
-        .unwrap();
-    assert!(status.success(), "build.sh");
+    let out = build_example("console");
     let script = out.path().join("console.sh");
     let xml = std::fs::read_to_string(out.path().join("console.xml")).unwrap();
     assert!(xml.contains("mir-console.virtio</kernel>"), "{xml}");
@@ -144,6 +136,39 @@ fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
         run.cpu.as_secs_f64(),
         run.wall.as_secs_f64()
     );
+}
+
+/// Builds example `name` (its `virtio/build.sh`) into a new directory, returned.
+fn build_example(example: &str) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(root().join(format!("examples/{example}/virtio/build.sh")))
+        .arg(out.path())
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .unwrap();
+    assert!(status.success(), "examples/{example}/virtio/build.sh");
+    out
+}
+
+#[test]
+fn block_test_by_its_readme_passes_the_tutorial_tests_on_virtio_blk() {
+    if !have_qemu() {
+        return;
+    }
+    let out = build_example("block");
+    assert!(
+        out.path().join("disk.img").exists(),
+        "build.sh makes the disk"
+    );
+    let run = run(&out.path().join("block_test.sh"), Duration::from_secs(300));
+    let printed: String = run.texts().iter().map(|line| format!("{line}\n")).collect();
+    assert_eq!(
+        printed,
+        include_str!("../../../examples/block/tests/tutorial_output.txt")
+    );
+    assert_eq!(run.status, 0);
 }
 
 /// The runtime's test kernel with `args` on its command line.
