@@ -115,7 +115,7 @@ fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
     if !have_qemu() {
         return;
     }
-    let out = build_example("console");
+    let out = build_example("console", "");
     let script = out.path().join("console.sh");
     let xml = std::fs::read_to_string(out.path().join("console.xml")).unwrap();
     assert!(xml.contains("mir-console.virtio</kernel>"), "{xml}");
@@ -138,11 +138,13 @@ fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
     );
 }
 
-/// Builds example `name` (its `virtio/build.sh`) into a new directory, returned.
-fn build_example(example: &str) -> tempfile::TempDir {
+/// Builds example `name` (its `virtio/build.sh`, with `keys` as KEYS) into a new directory,
+/// returned.
+fn build_example(example: &str, keys: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let status = Command::new(root().join(format!("examples/{example}/virtio/build.sh")))
         .arg(out.path())
+        .env("KEYS", keys)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
@@ -157,7 +159,7 @@ fn block_test_by_its_readme_passes_the_tutorial_tests_on_virtio_blk() {
     if !have_qemu() {
         return;
     }
-    let out = build_example("block");
+    let out = build_example("block", "");
     assert!(
         out.path().join("disk.img").exists(),
         "build.sh makes the disk"
@@ -169,6 +171,19 @@ fn block_test_by_its_readme_passes_the_tutorial_tests_on_virtio_blk() {
         include_str!("../../../examples/block/tests/tutorial_output.txt")
     );
     assert_eq!(run.status, 0);
+}
+
+#[test]
+fn kv_ro_by_its_readme_says_yes_from_fat_on_virtio_blk_and_from_crunch() {
+    if !have_qemu() {
+        return;
+    }
+    for store in ["fat", "crunch"] {
+        let out = build_example("kv_ro", &format!("--kv-ro {store} --count 2"));
+        let run = run(&out.path().join("kv_ro.sh"), Duration::from_secs(120));
+        assert_eq!(run.texts(), ["YES!", "YES!"], "--kv-ro {store}");
+        assert_eq!(run.status, 0, "--kv-ro {store}");
+    }
 }
 
 /// The runtime's test kernel with `args` on its command line.

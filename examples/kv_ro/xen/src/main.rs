@@ -12,53 +12,19 @@ extern crate alloc;
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use mir_kv_ro_crunch::T;
+use mir_kv_ro_crunch::keys::{UnikernelKeys, UnikernelStore};
 use mir_kv_ro_crunch::unikernel::Main;
-use mir_kv_ro_crunch::{T, keys};
 use mirage_kv::{FatRoKv, StaticKv};
 use mirage_types::Either;
 use mirage_xen_pv::{Xen, block_on};
 
-/// The stores a unikernel has (Unix's `direct`, a host directory, it has not).
-enum Kind {
-    Crunch,
-    Fat,
-}
-
-struct Keys {
-    kind: Kind,
-    count: Option<u64>,
-}
-
-fn parse(command_line: &str) -> Result<Keys, String> {
-    let mut keys = Keys {
-        kind: Kind::Crunch,
-        count: None,
-    };
-    mirage_types::apply_boot_keys(command_line, "--kv-ro, --count", |key, value| {
-        Some(match (key, value) {
-            ("kv-ro", "crunch" | "fat") => {
-                keys.kind = if value == "fat" {
-                    Kind::Fat
-                } else {
-                    Kind::Crunch
-                };
-                Ok(())
-            }
-            ("kv-ro", "direct") => Err("a unikernel has no host directory".into()),
-            ("kv-ro", _) => Err("it is crunch or fat".into()),
-            ("count", _) => keys::rounds(value).map(|n| keys.count = Some(n)),
-            _ => return None,
-        })
-    })?;
-    Ok(keys)
-}
-
 fn run(xen: Xen) -> Result<(), String> {
-    let keys = parse(xen.command_line())?;
+    let keys = UnikernelKeys::parse(xen.command_line())?;
     block_on(async {
-        let store = match keys.kind {
-            Kind::Crunch => Either::Left(StaticKv::new(T)),
-            Kind::Fat => {
+        let store = match keys.store {
+            UnikernelStore::Crunch => Either::Left(StaticKv::new(T)),
+            UnikernelStore::Fat => {
                 let disk = xen.disk(0).await?;
                 let fat = FatRoKv::connect(disk)
                     .await
