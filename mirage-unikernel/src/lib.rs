@@ -11,6 +11,8 @@ mod kernel;
 #[cfg(feature = "kernel")]
 pub mod libc;
 pub mod platform;
+#[cfg(target_arch = "x86_64")]
+pub mod random;
 pub mod time;
 
 pub use executor::block_on;

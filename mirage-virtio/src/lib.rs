@@ -13,6 +13,7 @@ mod exit;
 mod hypervisor;
 pub mod interrupts;
 mod kernel;
+pub mod net;
 pub mod pci;
 pub mod port;
 mod serial;
@@ -23,6 +24,7 @@ pub use console::SerialConsole;
 pub use kernel::boot_time;
 pub use mirage_unikernel::block_on;
 use mirage_unikernel::{KernelClock, KernelMonotonicClock, KernelTime};
+pub use net::VirtioNet;
 use start_info::StartInfo;
 
 /// The running machine, handed to the application's `main`: its devices and what QEMU told
@@ -65,6 +67,20 @@ impl Virtio {
     /// order); the error says what is missing.
     pub fn disk(&self, index: usize) -> Result<VirtioBlock, mirage_types::BlockError> {
         VirtioBlock::open(index)
+    }
+
+    /// Network interface `index`: the `index`th virtio-net device (QEMU's `-device
+    /// virtio-net-pci` in order); the error says what is missing.
+    pub fn net(&self, index: usize) -> Result<VirtioNet, mirage_types::NetError> {
+        VirtioNet::open(index)
+    }
+
+    /// Random numbers from RDRAND (QEMU's `-cpu max` has it, under TCG too), if the CPU
+    /// has it.
+    pub fn random(
+        &self,
+    ) -> Result<mirage_unikernel::random::Rdrand, mirage_unikernel::random::NoRdrand> {
+        mirage_unikernel::random::Rdrand::new()
     }
 
     /// The command line (QEMU's `-append`).

@@ -15,7 +15,6 @@ mod kernel;
 pub mod memory;
 pub mod page_tables;
 pub mod platform;
-pub mod random;
 pub mod shared_info;
 pub mod start_info;
 pub mod time;
@@ -24,8 +23,10 @@ pub use console::PvConsole;
 pub use executor::block_on;
 pub use hypervisor::{Shutdown, shutdown};
 pub use kernel::boot_time;
+pub use mirage_unikernel::random::NoRdrand;
+/// V1's `RANDOM` from RDRAND (the shared core's).
+pub use mirage_unikernel::random::Rdrand as PvRandom;
 pub use platform::PvXen;
-pub use random::{NoRdrand, PvRandom};
 pub use time::{PvClock, PvMonotonicClock, PvTime};
 
 use start_info::StartInfo;

@@ -239,3 +239,169 @@ fn an_exit_status_comes_out_and_a_panic_or_fault_is_shown_with_status_1() {
         exited.lines[0].0.as_secs_f64() * 1000.0
     );
 }
+
+/// A network namespace made for a test, with `tap0` at 10.0.0.1/24 on the host's side
+/// (QEMU opens it by name inside); removed on drop. Needs root.
+struct Namespace {
+    name: String,
+}
+
+impl Namespace {
+    fn new(tag: &str) -> Option<Namespace> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: network namespace tests need root");
+            return None;
+        }
+        let namespace = Namespace {
+            name: format!("mirage-virtio-{tag}-{}", std::process::id()),
+        };
+        let made = Command::new("ip")
+            .args(["netns", "add", &namespace.name])
+            .status()
+            .unwrap();
+        assert!(made.success(), "ip netns add");
+        namespace.sh("ip link set lo up && ip tuntap add tap0 mode tap && \
+             ip addr add 10.0.0.1/24 dev tap0 && ip link set tap0 up");
+        Some(namespace)
+    }
+
+    /// Runs `script` in the namespace; its stdout, after checking it succeeded.
+    fn sh(&self, script: &str) -> String {
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.name, "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{script}: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Starts `script` in the namespace (the unikernel's run script); its console's lines
+    /// arrive on the channel.
+    fn start(&self, script: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(script)
+            .env("MIRAGE_ACCEL", "tcg")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap_or_default();
+                if sender.send(line.trim_end_matches('\r').to_owned()).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, lines)
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .map(|pids| {
+                for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+                    let _ = Command::new("kill").arg(pid).status();
+                }
+            });
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn line(lines: &std::sync::mpsc::Receiver<String>) -> String {
+    lines
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no console line from the unikernel in 30 s")
+}
+
+/// Pings the unikernel at `address`, sends it a UDP and a TCP line from the namespace, and
+/// checks its console says so exactly.
+fn reach(namespace: &Namespace, lines: &std::sync::mpsc::Receiver<String>, address: &str) {
+    let ping = namespace.sh(&format!("ping -c 3 -i 0.2 -W 5 {address}"));
+    assert!(ping.contains("3 packets transmitted, 3 received"), "{ping}");
+    namespace.sh(&format!(
+        "echo -n hello udp world | nc -u -w1 -p 40053 {address} 53"
+    ));
+    assert_eq!(
+        line(lines),
+        format!("UDP 10.0.0.1:40053 > {address}:53: \"hello udp world\"")
+    );
+    namespace.sh(&format!(
+        "echo -n hello tcp world | nc -w1 -p 40080 {address} 8080"
+    ));
+    assert_eq!(line(lines), "TCP 10.0.0.1:40080 > _:8080");
+    assert_eq!(line(lines), "read: 15 \"hello tcp world\"");
+}
+
+#[test]
+fn stackv4_on_virtio_net_is_reached_by_the_kernels_ping_and_nc_and_serves_a_burst() {
+    if !have_qemu() {
+        return;
+    }
+    let Some(namespace) = Namespace::new("static") else {
+        return;
+    };
+    let out = build_example("stackv4", "");
+    let (mut qemu, lines) = namespace.start(&out.path().join("stackv4.sh"));
+    assert_eq!(line(&lines), "IP address: 10.0.0.2");
+    assert_eq!(line(&lines), "");
+    reach(&namespace, &lines, "10.0.0.2");
+    // 200 connections at once, each sending a line after 2 s: more than the unikernel's
+    // TCP memory holds at once in 32 MiB, so some wait for their SYNs to be sent again.
+    namespace.sh(
+        "for i in $(seq 200); do ( (sleep 2; echo f) | nc -w 60 10.0.0.2 8080 >/dev/null 2>&1 & ); done",
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut served = 0;
+    while served < 200 && Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_secs(1))
+            && line == "read: 2 \"f"
+        {
+            served += 1;
+        }
+    }
+    assert_eq!(served, 200, "connections of the burst served");
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+}
+
+#[test]
+fn stackv4_on_virtio_net_takes_a_lease_from_dnsmasq() {
+    if !have_qemu() {
+        return;
+    }
+    let Some(namespace) = Namespace::new("dhcp") else {
+        return;
+    };
+    let out = build_example("stackv4", "--dhcp true");
+    let leases = out.path().join("leases");
+    namespace.sh(&format!(
+        "dnsmasq --port=0 --interface=tap0 --bind-interfaces --no-ping \
+         --dhcp-range=10.0.0.50,10.0.0.99,255.255.255.0,1h --dhcp-leasefile={} \
+         --pid-file={}/dnsmasq.pid",
+        leases.display(),
+        out.path().display()
+    ));
+    let (mut qemu, lines) = namespace.start(&out.path().join("stackv4.sh"));
+    let lease = line(&lines);
+    let address = lease
+        .strip_prefix("DHCP offer received and bound to ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{lease}"))
+        .to_owned();
+    assert!(address.starts_with("10.0.0."), "{lease}");
+    assert_eq!(line(&lines), format!("IP address: {address}"));
+    assert_eq!(line(&lines), "");
+    reach(&namespace, &lines, &address);
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+}

@@ -1,8 +1,9 @@
-//! `Random` from the CPU's RDRAND instruction.
+//! `Random` from the CPU's RDRAND instruction (x86-64), the random source of every
+//! platform on that architecture.
 
 /// V1's `RANDOM` from RDRAND.
 #[derive(Debug, Clone, Copy)]
-pub struct PvRandom(());
+pub struct Rdrand(());
 
 /// Why there is no random source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,12 +15,12 @@ impl core::fmt::Display for NoRdrand {
     }
 }
 
-impl PvRandom {
+impl Rdrand {
     /// The source, if the CPU has RDRAND.
     pub fn new() -> Result<Self, NoRdrand> {
         let ecx = core::arch::x86_64::__cpuid(1).ecx;
         if ecx & (1 << 30) != 0 {
-            Ok(PvRandom(()))
+            Ok(Rdrand(()))
         } else {
             Err(NoRdrand)
         }
@@ -46,7 +47,7 @@ impl PvRandom {
     }
 }
 
-impl mirage_types::Random for PvRandom {
+impl mirage_types::Random for Rdrand {
     /// RDRAND reseeds itself in hardware: nothing to do.
     fn self_init(&self) {}
 
