@@ -138,6 +138,41 @@ fn the_console_example_by_its_readme_prints_its_lines_a_second_apart() {
     );
 }
 
+/// `virsh` on the system's libvirt daemon (QEMU driver), if one answers.
+fn virsh(args: &[&str]) -> Option<std::process::Output> {
+    Command::new("virsh")
+        .args(["-c", "qemu:///system"])
+        .args(args)
+        .output()
+        .ok()
+}
+
+#[test]
+fn libvirt_starts_the_console_example_from_its_xml_and_its_console_is_exact() {
+    if !have_qemu() {
+        return;
+    }
+    if !virsh(&["version"]).is_some_and(|output| output.status.success()) {
+        eprintln!("SKIPPED: no libvirt daemon answers (.ci/run installs and starts one)");
+        return;
+    }
+    let out = build_example("console", "");
+    let xml = out.path().join("console.xml");
+    let log = out.path().join("console.console.log");
+    // A domain left by an earlier run would refuse the name.
+    let _ = virsh(&["destroy", "console"]);
+    let created = virsh(&["create", &xml.display().to_string()]).unwrap();
+    assert!(created.status.success(), "virsh create: {created:?}");
+    // The domain powers off after its eight lines (on_poweroff: destroy).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while virsh(&["domstate", "console"]).is_some_and(|state| state.status.success()) {
+        assert!(Instant::now() < deadline, "the domain did not power off");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let console = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(console, "hello\r\nworld\r\n".repeat(4));
+}
+
 /// Builds example `name` (its `virtio/build.sh`, with `keys` as KEYS) into a new directory,
 /// returned.
 fn build_example(example: &str, keys: &str) -> tempfile::TempDir {
