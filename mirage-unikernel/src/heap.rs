@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use linked_list_allocator::LockedHeap;
 
 /// A heap over one region, counting its allocations. A kernel's heap is the global
-/// allocator of feature `kernel` ([`init`], [`usage`], [`allocations`]); tests may make
+/// allocator of feature `kernel` (`init`, `usage`, `allocations`); tests may make
 /// their own.
 pub struct CountingHeap {
     heap: LockedHeap,

@@ -1,7 +1,7 @@
 //! Interrupts, taken only while the CPU halts: the IDT (exceptions end the kernel with
 //! their name on the console; the 8259 PIC's lines, remapped to vectors 32-47, are noted as
 //! pending), and the PIT's channel 0 as a one-shot timer that ends a halt at the next
-//! deadline. Interrupts are enabled only inside [`halt`], so no handler ever runs in the
+//! deadline. Interrupts are enabled only while the CPU halts, so no handler ever runs in the
 //! middle of other code.
 
 use crate::clock::PIT_HZ;

@@ -1,5 +1,5 @@
 //! Time on Xen: the shared core's timers and clocks, over Xen's system time (the monotonic
-//! clock) and the wall clock Xen keeps in shared-info (see [`crate::hypervisor`]).
+//! clock) and the wall clock Xen keeps in shared-info.
 
 /// V1's `TIME` on Xen: sleeps are timers of the executor, which blocks in Xen until the
 /// earliest is due.
