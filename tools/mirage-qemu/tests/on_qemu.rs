@@ -440,3 +440,63 @@ fn stackv4_on_virtio_net_takes_a_lease_from_dnsmasq() {
     let _ = qemu.kill();
     let _ = qemu.wait();
 }
+
+#[test]
+fn the_static_website_on_virtio_net_serves_https_and_redirects_http() {
+    if !have_qemu() {
+        return;
+    }
+    let Some(namespace) = Namespace::new("website") else {
+        return;
+    };
+    let out = build_example("static_website", "--https true --header-timeout 3");
+    let (mut qemu, lines) = namespace.start(&out.path().join("static_website.sh"));
+    assert_eq!(
+        line(&lines),
+        "HTTP on port 8080 at 10.0.0.2:8080 (redirecting to HTTPS)"
+    );
+    assert_eq!(line(&lines), "HTTPS on port 4433 at 10.0.0.2:4433");
+    let ca = root().join("examples/static_website/test-ca.pem");
+    let curl = format!(
+        "curl -s --max-time 60 --cacert {} --resolve localhost:4433:10.0.0.2",
+        ca.display()
+    );
+    let get = |path: &str, what: &str| {
+        namespace.sh(&format!(
+            "{curl} -o /dev/null -w '{what}' https://localhost:4433{path}"
+        ))
+    };
+    assert_eq!(get("/", "%{http_code} %{size_download}"), "200 612");
+    assert_eq!(get("/no/such/page", "%{http_code}"), "404");
+    assert_eq!(get("/tls/server.key", "%{http_code}"), "404");
+    assert_eq!(
+        namespace.sh(
+            "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://10.0.0.2:8080/about.html"
+        ),
+        "301 https://10.0.0.2:4433/about.html"
+    );
+    // The 6 MiB file, byte-exact: the site the kernel's build script compiled in.
+    let large = out.path().join("large.bin");
+    namespace.sh(&format!(
+        "{curl} -o {} https://localhost:4433/files/large.bin",
+        large.display()
+    ));
+    let site =
+        std::fs::read_dir(root().join("target/unikernel/x86_64-unknown-linux-gnu/kernel/build"))
+            .unwrap()
+            .filter_map(|entry| Some(entry.ok()?.path().join("out/htdocs/files/large.bin")))
+            .find(|file| file.exists())
+            .expect("the website's build script wrote its site");
+    assert!(
+        std::fs::read(&large).unwrap() == std::fs::read(site).unwrap(),
+        "the large file differs"
+    );
+    // 200 idle connections (more than its TCP memory holds): a request waits for them to
+    // be dropped after the header timeout, and is answered.
+    namespace.sh(
+        "for i in $(seq 200); do ( sleep 8 | nc 10.0.0.2 4433 >/dev/null 2>&1 & ); done; sleep 0.5",
+    );
+    assert_eq!(get("/about.html", "%{http_code}"), "200");
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+}
