@@ -131,8 +131,10 @@ impl VirtioBlock {
             let Some((token, kind, len)) = inner.in_device else {
                 return Poll::Ready(Ok(()));
             };
-            inner.device.ack_interrupt();
-            interrupts::take(self.line);
+            if interrupts::pending(self.line) {
+                inner.device.ack_interrupt();
+                interrupts::take(self.line);
+            }
             if inner.device.peek_used() != Some(token) {
                 wait_event(u32::from(self.line), cx.waker());
                 return Poll::Pending;

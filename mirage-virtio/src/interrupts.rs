@@ -281,12 +281,15 @@ pub fn pending(line: u8) -> bool {
     PENDING.load(Ordering::SeqCst) & (1 << line) != 0
 }
 
-/// Takes `line`'s interrupt (it is pending no more) and lets it interrupt again: the
-/// driver calls this once it has seen to its device (a level-triggered line stays masked
-/// until then, or it would interrupt without end).
+/// Takes `line`'s interrupt, if one came (it is pending no more), and lets the line
+/// interrupt again; whether one had come. The driver calls this once it has seen to its
+/// device (a level-triggered line stays masked until then, or it would interrupt without
+/// end). A line that did not interrupt was never masked: nothing is written then.
 pub fn take(line: u8) -> bool {
     let was = PENDING.fetch_and(!(1 << line), Ordering::SeqCst) & (1 << line) != 0;
-    unmask(line);
+    if was {
+        unmask(line);
+    }
     was
 }
 

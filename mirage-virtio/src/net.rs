@@ -99,10 +99,13 @@ impl VirtioNet {
         })
     }
 
-    /// Takes the device's interrupt: acknowledged there, then on the PIC.
+    /// Takes the device's interrupt, if it came: acknowledged there, then on the PIC
+    /// (each costs an exit to the hypervisor, so not when there was none).
     fn take_interrupt(&self, inner: &mut Inner) {
-        inner.device.ack_interrupt();
-        interrupts::take(self.line);
+        if interrupts::pending(self.line) {
+            inner.device.ack_interrupt();
+            interrupts::take(self.line);
+        }
     }
 
     /// Frees the buffers of frames the device has sent.
