@@ -22,7 +22,11 @@ static ONE_TEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Takes this test's turn (see [`ONE_TEST`]); `None` (a skip) without QEMU.
 fn turn() -> Option<std::sync::MutexGuard<'static, ()>> {
-    have_qemu().then(|| ONE_TEST.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    have_qemu().then(|| {
+        ONE_TEST
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    })
 }
 
 fn have_qemu() -> bool {
