@@ -23,6 +23,8 @@ pub struct LinkFaults {
     pub loss: f64,
     /// The probability that one byte of a frame is changed in flight.
     pub corruption: f64,
+    /// The probability that a frame arrives twice.
+    pub duplication: f64,
     /// Seed of the faults' random choices, for reproducible runs.
     pub seed: u64,
 }
@@ -31,6 +33,12 @@ impl LinkFaults {
     /// Sets `loss`: the probability that a frame is lost.
     pub fn loss(mut self, loss: f64) -> Self {
         self.loss = loss;
+        self
+    }
+
+    /// Sets `duplication`: the probability that a frame arrives twice.
+    pub fn duplication(mut self, duplication: f64) -> Self {
+        self.duplication = duplication;
         self
     }
 
@@ -53,6 +61,7 @@ impl Default for LinkFaults {
         LinkFaults {
             loss: 0.0,
             corruption: 0.0,
+            duplication: 0.0,
             seed: 0,
         }
     }
@@ -207,7 +216,7 @@ impl MemLink {
         Ok(())
     }
 
-    /// Puts `frame` on the wire, where the faults may lose or corrupt it.
+    /// Puts `frame` on the wire, where the faults may lose, corrupt or duplicate it.
     fn transmit(&self, frame: Bytes) -> Result<(), NetError> {
         self.admit(frame.len())?;
         self.stats.sent(frame.len());
@@ -225,6 +234,9 @@ impl MemLink {
         } else {
             frame
         };
+        if chance(&mut rng, self.faults.duplication) {
+            self.outgoing.send(frame.clone());
+        }
         self.outgoing.send(frame);
         Ok(())
     }

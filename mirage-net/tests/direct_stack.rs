@@ -434,3 +434,47 @@ fn connections_beyond_the_tcp_memory_limit_wait_and_are_served() {
         assert_eq!(flow.read().await.unwrap(), Read::Data("served".into()));
     });
 }
+
+/// Over a link that delivers some frames twice, every connection of a series is served and
+/// none is reset: a copy of a SYN reaching a listening socket that comes before the
+/// connection's own in smoltcp's set (a slot freed by an earlier connection) used to start
+/// a second handshake, whose answer to the peer's next segment reset the connection.
+#[test]
+fn repeated_syns_neither_start_second_handshakes_nor_reset_connections() {
+    run(async {
+        let (a, b) = pair(LinkFaults::default().duplication(0.4).seed(7)).await;
+        let listener = b.bind_tcpv4(8083).await.unwrap();
+        tokio::task::spawn_local(async move {
+            while let Ok(flow) = listener.accept().await {
+                tokio::task::spawn_local(async move {
+                    while let Ok(Read::Data(data)) = flow.read().await {
+                        if flow.write(&data).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = flow.close().await;
+                });
+            }
+        });
+        let tcp = a.tcpv4();
+        for n in 0..40u32 {
+            let flow = tokio::time::timeout(
+                Duration::from_secs(20),
+                tcp.create_connection(SocketAddrV4::new(B, 8083)),
+            )
+            .await
+            .expect("connecting")
+            .unwrap_or_else(|e| panic!("connection {n}: {e}"));
+            flow.write(&n.to_be_bytes()).await.unwrap();
+            let mut echoed = Vec::new();
+            while echoed.len() < 4 {
+                match tokio::time::timeout(Duration::from_secs(20), flow.read()).await {
+                    Ok(Ok(Read::Data(data))) => echoed.extend_from_slice(&data),
+                    other => panic!("connection {n}: {other:?}"),
+                }
+            }
+            assert_eq!(echoed, n.to_be_bytes(), "connection {n}");
+            flow.close().await.unwrap();
+        }
+    });
+}

@@ -8,7 +8,7 @@ use alloc::collections::VecDeque;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use smoltcp::wire::{Ipv4Packet, TcpPacket};
+use smoltcp::wire::{Ipv4Address, Ipv4Packet, TcpPacket};
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.
@@ -35,6 +35,17 @@ pub(crate) struct Queues {
     pub(crate) dropped: u64,
     /// Where the resets smoltcp was given came from.
     pub(crate) resets: super::resets::Resets,
+    /// Whether a SYN came since the last poll began (the poll then learns `connected`).
+    pub(crate) syn_arrived: bool,
+    /// The connections the sockets hold, as (peer address, peer port, local port): a SYN
+    /// for one of them is a copy the peer sent again before our answer reached it (or one
+    /// held in `backlog` meanwhile). It is dropped: a listening socket earlier in
+    /// smoltcp's set would take it and answer with a second handshake, whose refusal of
+    /// the peer's next segment resets the connection (smoltcp gives a segment to the first
+    /// socket that accepts it). The socket that has the connection answers on its own.
+    pub(crate) connected: alloc::collections::BTreeSet<(Ipv4Address, u16, u16)>,
+    /// SYNs dropped so.
+    pub(crate) repeated_syns: u64,
 }
 
 /// Frames waiting for smoltcp at most: a device delivering faster than the stack can take
@@ -53,14 +64,24 @@ impl Queues {
         if self.received.len() >= RECEIVE_QUEUE {
             self.dropped += 1;
         } else {
+            if tcp_headers(&frame).is_some_and(|(_, tcp)| opens_a_connection(&tcp)) {
+                self.syn_arrived = true;
+            }
             self.received.push_back(frame);
         }
+    }
+
+    /// Whether this poll has SYNs to give smoltcp (new, or held back), so that it must
+    /// know the connections first.
+    pub(crate) fn syns_waiting(&self) -> bool {
+        self.syn_arrived || !self.backlog.is_empty()
     }
 
     /// Starts a poll: the per-poll budgets, and the SYNs held back put in front of the frames
     /// received since.
     pub(crate) fn start_poll(&mut self, syn_budget: usize) {
         self.syn_budget = syn_budget;
+        self.syn_arrived = false;
         self.syns_delivered = false;
         self.frame_budget = FRAMES_PER_POLL;
         self.byte_budget = BYTES_PER_POLL;
@@ -95,6 +116,9 @@ impl Queues {
             byte_budget: BYTES_PER_POLL,
             dropped: 0,
             resets: super::resets::Resets::default(),
+            syn_arrived: false,
+            connected: alloc::collections::BTreeSet::new(),
+            repeated_syns: 0,
         }
     }
 }
@@ -134,8 +158,13 @@ impl phy::Device for Queues {
             if let Some((ip, tcp)) = &tcp {
                 self.resets.note(ip, tcp);
             }
-            if !tcp.is_some_and(|(_, tcp)| opens_a_connection(&tcp)) {
+            let Some((ip, tcp)) = tcp.filter(|(_, tcp)| opens_a_connection(tcp)) else {
                 break frame;
+            };
+            let key = (ip.src_addr(), tcp.src_port(), tcp.dst_port());
+            if self.connected.contains(&key) {
+                self.repeated_syns += 1;
+                continue;
             }
             if self.syn_budget > 0 {
                 self.syn_budget -= 1;

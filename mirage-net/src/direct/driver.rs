@@ -64,6 +64,9 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             shared.wake.start_poll();
             let now = super::state::smoltcp_now(platform);
             let syn_budget = state.listening();
+            if state.queues.syns_waiting() {
+                state.queues.connected = state.connections();
+            }
             state.queues.start_poll(syn_budget);
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
             events(shared, state);

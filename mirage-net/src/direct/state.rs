@@ -491,6 +491,29 @@ impl State {
         }
     }
 
+    /// The connections the TCP sockets hold, handshakes under way included, as (peer
+    /// address, peer port, local port); closed and TIME-WAIT sockets left out (a new
+    /// connection may reuse their pair of ports).
+    pub(crate) fn connections(&self) -> alloc::collections::BTreeSet<(Ipv4Address, u16, u16)> {
+        self.sockets
+            .iter()
+            .filter_map(|(_, socket)| match socket {
+                smoltcp::socket::Socket::Tcp(tcp)
+                    if !matches!(
+                        tcp.state(),
+                        tcp::State::Listen | tcp::State::Closed | tcp::State::TimeWait
+                    ) =>
+                {
+                    let remote = tcp.remote_endpoint()?;
+                    let local = tcp.local_endpoint()?;
+                    let smoltcp::wire::IpAddress::Ipv4(address) = remote.addr;
+                    Some((address, remote.port, local.port))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether some port has no socket listening although it may hold more half-open ones:
     /// there was no memory for another socket (the pools' upkeep tries again each poll).
     pub(crate) fn pool_short(&self) -> bool {
