@@ -36,12 +36,11 @@ impl SerialConsole {
     }
 }
 
-/// `line` with the console's line ending (`\r\n`, as a terminal shows it).
-fn with_newline(line: &str) -> Vec<u8> {
-    let mut text = Vec::with_capacity(line.len() + 2);
-    text.extend_from_slice(line.as_bytes());
-    text.extend_from_slice(b"\r\n");
-    text
+/// Writes `line` with the console's line ending (`\r\n`, as a terminal shows it). Nothing
+/// else writes between the two: one CPU, and the UART is written synchronously.
+fn write_line(line: &str) {
+    serial::write(line.as_bytes());
+    serial::write(b"\r\n");
 }
 
 #[async_trait(?Send)]
@@ -90,13 +89,13 @@ impl Flow for SerialConsole {
 impl Console for SerialConsole {
     fn log(&self, line: &str) {
         if self.writable().is_ok() {
-            serial::write(&with_newline(line));
+            write_line(line);
         }
     }
 
     async fn log_s(&self, line: &str) -> Result<(), ConsoleError> {
         self.writable()?;
-        serial::write(&with_newline(line));
+        write_line(line);
         Ok(())
     }
 }

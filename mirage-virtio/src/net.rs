@@ -27,15 +27,17 @@ use virtio_drivers::transport::pci::PciTransport;
 const QUEUE: usize = 128;
 /// The largest IP packet a frame carries.
 const MTU: usize = 1500;
-/// A buffer: the virtio-net header (at most 12 bytes) and a whole frame.
-const BUFFER: usize = 12 + ETHERNET_HEADER_LEN + MTU;
+/// The virtio-net header's size at most.
+const HEADER: usize = 12;
+/// A buffer: the virtio-net header and a whole frame.
+const BUFFER: usize = HEADER + ETHERNET_HEADER_LEN + MTU;
 
 struct Inner {
     device: VirtIONetRaw<KernelHal, PciTransport, QUEUE>,
     /// Receive buffers in the device, by token.
     receiving: Vec<Option<Box<[u8]>>>,
-    /// Frames in the device being sent, by token.
-    sending: Vec<Option<Box<[u8]>>>,
+    /// Frames in the device being sent (each behind its virtio-net header), by token.
+    sending: Vec<Option<Vec<u8>>>,
 }
 
 /// A virtio-net interface.
@@ -164,14 +166,15 @@ impl VirtioNet {
                     return Poll::Pending;
                 }
             }
-            let mut buffer = vec![0; BUFFER].into_boxed_slice();
+            // One buffer, made once and at its size: the header, then the frame.
+            let mut buffer = Vec::with_capacity(HEADER + frame.len());
+            buffer.resize(HEADER, 0);
             let header = inner
                 .device
                 .fill_buffer_header(&mut buffer)
                 .map_err(failed("sending"))?;
-            buffer[header..header + frame.len()].copy_from_slice(frame);
-            let buffer = &buffer[..header + frame.len()];
-            let buffer: Box<[u8]> = buffer.into();
+            buffer.truncate(header);
+            buffer.extend_from_slice(frame);
             // SAFETY: the buffer is kept in `sending` until the device gives it back.
             let token =
                 unsafe { inner.device.transmit_begin(&buffer) }.map_err(failed("sending"))?;

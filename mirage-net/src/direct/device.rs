@@ -44,8 +44,6 @@ pub(crate) struct Queues {
     /// the peer's next segment resets the connection (smoltcp gives a segment to the first
     /// socket that accepts it). The socket that has the connection answers on its own.
     pub(crate) connected: alloc::collections::BTreeSet<(Ipv4Address, u16, u16)>,
-    /// SYNs dropped so.
-    pub(crate) repeated_syns: u64,
 }
 
 /// Frames waiting for smoltcp at most: a device delivering faster than the stack can take
@@ -118,7 +116,6 @@ impl Queues {
             resets: super::resets::Resets::default(),
             syn_arrived: false,
             connected: alloc::collections::BTreeSet::new(),
-            repeated_syns: 0,
         }
     }
 }
@@ -163,7 +160,6 @@ impl phy::Device for Queues {
             };
             let key = (ip.src_addr(), tcp.src_port(), tcp.dst_port());
             if self.connected.contains(&key) {
-                self.repeated_syns += 1;
                 continue;
             }
             if self.syn_budget > 0 {

@@ -268,6 +268,15 @@ impl<N: Network + 'static> DirectStack<N> {
         self.shared.state.borrow_mut().tcp_memory_limit = bytes;
     }
 
+    /// Sizes TCP for a unikernel whose heap has `free` bytes left: buffers of 64 KiB each
+    /// way, and at most half of `free` for all of them (the rest stays the application's).
+    /// A flood of connections then waits for memory instead of using the heap up. Call it
+    /// before binding ports.
+    pub fn fit_tcp_to_heap(&self, free: usize) {
+        self.set_tcp_buffers(64 * 1024);
+        self.set_tcp_memory_limit(free / 2);
+    }
+
     /// The bytes all TCP sockets' buffers take now.
     pub fn tcp_memory(&self) -> usize {
         self.shared.state.borrow().tcp_memory_used()

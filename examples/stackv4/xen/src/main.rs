@@ -31,11 +31,8 @@ fn run(xen: Xen) -> Result<(), String> {
         let (stack, driver) = DirectStack::on_platform(vif, net.addressing(), platform)
             .map_err(|error| error.to_string())?;
         stack.set_tcp_timeout(net.tcp_timeout());
-        // Connections' buffers may take half the heap still free, 128 KiB each: a flood
-        // of connections then waits for memory instead of using the heap up.
         let (used, size) = mirage_xen_pv::memory::heap_usage();
-        stack.set_tcp_buffers(64 * 1024);
-        stack.set_tcp_memory_limit((size - used) / 2);
+        stack.fit_tcp_to_heap(size - used);
         let application = async {
             let config = stack.configured().await.map_err(|e| e.to_string())?;
             if net.dhcp {
