@@ -34,6 +34,8 @@ mod icmpv4;
 #[cfg(feature = "std")]
 mod io_error;
 mod ipv4;
+mod ipv4_only;
+mod ipv6;
 mod kv;
 mod kv_rw;
 mod listener;
@@ -44,9 +46,12 @@ mod pointers;
 pub mod prelude;
 mod random;
 mod stackv4;
+mod stackv4v6;
 mod tcpv4;
+mod tcpv4v6;
 mod time;
 mod udpv4;
+mod udpv4v6;
 
 pub use arp::{Arp, ArpError};
 pub use block::{Block, BlockError, BlockInfo, check_request};
@@ -68,6 +73,8 @@ pub use icmpv4::{IcmpError, Icmpv4};
 #[cfg(feature = "std")]
 pub use io_error::IoError;
 pub use ipv4::{IpError, Ipv4, Ipv4Config, check_host_address, netmask_prefix_len};
+pub use ipv4_only::Ipv4Only;
+pub use ipv6::{IpCidr, Ipv6Config, check_host_address_v6};
 pub use kv::{DIGEST_CHUNK, Entry, KvError, KvRo, hex_sha256};
 pub use kv_rw::KvRw;
 pub use listener::{TcpListener, UdpListener};
@@ -78,9 +85,12 @@ pub use network::{
 };
 pub use random::{INT_BOUND_LIMIT, Random, RandomError};
 pub use stackv4::{StackError, StackFlow, StackV4};
+pub use stackv4v6::{StackFlowV4V6, StackV4V6};
 pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};
+pub use tcpv4v6::{TcpListenerV4V6, TcpV4V6};
 pub use time::{Time, duration_from_secs};
 pub use udpv4::{MAX_UDP_PAYLOAD, UdpCallback, UdpDatagram, UdpError, Udpv4};
+pub use udpv4v6::{MAX_UDP_PAYLOAD_V6, UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6};
 
 /// Re-exported so that implementations use the same attribute version as the traits.
 pub use async_trait::async_trait;

@@ -12,11 +12,12 @@ use crate::{
     Network, Random, Read, StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError,
     TcpFlow, Tcpv4, Time, Tm, UdpCallback, UdpError, Udpv4,
 };
+use crate::{IpCidr, StackV4V6, TcpV4V6, UdpV4V6};
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::time::Duration;
 
 /// Implements a trait for the four pointer types by calling through `**self`.
@@ -119,6 +120,10 @@ forward!(async Console {
 forward!(async TcpFlow {
     fn get_dest(&self) -> SocketAddrV4 {
         (**self).get_dest()
+    }
+
+    fn peer(&self) -> SocketAddr {
+        (**self).peer()
     }
 
     async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
@@ -452,6 +457,52 @@ forward!(async StackV4 {
 
     async fn listen(&self) -> Result<(), StackError> {
         (**self).listen().await
+    }
+});
+
+forward!(async UdpV4V6 {
+    async fn write(
+        &self,
+        source_port: Option<u16>,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), UdpError> {
+        (**self).write(source_port, dst, data).await
+    }
+});
+
+forward!(async TcpV4V6 {
+    type Flow = T::Flow;
+
+    async fn create_connection(&self, dst: SocketAddr) -> Result<Self::Flow, TcpError> {
+        (**self).create_connection(dst).await
+    }
+});
+
+forward!(async StackV4V6 {
+    type Udp = T::Udp;
+    type Tcp = T::Tcp;
+    type TcpListener = T::TcpListener;
+    type UdpListener = T::UdpListener;
+
+    fn udp(&self) -> Self::Udp {
+        (**self).udp()
+    }
+
+    fn tcp(&self) -> Self::Tcp {
+        (**self).tcp()
+    }
+
+    fn configured_ips(&self) -> Vec<IpCidr> {
+        (**self).configured_ips()
+    }
+
+    async fn bind_tcp(&self, port: u16) -> Result<Self::TcpListener, StackError> {
+        (**self).bind_tcp(port).await
+    }
+
+    async fn bind_udp(&self, port: u16) -> Result<Self::UdpListener, StackError> {
+        (**self).bind_udp(port).await
     }
 });
 

@@ -25,6 +25,6 @@
 pub use crate::Error as _;
 pub use crate::{
     Arp, Block, Channel, Clock, Console, Device, Entry, ErrorKind, Ethif, Flow, Fs, Icmpv4, Ipv4,
-    KvRo, KvRw, MonotonicClock, Network, Random, Read, StackV4, TcpFlow, TcpListener, Tcpv4, Time,
-    UdpListener, Udpv4,
+    KvRo, KvRw, MonotonicClock, Network, Random, Read, StackV4, StackV4V6, TcpFlow, TcpListener,
+    TcpListenerV4V6, TcpV4V6, Tcpv4, Time, UdpListener, UdpListenerV4V6, UdpV4V6, Udpv4,
 };

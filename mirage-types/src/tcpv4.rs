@@ -8,7 +8,7 @@ use crate::IoError;
 use crate::{Device, ErrorKind, Flow};
 use alloc::rc::Rc;
 use async_trait::async_trait;
-use core::net::SocketAddrV4;
+use core::net::{SocketAddr, SocketAddrV4};
 use futures::future::LocalBoxFuture;
 use thiserror::Error;
 
@@ -63,8 +63,16 @@ pub type TcpCallback<F> = Rc<dyn Fn(F) -> LocalBoxFuture<'static, ()>>;
 /// A TCP connection: a [`Flow`] with V1's extra operations.
 #[async_trait(?Send)]
 pub trait TcpFlow: Flow<Error = TcpError> {
-    /// V1 `get_dest`: the remote address and port.
+    /// V1 `get_dest`: the remote address and port. V1's address is IPv4: on a flow of a
+    /// dual stack ([`crate::StackV4V6`]) whose peer is IPv6 it is `0.0.0.0` (an
+    /// IPv4-mapped peer gives its IPv4 address); [`TcpFlow::peer`] gives either family.
     fn get_dest(&self) -> SocketAddrV4;
+
+    /// The remote address and port, of either family (Mirage 4's `dst`). A flow that can
+    /// only be IPv4 need not implement it.
+    fn peer(&self) -> SocketAddr {
+        SocketAddr::V4(self.get_dest())
+    }
 
     /// V1 `write_nodelay`: writes `buf` and resolves once it has been transmitted (not merely
     /// queued), bypassing any coalescing.

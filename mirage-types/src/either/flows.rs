@@ -64,6 +64,10 @@ impl<A: TcpFlow, B: TcpFlow> TcpFlow for Either<A, B> {
         dispatch!(self, f => f.get_dest())
     }
 
+    fn peer(&self) -> core::net::SocketAddr {
+        dispatch!(self, f => f.peer())
+    }
+
     async fn write_nodelay(&self, buf: &[u8]) -> Result<(), TcpError> {
         dispatch!(self, f => f.write_nodelay(buf).await)
     }

@@ -9,10 +9,13 @@ use crate::{
     MacAddr, NetError, Network, StackError, StackFlow, StackV4, Stats, TcpCallback, TcpError,
     TcpListener, Tcpv4, UdpCallback, UdpDatagram, UdpError, UdpListener, Udpv4,
 };
+use crate::{
+    IpCidr, StackV4V6, TcpListenerV4V6, TcpV4V6, UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6,
+};
 use alloc::rc::Rc;
 use async_trait::async_trait;
 use bytes::Bytes;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 #[async_trait(?Send)]
 impl<A: Network, B: Network> Network for Either<A, B> {
@@ -257,5 +260,104 @@ impl<A: StackV4, B: StackV4> StackV4 for Either<A, B> {
 
     async fn listen(&self) -> Result<(), StackError> {
         dispatch!(self, s => s.listen().await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: TcpV4V6, B: TcpV4V6> TcpV4V6 for Either<A, B> {
+    type Flow = Either<A::Flow, B::Flow>;
+
+    async fn create_connection(&self, dst: SocketAddr) -> Result<Self::Flow, TcpError> {
+        match self {
+            Either::Left(t) => t.create_connection(dst).await.map(Either::Left),
+            Either::Right(t) => t.create_connection(dst).await.map(Either::Right),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: UdpV4V6, B: UdpV4V6> UdpV4V6 for Either<A, B> {
+    async fn write(
+        &self,
+        source_port: Option<u16>,
+        dst: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), UdpError> {
+        dispatch!(self, u => u.write(source_port, dst, data).await)
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: TcpListenerV4V6, B: TcpListenerV4V6> TcpListenerV4V6 for Either<A, B> {
+    type Flow = Either<A::Flow, B::Flow>;
+
+    async fn accept(&self) -> Result<Self::Flow, TcpError> {
+        match self {
+            Either::Left(l) => l.accept().await.map(Either::Left),
+            Either::Right(l) => l.accept().await.map(Either::Right),
+        }
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        dispatch!(self, l => l.local_addr())
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: UdpListenerV4V6, B: UdpListenerV4V6> UdpListenerV4V6 for Either<A, B> {
+    async fn recv(&self) -> Result<UdpDatagramV4V6, UdpError> {
+        dispatch!(self, l => l.recv().await)
+    }
+
+    async fn send_to(&self, to: SocketAddr, data: &[u8]) -> Result<(), UdpError> {
+        dispatch!(self, l => l.send_to(to, data).await)
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        dispatch!(self, l => l.local_addr())
+    }
+
+    fn dropped(&self) -> u64 {
+        dispatch!(self, l => l.dropped())
+    }
+}
+
+#[async_trait(?Send)]
+impl<A: StackV4V6, B: StackV4V6> StackV4V6 for Either<A, B> {
+    type Udp = Either<A::Udp, B::Udp>;
+    type Tcp = Either<A::Tcp, B::Tcp>;
+    type TcpListener = Either<A::TcpListener, B::TcpListener>;
+    type UdpListener = Either<A::UdpListener, B::UdpListener>;
+
+    fn udp(&self) -> Self::Udp {
+        match self {
+            Either::Left(s) => Either::Left(s.udp()),
+            Either::Right(s) => Either::Right(s.udp()),
+        }
+    }
+
+    fn tcp(&self) -> Self::Tcp {
+        match self {
+            Either::Left(s) => Either::Left(s.tcp()),
+            Either::Right(s) => Either::Right(s.tcp()),
+        }
+    }
+
+    fn configured_ips(&self) -> Vec<IpCidr> {
+        dispatch!(self, s => s.configured_ips())
+    }
+
+    async fn bind_tcp(&self, port: u16) -> Result<Self::TcpListener, StackError> {
+        match self {
+            Either::Left(s) => s.bind_tcp(port).await.map(Either::Left),
+            Either::Right(s) => s.bind_tcp(port).await.map(Either::Right),
+        }
+    }
+
+    async fn bind_udp(&self, port: u16) -> Result<Self::UdpListener, StackError> {
+        match self {
+            Either::Left(s) => s.bind_udp(port).await.map(Either::Left),
+            Either::Right(s) => s.bind_udp(port).await.map(Either::Right),
+        }
     }
 }
