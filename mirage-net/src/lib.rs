@@ -18,6 +18,8 @@ mod alloc_prelude {
 
 #[cfg(feature = "std")]
 mod adapter;
+#[cfg(any(feature = "socket", feature = "direct"))]
+mod addr;
 mod channel;
 #[cfg(feature = "direct")]
 mod direct;
@@ -50,6 +52,6 @@ pub use pcap::Recorded;
 pub use platform::StackPlatform;
 #[cfg(feature = "socket")]
 pub use socket::{
-    SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketTcpListener, SocketUdp,
-    SocketUdpListener, StackConfig,
+    SocketFlow, SocketIpv4, SocketStack, SocketTcp, SocketTcpListener, SocketTcpListenerV4V6,
+    SocketTcpV4V6, SocketUdp, SocketUdpListener, SocketUdpListenerV4V6, SocketUdpV4V6, StackConfig,
 };

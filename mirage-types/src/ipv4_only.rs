@@ -4,9 +4,9 @@
 use crate::alloc_prelude::*;
 
 use crate::{
-    Device, IpCidr, Ipv4, StackError, StackV4, StackV4V6, TcpError, TcpListener,
-    TcpListenerV4V6, TcpV4V6, Tcpv4, UdpDatagramV4V6, UdpError, UdpListener, UdpListenerV4V6,
-    UdpV4V6, Udpv4, netmask_prefix_len,
+    Device, IpCidr, Ipv4, StackError, StackV4, StackV4V6, TcpError, TcpListener, TcpListenerV4V6,
+    TcpV4V6, Tcpv4, UdpDatagramV4V6, UdpError, UdpListener, UdpListenerV4V6, UdpV4V6, Udpv4,
+    netmask_prefix_len,
 };
 use async_trait::async_trait;
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};

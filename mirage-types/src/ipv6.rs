@@ -200,7 +200,13 @@ mod tests {
     #[test]
     fn host_configurations_are_checked() {
         assert_eq!(Ipv6Config::default().check(), Ok(()));
-        for bad in ["::/64", "::1/128", "ff02::1/64", "::ffff:10.0.0.2/96", "10.0.0.2/24"] {
+        for bad in [
+            "::/64",
+            "::1/128",
+            "ff02::1/64",
+            "::ffff:10.0.0.2/96",
+            "10.0.0.2/24",
+        ] {
             let config = Ipv6Config::default().addresses(vec![bad.parse().unwrap()]);
             assert!(
                 matches!(config.check(), Err(IpError::InvalidConfig(_))),

@@ -3,9 +3,7 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use crate::{
-    Device, IpCidr, StackError, TcpListenerV4V6, TcpV4V6, UdpListenerV4V6, UdpV4V6,
-};
+use crate::{Device, IpCidr, StackError, TcpListenerV4V6, TcpV4V6, UdpListenerV4V6, UdpV4V6};
 use async_trait::async_trait;
 
 /// The flow type of a dual stack's TCP.

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -27,7 +27,7 @@ const READ_LOW_WATER: usize = 4 * 1024;
 /// each sent whole. Dropping the flow closes the socket.
 pub struct SocketFlow {
     stream: TcpStream,
-    peer: SocketAddrV4,
+    peer: SocketAddr,
     idle_timeout: Option<Duration>,
     /// For an accepted flow, the stack's count of open connections.
     counted: Option<Rc<Cell<usize>>>,
@@ -45,7 +45,7 @@ impl SocketFlow {
     /// set from `idle_timeout`, which also bounds how long a read waits.
     pub(crate) fn new(
         stream: TcpStream,
-        peer: SocketAddrV4,
+        peer: SocketAddr,
         idle_timeout: Option<Duration>,
         counted: Option<Rc<Cell<usize>>>,
     ) -> Self {
@@ -54,7 +54,7 @@ impl SocketFlow {
         }
         SocketFlow {
             stream,
-            peer,
+            peer: crate::addr::canonical(peer),
             idle_timeout,
             counted,
             read_buffer: RefCell::new(BytesMut::new()),
@@ -65,12 +65,9 @@ impl SocketFlow {
         }
     }
 
-    /// The local address of the connection.
-    pub fn local_addr(&self) -> Option<SocketAddrV4> {
-        match self.stream.local_addr() {
-            Ok(std::net::SocketAddr::V4(address)) => Some(address),
-            _ => None,
-        }
+    /// The local address of the connection (an IPv4 one as such, not IPv4-mapped).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.stream.local_addr().ok().map(crate::addr::canonical)
     }
 
     async fn write_all(&self, mut parts: &mut [IoSlice<'_>]) -> Result<(), TcpError> {
@@ -263,6 +260,10 @@ fn set_keepalive(stream: &TcpStream, timeout: Duration) {
 #[async_trait(?Send)]
 impl TcpFlow for SocketFlow {
     fn get_dest(&self) -> SocketAddrV4 {
+        crate::addr::ipv4_view(self.peer)
+    }
+
+    fn peer(&self) -> SocketAddr {
         self.peer
     }
 

@@ -3,35 +3,37 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use super::{Inner, SocketFlow};
+use super::{BindAddress, Inner, SocketFlow, UdpSender};
 use bytes::Bytes;
 use mirage_types::{
-    IoError, StackError, TcpError, TcpListener, UdpDatagram, UdpError, UdpListener, async_trait,
+    IoError, StackError, TcpError, TcpListener, UdpDatagram, UdpDatagramV4V6, UdpError,
+    UdpListener, async_trait,
 };
+use socket2::{Domain, Type};
 use std::future::poll_fn;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::rc::Rc;
 use std::task::Poll;
 use tokio::io::ReadBuf;
-use tokio::net::{TcpSocket, UdpSocket};
+use tokio::net::UdpSocket;
 
 /// Pending connections the kernel keeps per listening port.
-const BACKLOG: u32 = 4096;
+const BACKLOG: i32 = 4096;
 
 /// A bound TCP port of a [`super::SocketStack`]: one kernel listener per interface.
 pub struct SocketTcpListener {
     inner: Rc<Inner>,
     listeners: Vec<tokio::net::TcpListener>,
-    local: SocketAddrV4,
+    local: SocketAddr,
 }
 
 /// A bound UDP port of a [`super::SocketStack`]: one kernel socket per interface, whose
 /// receive buffer is the bounded queue.
 pub struct SocketUdpListener {
     inner: Rc<Inner>,
-    sockets: Vec<(Ipv4Addr, Rc<UdpSocket>)>,
-    local: SocketAddrV4,
+    sockets: Vec<(IpAddr, UdpSender)>,
+    local: SocketAddr,
     buffer: std::cell::RefCell<Vec<u8>>,
 }
 
@@ -47,22 +49,60 @@ fn bind_error(protocol: &'static str, port: u16, error: io::Error) -> StackError
     ))
 }
 
+/// A socket of `kind` bound to `address` and `port`: address reuse for TCP, and for IPv6
+/// `IPV6_V6ONLY` set as `address.dual` says (never left to the host's default).
+pub(crate) fn bound_socket(
+    kind: Type,
+    address: BindAddress,
+    port: u16,
+) -> io::Result<socket2::Socket> {
+    let domain = if address.ip.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = socket2::Socket::new(domain, kind, None)?;
+    socket.set_nonblocking(true)?;
+    if kind == Type::STREAM {
+        socket.set_reuse_address(true)?;
+    }
+    if address.ip.is_ipv6() {
+        socket.set_only_v6(!address.dual)?;
+    }
+    socket.bind(&SocketAddr::new(address.ip, port).into())?;
+    Ok(socket)
+}
+
 fn local_port(address: io::Result<SocketAddr>) -> u16 {
     address.map(|a| a.port()).unwrap_or(0)
 }
 
-pub(crate) fn bind_tcp(inner: &Rc<Inner>, port: u16) -> Result<SocketTcpListener, StackError> {
+/// The address a listener reports: the first bound address (unspecified for "all"; for a
+/// V1 stack its first interface, as before).
+fn reported_address(addresses: &[BindAddress], port: u16) -> SocketAddr {
+    let ip = addresses
+        .first()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip);
+    SocketAddr::new(ip, port)
+}
+
+pub(crate) fn bind_tcp(
+    inner: &Rc<Inner>,
+    port: u16,
+    with_ipv6: bool,
+) -> Result<SocketTcpListener, StackError> {
     if inner.disconnected.get() {
         return Err(StackError::Disconnected);
     }
+    let addresses = inner.bind_addresses(with_ipv6);
     let mut listeners = Vec::new();
     let mut port_bound = port;
-    for &address in &inner.config.interfaces {
-        let socket = TcpSocket::new_v4().map_err(|e| bind_error("TCP", port, e))?;
-        let listener = socket
-            .set_reuseaddr(true)
-            .and_then(|()| socket.bind(SocketAddr::from((address, port_bound))))
-            .and_then(|()| socket.listen(BACKLOG))
+    for &address in &addresses {
+        let listener = bound_socket(Type::STREAM, address, port_bound)
+            .and_then(|socket| {
+                socket.listen(BACKLOG)?;
+                tokio::net::TcpListener::from_std(socket.into())
+            })
             .map_err(|e| bind_error("TCP", port, e))?;
         // Port 0: the kernel's choice on the first interface is the port on the others.
         port_bound = local_port(listener.local_addr());
@@ -71,39 +111,56 @@ pub(crate) fn bind_tcp(inner: &Rc<Inner>, port: u16) -> Result<SocketTcpListener
     Ok(SocketTcpListener {
         inner: inner.clone(),
         listeners,
-        local: SocketAddrV4::new(inner.source_address(), port_bound),
+        local: reported_address(&addresses, port_bound),
     })
 }
 
-pub(crate) fn bind_udp(inner: &Rc<Inner>, port: u16) -> Result<SocketUdpListener, StackError> {
+pub(crate) fn bind_udp(
+    inner: &Rc<Inner>,
+    port: u16,
+    with_ipv6: bool,
+) -> Result<SocketUdpListener, StackError> {
     if inner.disconnected.get() {
         return Err(StackError::Disconnected);
     }
+    let addresses = inner.bind_addresses(with_ipv6);
     let mut sockets = Vec::new();
     let mut port_bound = port;
-    for &address in &inner.config.interfaces {
-        let socket = std::net::UdpSocket::bind((address, port_bound))
-            .and_then(|socket| {
-                socket.set_nonblocking(true)?;
-                UdpSocket::from_std(socket)
-            })
+    for &address in &addresses {
+        let socket = bound_socket(Type::DGRAM, address, port_bound)
+            .and_then(|socket| UdpSocket::from_std(socket.into()))
             .map_err(|e| bind_error("UDP", port, e))?;
         port_bound = local_port(socket.local_addr());
-        sockets.push((address, Rc::new(socket)));
+        let sender = UdpSender {
+            socket: Rc::new(socket),
+            v6: address.ip.is_ipv6(),
+        };
+        sockets.push((address.ip, sender));
     }
-    // Writes from this port leave from the listening socket, so replies come from it.
-    if let Some((_, socket)) = sockets.first() {
-        inner
-            .udp_sockets
-            .borrow_mut()
-            .insert(port_bound, socket.clone());
+    // Writes from this port leave from the listening sockets, so replies come from it: the
+    // first of each family (a dual-stack socket serves both).
+    {
+        let mut senders = inner.udp_sockets.borrow_mut();
+        for v6 in [false, true] {
+            let fits = |(ip, sender): &&(IpAddr, UdpSender)| {
+                sender.v6 == v6 || (!v6 && dual(&addresses, *ip))
+            };
+            if let Some((_, sender)) = sockets.iter().find(fits) {
+                senders.insert((port_bound, v6), sender.clone());
+            }
+        }
     }
     Ok(SocketUdpListener {
         inner: inner.clone(),
         sockets,
-        local: SocketAddrV4::new(inner.source_address(), port_bound),
-        buffer: std::cell::RefCell::new(vec![0; mirage_types::MAX_UDP_PAYLOAD]),
+        local: reported_address(&addresses, port_bound),
+        buffer: std::cell::RefCell::new(vec![0; mirage_types::MAX_UDP_PAYLOAD_V6]),
     })
+}
+
+/// Whether `ip` is bound as a dual-stack socket.
+fn dual(addresses: &[BindAddress], ip: IpAddr) -> bool {
+    addresses.iter().any(|a| a.ip == ip && a.dual)
 }
 
 #[async_trait(?Send)]
@@ -120,11 +177,16 @@ impl TcpListener for SocketTcpListener {
     }
 
     fn local_addr(&self) -> SocketAddrV4 {
-        self.local
+        crate::addr::ipv4_view(self.local)
     }
 }
 
 impl SocketTcpListener {
+    /// The address and port it listens on, of either family.
+    pub(crate) fn local(&self) -> SocketAddr {
+        self.local
+    }
+
     async fn accept_any(&self) -> SocketFlow {
         loop {
             let accepted = poll_fn(|cx| {
@@ -137,7 +199,7 @@ impl SocketTcpListener {
             })
             .await;
             match accepted {
-                Ok((stream, SocketAddr::V4(peer))) => {
+                Ok((stream, peer)) => {
                     let open = &self.inner.open_connections;
                     if open.get() >= self.inner.config.max_connections {
                         // Full: refuse at once with a reset, rather than leave the peer
@@ -154,7 +216,6 @@ impl SocketTcpListener {
                         Some(open.clone()),
                     );
                 }
-                Ok(_) => continue,
                 Err(error) => {
                     if matches!(
                         error.raw_os_error(),
@@ -172,22 +233,21 @@ impl SocketTcpListener {
 #[async_trait(?Send)]
 impl UdpListener for SocketUdpListener {
     async fn recv(&self) -> Result<UdpDatagram, UdpError> {
-        tokio::select! {
-            () = self.inner.disconnected() => Err(UdpError::Disconnected),
-            datagram = self.recv_any() => Ok(datagram),
+        loop {
+            // A V1 port is bound on IPv4 sockets only: nothing else arrives.
+            if let Ok(datagram) = UdpDatagram::try_from(self.recv_either().await?) {
+                return Ok(datagram);
+            }
         }
     }
 
     /// From the listening socket (the stack's writes from this port use it too).
     async fn send_to(&self, to: SocketAddrV4, data: &[u8]) -> Result<(), UdpError> {
-        use mirage_types::Udpv4;
-        super::udp::SocketUdp::new(self.inner.clone())
-            .write(Some(self.local.port()), *to.ip(), to.port(), data)
-            .await
+        self.send_either(to.into(), data).await
     }
 
     fn local_addr(&self) -> SocketAddrV4 {
-        self.local
+        crate::addr::ipv4_view(self.local)
     }
 
     /// The kernel's count of datagrams its sockets dropped (`SO_MEMINFO`): the receive
@@ -195,7 +255,7 @@ impl UdpListener for SocketUdpListener {
     fn dropped(&self) -> u64 {
         self.sockets
             .iter()
-            .map(|(_, socket)| kernel_drops(socket))
+            .map(|(_, sender)| kernel_drops(&sender.socket))
             .sum()
     }
 }
@@ -229,24 +289,50 @@ fn kernel_drops(socket: &UdpSocket) -> u64 {
 }
 
 impl SocketUdpListener {
-    async fn recv_any(&self) -> UdpDatagram {
+    /// The next datagram, of either family, or `Disconnected`.
+    pub(crate) async fn recv_either(&self) -> Result<UdpDatagramV4V6, UdpError> {
+        tokio::select! {
+            () = self.inner.disconnected() => Err(UdpError::Disconnected),
+            datagram = self.recv_any() => Ok(datagram),
+        }
+    }
+
+    /// Sends from this port, from the socket of `to`'s family.
+    pub(crate) async fn send_either(&self, to: SocketAddr, data: &[u8]) -> Result<(), UdpError> {
+        super::udp::send(&self.inner, Some(self.local.port()), to, data).await
+    }
+
+    /// The address and port it is bound to, of either family.
+    pub(crate) fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    async fn recv_any(&self) -> UdpDatagramV4V6 {
         let port = self.local.port();
         poll_fn(|cx| {
             let mut buffer = self.buffer.borrow_mut();
-            for (address, socket) in &self.sockets {
+            for (address, sender) in &self.sockets {
                 let mut read = ReadBuf::new(&mut buffer);
-                match socket.poll_recv_from(cx, &mut read) {
-                    Poll::Ready(Ok(SocketAddr::V4(from))) => {
-                        return Poll::Ready(UdpDatagram {
-                            src: *from.ip(),
+                match sender.socket.poll_recv_from(cx, &mut read) {
+                    Poll::Ready(Ok(from)) => {
+                        let from = crate::addr::canonical(from);
+                        // A dual-stack socket bound to `::` cannot tell the address asked.
+                        let dst = match (address, from) {
+                            (IpAddr::V6(v6), SocketAddr::V4(_)) if v6.is_unspecified() => {
+                                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                            }
+                            _ => *address,
+                        };
+                        return Poll::Ready(UdpDatagramV4V6 {
+                            src: from.ip(),
                             src_port: from.port(),
-                            dst: *address,
+                            dst,
                             dst_port: port,
                             data: Bytes::copy_from_slice(read.filled()),
                         });
                     }
-                    // An ICMP error for an earlier send from this socket, or an IPv6 sender:
-                    // not a datagram, and not fatal. Poll again so the waker stays set.
+                    // An ICMP error for an earlier send from this socket: not a datagram,
+                    // and not fatal. Poll again so the waker stays set.
                     Poll::Ready(_) => cx.waker().wake_by_ref(),
                     Poll::Pending => {}
                 }
@@ -259,13 +345,16 @@ impl SocketUdpListener {
 
 impl Drop for SocketUdpListener {
     fn drop(&mut self) {
-        let mut sockets = self.inner.udp_sockets.borrow_mut();
-        if let (Some(kept), Some((_, ours))) =
-            (sockets.get(&self.local.port()), self.sockets.first())
-            && Rc::ptr_eq(kept, ours)
-        {
-            sockets.remove(&self.local.port());
-        }
+        let port = self.local.port();
+        let ours = |kept: &UdpSender| {
+            self.sockets
+                .iter()
+                .any(|(_, sender)| Rc::ptr_eq(&sender.socket, &kept.socket))
+        };
+        self.inner
+            .udp_sockets
+            .borrow_mut()
+            .retain(|&(bound, _), kept| bound != port || !ours(kept));
     }
 }
 

@@ -4,11 +4,14 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
+mod dual;
 mod flow;
 mod ipv4;
 mod listener;
 mod tcp;
 mod udp;
+
+pub use dual::{SocketTcpListenerV4V6, SocketTcpV4V6, SocketUdpListenerV4V6, SocketUdpV4V6};
 
 pub use flow::SocketFlow;
 pub use ipv4::SocketIpv4;
@@ -22,7 +25,7 @@ use mirage_types::{
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -34,6 +37,12 @@ pub struct StackConfig {
     /// The addresses to listen on (Mirage's `--interfaces`); `0.0.0.0` means all. The first
     /// is also the source address of outgoing connections and datagrams.
     pub interfaces: Vec<Ipv4Addr>,
+    /// The IPv6 addresses the dual stack ([`mirage_types::StackV4V6`]) listens on beside
+    /// `interfaces`; `::` means all, and none leaves it IPv4 only. With both `0.0.0.0` and
+    /// `::` a port is one dual-stack socket (`IPV6_V6ONLY` off: IPv4 peers arrive as
+    /// IPv4-mapped addresses, reported as IPv4); otherwise each IPv6 address is a socket of
+    /// its own with `IPV6_V6ONLY` on, beside the IPv4 ones. V1's `StackV4` ignores it.
+    pub ipv6_interfaces: Vec<Ipv6Addr>,
     /// How long `create_connection` waits before failing with `TcpError::Timeout`.
     pub connect_timeout: Duration,
     /// How long a flow's `read` waits for the peer to send anything before it fails with
@@ -55,6 +64,13 @@ impl StackConfig {
     /// Sets `interfaces`: the addresses to listen on (`0.0.0.0`: all).
     pub fn interfaces(mut self, interfaces: Vec<Ipv4Addr>) -> Self {
         self.interfaces = interfaces;
+        self
+    }
+
+    /// Sets `ipv6_interfaces`: the IPv6 addresses the dual stack listens on (`::`: all;
+    /// none: no IPv6).
+    pub fn ipv6_interfaces(mut self, ipv6_interfaces: Vec<Ipv6Addr>) -> Self {
+        self.ipv6_interfaces = ipv6_interfaces;
         self
     }
 
@@ -94,11 +110,12 @@ fn default_max_connections() -> usize {
 }
 
 impl Default for StackConfig {
-    /// All interfaces, a ten-second connection timeout, a two-minute idle timeout (the
+    /// All interfaces (IPv4 and IPv6), a ten-second connection timeout, a two-minute idle timeout (the
     /// direct stack's), and as many connections as the descriptor limit leaves room for.
     fn default() -> Self {
         StackConfig {
             interfaces: vec![Ipv4Addr::UNSPECIFIED],
+            ipv6_interfaces: vec![Ipv6Addr::UNSPECIFIED],
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(120)),
             max_connections: default_max_connections(),
@@ -142,9 +159,10 @@ pub struct SocketStack {
 pub(crate) struct Inner {
     pub(crate) config: StackConfig,
     pub(crate) callbacks: CallbackRegistry<SocketFlow>,
-    /// UDP sockets by local port: those `listen` bound, and those `write` bound for a given
-    /// source port (port 0 is the shared ephemeral one).
-    pub(crate) udp_sockets: RefCell<HashMap<u16, Rc<tokio::net::UdpSocket>>>,
+    /// UDP sockets by local port and family (`true`: the socket for IPv6 peers): those
+    /// `listen` bound, and those `write` bound for a given source port (port 0 is the
+    /// shared ephemeral one).
+    pub(crate) udp_sockets: RefCell<HashMap<(u16, bool), UdpSender>>,
     pub(crate) stopped: crate::signal::Signal,
     pub(crate) disconnected: Cell<bool>,
     /// Accepted connections still open (shared with each accepted flow, which counts
@@ -152,7 +170,82 @@ pub(crate) struct Inner {
     pub(crate) open_connections: Rc<Cell<usize>>,
 }
 
+/// A UDP socket that datagrams leave from.
+#[derive(Clone)]
+pub(crate) struct UdpSender {
+    pub(crate) socket: Rc<tokio::net::UdpSocket>,
+    /// Whether it is an IPv6 socket (which reaches IPv4 peers by their IPv4-mapped
+    /// addresses, when it is dual-stack).
+    pub(crate) v6: bool,
+}
+
+impl UdpSender {
+    /// Sends `data` to `to`, mapped to IPv6 if the socket is.
+    pub(crate) async fn send_to(
+        &self,
+        data: &[u8],
+        to: std::net::SocketAddr,
+    ) -> std::io::Result<()> {
+        let to = match to {
+            std::net::SocketAddr::V4(v4) if self.v6 => {
+                std::net::SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port())
+            }
+            other => other,
+        };
+        self.socket.send_to(data, to).await.map(|_| ())
+    }
+}
+
+/// One address a port is bound on, and for an IPv6 one whether it takes IPv4 peers too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BindAddress {
+    pub(crate) ip: IpAddr,
+    pub(crate) dual: bool,
+}
+
 impl Inner {
+    /// The addresses a port is bound on: `interfaces` for V1's stack; for the dual stack
+    /// one dual-stack socket when both families are bound on all addresses, else
+    /// `interfaces` and `ipv6_interfaces` side by side.
+    pub(crate) fn bind_addresses(&self, with_ipv6: bool) -> Vec<BindAddress> {
+        let v4 = self.config.interfaces.iter().map(|&ip| BindAddress {
+            ip: ip.into(),
+            dual: false,
+        });
+        if !with_ipv6 {
+            return v4.collect();
+        }
+        let all_v4 = self.config.interfaces == [Ipv4Addr::UNSPECIFIED];
+        if all_v4 && self.config.ipv6_interfaces.contains(&Ipv6Addr::UNSPECIFIED) {
+            return vec![BindAddress {
+                ip: Ipv6Addr::UNSPECIFIED.into(),
+                dual: true,
+            }];
+        }
+        let v6 = self.ipv6_interfaces().into_iter().map(|ip| BindAddress {
+            ip: ip.into(),
+            dual: false,
+        });
+        v4.chain(v6).collect()
+    }
+
+    /// `ipv6_interfaces` without repeats, `::` taking in any other.
+    pub(crate) fn ipv6_interfaces(&self) -> Vec<Ipv6Addr> {
+        let mut seen = std::collections::HashSet::new();
+        let mut list: Vec<Ipv6Addr> = self.config.ipv6_interfaces.clone();
+        list.retain(|address| seen.insert(*address));
+        if seen.contains(&Ipv6Addr::UNSPECIFIED) {
+            list = vec![Ipv6Addr::UNSPECIFIED];
+        }
+        list
+    }
+
+    /// The source address of outgoing IPv6 connections and datagrams: the first of
+    /// `ipv6_interfaces` (unspecified: the kernel picks), `None` without IPv6.
+    pub(crate) fn source_address_v6(&self) -> Option<Ipv6Addr> {
+        self.config.ipv6_interfaces.first().copied()
+    }
+
     pub(crate) fn source_address(&self) -> Ipv4Addr {
         self.config
             .interfaces
@@ -254,12 +347,12 @@ impl StackV4 for SocketStack {
 
     /// Binds `port` on every interface (port 0: the port the kernel picks on the first).
     async fn bind_tcpv4(&self, port: u16) -> Result<SocketTcpListener, StackError> {
-        listener::bind_tcp(&self.inner, port)
+        listener::bind_tcp(&self.inner, port, false)
     }
 
     /// Binds `port` on every interface; the kernel's socket buffer is the queue.
     async fn bind_udpv4(&self, port: u16) -> Result<SocketUdpListener, StackError> {
-        listener::bind_udp(&self.inner, port)
+        listener::bind_udp(&self.inner, port, false)
     }
 
     fn listen_udpv4_with(&self, port: u16, callback: UdpCallback) {

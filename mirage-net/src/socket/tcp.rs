@@ -5,7 +5,7 @@ use crate::alloc_prelude::*;
 
 use super::{Inner, SocketFlow, flow::tcp_error};
 use mirage_types::{Device, TcpError, Tcpv4, async_trait};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
 use std::rc::Rc;
 use tokio::net::TcpSocket;
 
@@ -34,26 +34,38 @@ impl Tcpv4 for SocketTcp {
     /// Connects from the stack's first interface; fails with [`TcpError::Refused`] when the
     /// peer resets, [`TcpError::Timeout`] after the configured timeout.
     async fn create_connection(&self, dst: SocketAddrV4) -> Result<SocketFlow, TcpError> {
-        if self.inner.disconnected.get() {
-            return Err(TcpError::Disconnected);
+        connect(&self.inner, dst.into()).await
+    }
+}
+
+/// Connects to `dst` from the stack's first address of its family.
+pub(crate) async fn connect(inner: &Inner, dst: SocketAddr) -> Result<SocketFlow, TcpError> {
+    if inner.disconnected.get() {
+        return Err(TcpError::Disconnected);
+    }
+    let dst = crate::addr::canonical(dst);
+    let (socket, source) = match dst {
+        SocketAddr::V4(_) => (TcpSocket::new_v4(), IpAddr::V4(inner.source_address())),
+        SocketAddr::V6(_) => {
+            let source = inner.source_address_v6().ok_or_else(|| {
+                TcpError::Unknown(format!("cannot reach {dst}: this stack has no IPv6"))
+            })?;
+            (TcpSocket::new_v6(), IpAddr::V6(source))
         }
-        let socket = TcpSocket::new_v4().map_err(tcp_error)?;
-        let source = self.inner.source_address();
-        if source != Ipv4Addr::UNSPECIFIED {
-            socket
-                .bind(SocketAddr::from((source, 0)))
-                .map_err(tcp_error)?;
-        }
-        let connect = socket.connect(SocketAddr::V4(dst));
-        match tokio::time::timeout(self.inner.config.connect_timeout, connect).await {
-            Err(_) => Err(TcpError::Timeout),
-            Ok(Err(error)) => Err(tcp_error(error)),
-            Ok(Ok(stream)) => Ok(SocketFlow::new(
-                stream,
-                dst,
-                self.inner.config.idle_timeout,
-                None,
-            )),
-        }
+    };
+    let socket = socket.map_err(tcp_error)?;
+    if !source.is_unspecified() {
+        socket.bind(SocketAddr::new(source, 0)).map_err(tcp_error)?;
+    }
+    let connect = socket.connect(dst);
+    match tokio::time::timeout(inner.config.connect_timeout, connect).await {
+        Err(_) => Err(TcpError::Timeout),
+        Ok(Err(error)) => Err(tcp_error(error)),
+        Ok(Ok(stream)) => Ok(SocketFlow::new(
+            stream,
+            dst,
+            inner.config.idle_timeout,
+            None,
+        )),
     }
 }
