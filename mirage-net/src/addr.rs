@@ -20,6 +20,7 @@ pub(crate) fn ipv4_view(addr: SocketAddr) -> SocketAddrV4 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn mapped_addresses_become_ipv4_and_ipv6_ones_have_no_ipv4_view() {
