@@ -43,7 +43,8 @@ pub use channel::FlowChannel;
 #[cfg(feature = "direct")]
 pub use direct::{
     Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack,
-    DirectTcp, DirectTcpListener, DirectUdp, DirectUdpListener,
+    DirectTcp, DirectTcpListener, DirectTcpListenerV4V6, DirectTcpV4V6, DirectUdp,
+    DirectUdpListener, DirectUdpListenerV4V6, DirectUdpV4V6,
 };
 #[cfg(feature = "std")]
 pub use link::{LinkFaults, MemLink};

@@ -8,7 +8,8 @@ use alloc::collections::VecDeque;
 use bytes::Bytes;
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use smoltcp::wire::{Ipv4Address, Ipv4Packet, TcpPacket};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use smoltcp::wire::TcpPacket;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to
 /// be written to the network.
@@ -43,7 +44,7 @@ pub(crate) struct Queues {
     /// smoltcp's set would take it and answer with a second handshake, whose refusal of
     /// the peer's next segment resets the connection (smoltcp gives a segment to the first
     /// socket that accepts it). The socket that has the connection answers on its own.
-    pub(crate) connected: alloc::collections::BTreeSet<(Ipv4Address, u16, u16)>,
+    pub(crate) connected: alloc::collections::BTreeSet<(IpAddr, u16, u16)>,
 }
 
 /// Frames waiting for smoltcp at most: a device delivering faster than the stack can take
@@ -158,7 +159,7 @@ impl phy::Device for Queues {
             let Some((ip, tcp)) = tcp.filter(|(_, tcp)| opens_a_connection(tcp)) else {
                 break frame;
             };
-            let key = (ip.src_addr(), tcp.src_port(), tcp.dst_port());
+            let key = (ip, tcp.src_port(), tcp.dst_port());
             if self.connected.contains(&key) {
                 continue;
             }
@@ -189,20 +190,29 @@ impl phy::Device for Queues {
     }
 }
 
-/// A frame's IPv4 packet and the TCP segment in it.
-pub(crate) type TcpHeaders<'a> = (Ipv4Packet<&'a [u8]>, TcpPacket<&'a [u8]>);
+/// A frame's sender address and the TCP segment in it.
+pub(crate) type TcpHeaders<'a> = (IpAddr, TcpPacket<&'a [u8]>);
 
-/// The IPv4 packet and the TCP segment in `frame`, if it is an IPv4 TCP segment whose fixed
-/// headers (20 bytes each) are all there, so that their fixed fields can be read. Nothing is
+/// The sender and the TCP segment in `frame`, if it is an IPv4 or IPv6 packet whose TCP
+/// header follows the IP header at once (IPv6 extension headers are left to smoltcp) and
+/// whose fixed headers are all there, so that their fixed fields can be read. Nothing is
 /// verified beyond that: smoltcp checks the rest.
 pub(crate) fn tcp_headers(frame: &[u8]) -> Option<TcpHeaders<'_>> {
-    const ETHERTYPE: usize = 12;
+    const TCP: u8 = 6;
     let ip = frame.get(14..)?;
-    if frame[ETHERTYPE..ETHERTYPE + 2] != [0x08, 0x00] || ip.len() < 20 || ip[9] != 6 {
-        return None;
-    }
-    let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
-    (tcp.len() >= 20).then(|| (Ipv4Packet::new_unchecked(ip), TcpPacket::new_unchecked(tcp)))
+    let (src, tcp) = match frame[12..14] {
+        [0x08, 0x00] if ip.len() >= 20 && ip[9] == TCP => {
+            let src: [u8; 4] = ip[12..16].try_into().ok()?;
+            let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
+            (IpAddr::V4(Ipv4Addr::from(src)), tcp)
+        }
+        [0x86, 0xdd] if ip.len() >= 40 && ip[6] == TCP => {
+            let src: [u8; 16] = ip[8..24].try_into().ok()?;
+            (IpAddr::V6(Ipv6Addr::from(src)), &ip[40..])
+        }
+        _ => return None,
+    };
+    (tcp.len() >= 20).then(|| (src, TcpPacket::new_unchecked(tcp)))
 }
 
 /// Whether `tcp` opens a connection (SYN without ACK).
@@ -230,5 +240,23 @@ mod tests {
         assert!(!is_tcp_syn(&frame));
         assert!(!is_tcp_syn(&frame[..20]));
         assert!(!is_tcp_syn(&[]));
+    }
+
+    #[test]
+    fn recognises_ipv6_syns_and_their_sender() {
+        let mut frame = vec![0u8; 14 + 40 + 20];
+        frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+        frame[14] = 0x60;
+        frame[14 + 6] = 6;
+        frame[14 + 8] = 0xfd;
+        frame[14 + 23] = 1;
+        frame[14 + 40 + 13] = 0x02;
+        let (src, _) = tcp_headers(&frame).unwrap();
+        assert_eq!(src.to_string(), "fd00::1");
+        assert!(is_tcp_syn(&frame));
+        // A hop-by-hop header first: not looked into.
+        frame[14 + 6] = 0;
+        assert!(!is_tcp_syn(&frame));
+        assert!(!is_tcp_syn(&frame[..14 + 40 + 19]));
     }
 }

@@ -7,14 +7,13 @@ use super::state::{ACCEPT_BACKLOG, Shared, State};
 use crate::alloc_prelude::*;
 use alloc::rc::Rc;
 use core::future::Future;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll};
 use core::time::Duration;
 use futures::future::{Either, select};
 use mirage_types::{Network, StackError, frame_handler_now};
 use smoltcp::socket::{dhcpv4, tcp};
-use smoltcp::wire::IpAddress;
 
 /// How long the driver sleeps when smoltcp has no timer due.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -216,13 +215,15 @@ fn pools_upkeep(shared: &Rc<Shared>, state: &mut State) {
             // Past the handshake: the connection's own timeout now.
             super::state::set_timeout(socket, state.tcp_timeout);
             let peer = match socket.remote_endpoint() {
-                Some(endpoint) => match endpoint.addr {
-                    IpAddress::Ipv4(ip) => SocketAddrV4::new(ip, endpoint.port),
-                },
-                None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+                Some(endpoint) => SocketAddr::new(IpAddr::from(endpoint.addr), endpoint.port),
+                None => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0),
             };
             match state.backlogs.get(&port) {
-                Some(backlog) if backlog.flows.borrow().len() < ACCEPT_BACKLOG => {
+                // An IPv6 peer on a port V1's `bind_tcpv4` bound: refused.
+                Some(backlog)
+                    if backlog.flows.borrow().len() < ACCEPT_BACKLOG
+                        && (backlog.dual || peer.is_ipv4()) =>
+                {
                     let flow = DirectFlow::new(shared.clone(), handle, port, peer);
                     backlog.flows.borrow_mut().push_back(flow);
                     backlog.ready.notify();

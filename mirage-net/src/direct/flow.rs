@@ -9,7 +9,7 @@ use alloc::rc::Rc;
 use bytes::Bytes;
 use core::cell::Cell;
 use core::future::poll_fn;
-use core::net::SocketAddrV4;
+use core::net::{SocketAddr, SocketAddrV4};
 use core::task::Poll;
 use mirage_types::{Flow, Read, TcpError, TcpFlow, async_trait};
 use smoltcp::iface::SocketHandle;
@@ -23,7 +23,7 @@ pub struct DirectFlow {
     handle: SocketHandle,
     /// This end's port, and the peer's end.
     local_port: u16,
-    peer: SocketAddrV4,
+    peer: SocketAddr,
     /// This side called `close`.
     closed: Cell<bool>,
     /// The peer was seen closing its side in order (a FIN), not vanishing.
@@ -40,7 +40,7 @@ impl DirectFlow {
         shared: Rc<Shared>,
         handle: SocketHandle,
         local_port: u16,
-        peer: SocketAddrV4,
+        peer: SocketAddr,
     ) -> Self {
         DirectFlow {
             shared,
@@ -291,6 +291,10 @@ impl Flow for DirectFlow {
 #[async_trait(?Send)]
 impl TcpFlow for DirectFlow {
     fn get_dest(&self) -> SocketAddrV4 {
+        crate::addr::ipv4_view(self.peer)
+    }
+
+    fn peer(&self) -> SocketAddr {
         self.peer
     }
 

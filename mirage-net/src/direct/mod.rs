@@ -2,6 +2,7 @@
 
 mod device;
 mod driver;
+mod dual;
 mod flow;
 mod frame_pool;
 mod link_layer;
@@ -13,6 +14,7 @@ mod state;
 mod tcp_memory;
 mod views;
 
+pub use dual::{DirectTcpListenerV4V6, DirectTcpV4V6, DirectUdpListenerV4V6, DirectUdpV4V6};
 pub use flow::DirectFlow;
 pub use link_layer::{DirectArp, DirectEthif};
 pub use listener::{DirectTcpListener, DirectUdpListener};
@@ -27,8 +29,8 @@ use core::cell::{Cell, RefCell};
 use core::time::Duration;
 use futures::future::LocalBoxFuture;
 use mirage_types::{
-    CallbackRegistry, Device, Ipv4Config, MacAddr, Network, StackError, StackFlow, StackV4,
-    TcpCallback, UdpCallback, async_trait, serve_callbacks,
+    CallbackRegistry, Device, IpError, Ipv4Config, Ipv6Config, MacAddr, Network, StackError,
+    StackFlow, StackV4, TcpCallback, UdpCallback, async_trait, serve_callbacks,
 };
 use state::{Shared, State};
 
@@ -202,6 +204,28 @@ impl<N: Network + 'static> DirectStack<N> {
         Self::connect(net, Addressing::default()).await
     }
 
+    /// Turns IPv6 on beside IPv4 (or changes it): the link-local address made from the MAC
+    /// address, `config`'s fixed addresses and default router, and with `config.slaac`
+    /// addresses and a default router from router advertisements (the stack sends router
+    /// solicitations). Ports bound with [`mirage_types::StackV4V6`] then serve both families;
+    /// ICMPv6 echo requests are answered. A configuration no host can have is refused, and
+    /// so are more fixed addresses than the stack holds (2 with SLAAC, 6 without).
+    ///
+    /// Call it before the stack carries traffic: the interface is made anew, and its cache
+    /// of neighbours starts empty. Duplicate address detection is not done (smoltcp has
+    /// none): the addresses are used at once.
+    pub fn enable_ipv6(&self, config: Ipv6Config) -> Result<(), IpError> {
+        self.shared.state.borrow_mut().enable_ipv6(config)?;
+        self.shared.wake.notify();
+        Ok(())
+    }
+
+    /// The stack's addresses with their prefixes, IPv4 and IPv6 (link-local included), as
+    /// they are now.
+    pub fn ip_addresses(&self) -> Vec<mirage_types::IpCidr> {
+        self.shared.state.borrow().configured_ips()
+    }
+
     /// The current address, netmask and gateways (`None` while DHCP has no lease).
     pub fn ipv4_config(&self) -> Option<Ipv4Config> {
         self.shared.state.borrow().config.clone()
@@ -341,7 +365,7 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
         if self.shared.disconnected.get() {
             return Err(StackError::Disconnected);
         }
-        let (port, backlog) = self.shared.state.borrow_mut().bind_tcp(port)?;
+        let (port, backlog) = self.shared.state.borrow_mut().bind_tcp(port, false)?;
         self.shared.wake.notify();
         Ok(DirectTcpListener::new(self.shared.clone(), port, backlog))
     }
@@ -352,7 +376,7 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
         if self.shared.disconnected.get() {
             return Err(StackError::Disconnected);
         }
-        let (port, queue) = self.shared.state.borrow_mut().bind_udp(port)?;
+        let (port, queue) = self.shared.state.borrow_mut().bind_udp(port, false)?;
         Ok(DirectUdpListener::new(self.shared.clone(), port, queue))
     }
 

@@ -6,8 +6,8 @@
 use crate::alloc_prelude::*;
 
 use alloc::collections::VecDeque;
-use core::net::SocketAddrV4;
-use smoltcp::wire::{Ipv4Packet, TcpPacket};
+use core::net::{IpAddr, SocketAddr};
+use smoltcp::wire::TcpPacket;
 
 /// Resets remembered at most, newest kept: a flood of resets costs bounded memory (a flow
 /// whose reset was pushed out by it reports a timeout instead).
@@ -15,16 +15,16 @@ const KEPT: usize = 256;
 
 /// The connections (local port, remote end) resets arrived for, newest last.
 #[derive(Default)]
-pub(crate) struct Resets(VecDeque<(u16, SocketAddrV4)>);
+pub(crate) struct Resets(VecDeque<(u16, SocketAddr)>);
 
 impl Resets {
     /// Notes a received TCP segment (as [`super::device::tcp_headers`] found it) if it has
     /// RST set.
-    pub(crate) fn note(&mut self, ip: &Ipv4Packet<&[u8]>, tcp: &TcpPacket<&[u8]>) {
+    pub(crate) fn note(&mut self, src: &IpAddr, tcp: &TcpPacket<&[u8]>) {
         if !tcp.rst() {
             return;
         }
-        let remote = SocketAddrV4::new(ip.src_addr(), tcp.src_port());
+        let remote = SocketAddr::new(*src, tcp.src_port());
         let local_port = tcp.dst_port();
         if self.0.len() == KEPT {
             self.0.pop_front();
@@ -34,7 +34,7 @@ impl Resets {
 
     /// Whether `remote` sent a reset to `local_port`. (One smoltcp found outside the window
     /// and ignored counts too: a connection that later times out is then reported reset.)
-    pub(crate) fn seen(&self, local_port: u16, remote: SocketAddrV4) -> bool {
+    pub(crate) fn seen(&self, local_port: u16, remote: SocketAddr) -> bool {
         self.0.contains(&(local_port, remote))
     }
 }
@@ -42,7 +42,7 @@ impl Resets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{Ipv4Addr, SocketAddrV4};
 
     impl Resets {
         fn note_frame(&mut self, frame: &[u8]) {
@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn resets_are_noted_other_segments_and_junk_not() {
         let mut resets = Resets::default();
-        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 80);
+        let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 80));
         resets.note_frame(&segment(80, 4000, 0x10)); // an ACK
         resets.note_frame(&segment(80, 4000, 0x14)[..40]); // a reset cut short
         resets.note_frame(&[]);
@@ -85,7 +85,7 @@ mod tests {
             resets.note_frame(&segment(80, port, 0x04));
         }
         assert_eq!(resets.0.len(), KEPT);
-        let peer = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 80);
+        let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 9), 80));
         assert!(resets.seen(9_999, peer));
         assert!(!resets.seen(0, peer));
     }

@@ -11,15 +11,16 @@ use crate::signal::Signal;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use mirage_types::{
-    CallbackRegistry, IpError, Ipv4Config, MacAddr, StackError, UdpDatagram, netmask_prefix_len,
+    CallbackRegistry, IpError, Ipv4Config, Ipv6Config, MacAddr, StackError, UdpDatagramV4V6,
+    netmask_prefix_len,
 };
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 
 /// Buffer sizes of each TCP socket, each way, unless the stack is told otherwise.
 pub(crate) const TCP_BUFFER: usize = 256 * 1024;
@@ -83,7 +84,9 @@ impl Shared {
 /// [`UDP_QUEUE_BYTES`]; beyond them they are dropped and counted.
 #[derive(Default)]
 pub(crate) struct UdpQueue {
-    pub(crate) datagrams: RefCell<VecDeque<UdpDatagram>>,
+    /// Whether IPv6 datagrams are for it too (bound by the dual stack) or dropped.
+    pub(crate) dual: bool,
+    pub(crate) datagrams: RefCell<VecDeque<UdpDatagramV4V6>>,
     pub(crate) bytes: Cell<usize>,
     pub(crate) dropped: Cell<u64>,
     pub(crate) ready: Signal,
@@ -95,7 +98,7 @@ pub(crate) const UDP_QUEUE_BYTES: usize = 1024 * 1024;
 
 impl UdpQueue {
     /// Queues `datagram`, or drops and counts it when the queue is full.
-    pub(crate) fn push(&self, datagram: UdpDatagram) {
+    pub(crate) fn push(&self, datagram: UdpDatagramV4V6) {
         let len = datagram.data.len();
         let mut datagrams = self.datagrams.borrow_mut();
         if datagrams.len() >= UDP_QUEUE_DATAGRAMS || self.bytes.get() + len > UDP_QUEUE_BYTES {
@@ -108,7 +111,7 @@ impl UdpQueue {
     }
 
     /// The oldest datagram, if any.
-    pub(crate) fn pop(&self) -> Option<UdpDatagram> {
+    pub(crate) fn pop(&self) -> Option<UdpDatagramV4V6> {
         let datagram = self.datagrams.borrow_mut().pop_front()?;
         self.bytes.set(self.bytes.get() - datagram.data.len());
         Some(datagram)
@@ -118,6 +121,8 @@ impl UdpQueue {
 /// Connections accepted on a bound port, waiting for `accept`.
 #[derive(Default)]
 pub(crate) struct Backlog {
+    /// Whether IPv6 connections are for it too (bound by the dual stack) or refused.
+    pub(crate) dual: bool,
     pub(crate) flows: RefCell<VecDeque<DirectFlow>>,
     pub(crate) ready: Signal,
 }
@@ -154,6 +159,9 @@ pub(crate) struct State {
     pub(crate) icmp: Option<SocketHandle>,
     /// The address, netmask and gateways in force.
     pub(crate) config: Option<Ipv4Config>,
+    /// IPv6 as [`State::enable_ipv6`] set it (`None`: IPv4 only).
+    pub(crate) ipv6: Option<Ipv6Config>,
+    mac: MacAddr,
     /// How long a connection may go without an answer before it fails.
     pub(crate) tcp_timeout: Duration,
     /// Sockets of dropped flows, removed once closed, with when they were dropped.
@@ -192,6 +200,8 @@ impl State {
             dhcp: None,
             icmp: None,
             config: None,
+            ipv6: None,
+            mac,
             tcp_timeout: Duration::from_secs(120),
             orphans: Vec::new(),
             platform,
@@ -215,13 +225,17 @@ impl State {
 
     /// Puts `config` in force: the address with its prefix, and the first gateway as the
     /// default route. A configuration no host can have (smoltcp would panic on it) is
-    /// refused.
+    /// refused. IPv6 addresses stay as they are.
     pub(crate) fn configure(&mut self, config: Ipv4Config) -> Result<(), IpError> {
         config.check()?;
         let prefix = netmask_prefix_len(config.netmask).unwrap_or(32);
         self.iface.update_ip_addrs(|addrs| {
+            let ipv6: Vec<IpCidr> = addrs.iter().filter(|a| is_ipv6(a)).copied().collect();
             addrs.clear();
             let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(config.address, prefix)));
+            for cidr in ipv6 {
+                let _ = addrs.push(cidr);
+            }
         });
         self.iface.routes_mut().remove_default_ipv4_route();
         if let Some(gateway) = config.gateways.first() {
@@ -233,13 +247,83 @@ impl State {
 
     /// Forgets the address (a DHCP lease ran out).
     pub(crate) fn deconfigure(&mut self) {
-        self.iface.update_ip_addrs(|addrs| addrs.clear());
+        self.iface.update_ip_addrs(|addrs| addrs.retain(|a| is_ipv6(a)));
         self.iface.routes_mut().remove_default_ipv4_route();
         self.config = None;
     }
 
     pub(crate) fn address(&self) -> Option<Ipv4Addr> {
         self.config.as_ref().map(|c| c.address)
+    }
+
+    /// Turns IPv6 on (or changes it) with `config`: the link-local address made from the
+    /// MAC address, the fixed addresses, the default router, and SLAAC if asked. smoltcp
+    /// takes SLAAC only when its interface is made, so the interface is made anew, with the
+    /// IPv4 configuration carried over (the neighbour cache starts empty).
+    pub(crate) fn enable_ipv6(&mut self, config: Ipv6Config) -> Result<(), IpError> {
+        config.check()?;
+        let mut iface_config =
+            Config::new(HardwareAddress::Ethernet(EthernetAddress(self.mac.0)));
+        iface_config.random_seed = self.platform.random_u64();
+        iface_config.slaac = config.slaac;
+        let now = smoltcp_now(&self.platform);
+        self.iface = Interface::new(iface_config, &mut self.queues, now);
+        let link_local = link_local_address(self.mac);
+        let fixed: Vec<Ipv6Cidr> = config
+            .addresses
+            .iter()
+            .filter_map(|cidr| match cidr.address() {
+                IpAddr::V6(address) => Some(Ipv6Cidr::new(address, cidr.prefix_len())),
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        // One each for the link-local address and IPv4's, and SLAAC's share if on.
+        let slaac = if config.slaac { SLAAC_ADDRESSES } else { 0 };
+        let room = IFACE_ADDRESSES - 2 - slaac;
+        if fixed.len() > room {
+            return Err(IpError::InvalidConfig(format!(
+                "{} fixed IPv6 addresses: the direct stack holds at most {room}",
+                fixed.len()
+            )));
+        }
+        self.iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(link_local, 64)));
+            for cidr in fixed {
+                let _ = addrs.push(IpCidr::Ipv6(cidr));
+            }
+        });
+        if let Some(gateway) = config.gateway {
+            let _ = self.iface.routes_mut().add_default_ipv6_route(gateway);
+        }
+        self.ipv6 = Some(config);
+        match self.config.clone() {
+            Some(v4) => self.configure(v4),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether IPv6 is on.
+    pub(crate) fn has_ipv6(&self) -> bool {
+        self.ipv6.is_some()
+    }
+
+    /// The first IPv6 address beyond link-local (fixed, or from SLAAC).
+    pub(crate) fn global_ipv6(&self) -> Option<Ipv6Addr> {
+        self.iface.ip_addrs().iter().find_map(|cidr| match cidr {
+            IpCidr::Ipv6(v6) if !v6.address().is_unicast_link_local() => Some(v6.address()),
+            _ => None,
+        })
+    }
+
+    /// Every address with its prefix, IPv4 first.
+    pub(crate) fn configured_ips(&self) -> Vec<mirage_types::IpCidr> {
+        self.iface
+            .ip_addrs()
+            .iter()
+            .filter_map(|cidr| {
+                mirage_types::IpCidr::new(IpAddr::from(cidr.address()), cidr.prefix_len()).ok()
+            })
+            .collect()
     }
 
     /// A new TCP socket in the set, with `timeout` for silent peers and buffers of
@@ -329,8 +413,13 @@ impl State {
         handle
     }
 
-    /// Binds TCP `port` (0: an ephemeral one): a listening pool and a backlog.
-    pub(crate) fn bind_tcp(&mut self, port: u16) -> Result<(u16, Rc<Backlog>), StackError> {
+    /// Binds TCP `port` (0: an ephemeral one): a listening pool and a backlog, for IPv6
+    /// connections too if `dual`.
+    pub(crate) fn bind_tcp(
+        &mut self,
+        port: u16,
+        dual: bool,
+    ) -> Result<(u16, Rc<Backlog>), StackError> {
         let port = if port == 0 {
             self.ephemeral_port()
         } else {
@@ -343,7 +432,10 @@ impl State {
                 reason: "the port is already bound on this stack".into(),
             });
         }
-        let backlog = Rc::new(Backlog::default());
+        let backlog = Rc::new(Backlog {
+            dual,
+            ..Backlog::default()
+        });
         self.backlogs.insert(port, backlog.clone());
         self.replenish(port);
         self.pools_settled = false;
@@ -399,8 +491,12 @@ impl State {
         }
     }
 
-    /// Binds UDP `port` (0: an ephemeral one).
-    pub(crate) fn bind_udp(&mut self, port: u16) -> Result<(u16, Rc<UdpQueue>), StackError> {
+    /// Binds UDP `port` (0: an ephemeral one), for IPv6 datagrams too if `dual`.
+    pub(crate) fn bind_udp(
+        &mut self,
+        port: u16,
+        dual: bool,
+    ) -> Result<(u16, Rc<UdpQueue>), StackError> {
         let port = if port == 0 {
             self.ephemeral_port()
         } else {
@@ -414,7 +510,10 @@ impl State {
             });
         }
         self.udp_socket(port);
-        let queue = Rc::new(UdpQueue::default());
+        let queue = Rc::new(UdpQueue {
+            dual,
+            ..UdpQueue::default()
+        });
         self.udp_bound.insert(port, queue.clone());
         Ok((port, queue))
     }
@@ -428,12 +527,16 @@ impl State {
             };
             let socket = self.sockets.get_mut::<udp::Socket>(handle);
             while let Ok((data, meta)) = socket.recv() {
-                let smoltcp::wire::IpAddress::Ipv4(src) = meta.endpoint.addr;
-                let dst = match meta.local_address {
-                    Some(smoltcp::wire::IpAddress::Ipv4(address)) => address,
-                    None => local,
+                let src = IpAddr::from(meta.endpoint.addr);
+                if src.is_ipv6() && !queue.dual {
+                    continue;
+                }
+                let dst = match (meta.local_address, src) {
+                    (Some(address), _) => IpAddr::from(address),
+                    (None, IpAddr::V4(_)) => IpAddr::V4(local),
+                    (None, IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
                 };
-                queue.push(UdpDatagram {
+                queue.push(UdpDatagramV4V6 {
                     src,
                     src_port: meta.endpoint.port,
                     dst,
@@ -494,7 +597,7 @@ impl State {
     /// The connections the TCP sockets hold, handshakes under way included, as (peer
     /// address, peer port, local port); closed and TIME-WAIT sockets left out (a new
     /// connection may reuse their pair of ports).
-    pub(crate) fn connections(&self) -> alloc::collections::BTreeSet<(Ipv4Address, u16, u16)> {
+    pub(crate) fn connections(&self) -> alloc::collections::BTreeSet<(IpAddr, u16, u16)> {
         self.sockets
             .iter()
             .filter_map(|(_, socket)| match socket {
@@ -506,8 +609,7 @@ impl State {
                 {
                     let remote = tcp.remote_endpoint()?;
                     let local = tcp.local_endpoint()?;
-                    let smoltcp::wire::IpAddress::Ipv4(address) = remote.addr;
-                    Some((address, remote.port, local.port))
+                    Some((IpAddr::from(remote.addr), remote.port, local.port))
                 }
                 _ => None,
             })
@@ -574,6 +676,25 @@ impl State {
             config.router.into_iter().collect(),
         )
     }
+}
+
+/// Addresses smoltcp's interface holds at most (its `iface-max-addr-count-8` feature).
+const IFACE_ADDRESSES: usize = 8;
+/// Addresses kept free for SLAAC (its `iface-max-prefix-count-4` feature: one per prefix).
+const SLAAC_ADDRESSES: usize = 4;
+
+/// Whether `cidr` is an IPv6 one.
+fn is_ipv6(cidr: &IpCidr) -> bool {
+    matches!(cidr, IpCidr::Ipv6(_))
+}
+
+/// The link-local address of `mac` (fe80::/64 and its modified EUI-64, RFC 4291), the one
+/// SLAAC's addresses share their interface identifier with.
+pub(crate) fn link_local_address(mac: MacAddr) -> Ipv6Addr {
+    let m = mac.0;
+    Ipv6Addr::from([
+        0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+    ])
 }
 
 /// The time as smoltcp takes it, from the platform's monotonic clock (smoltcp's own

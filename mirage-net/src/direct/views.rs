@@ -6,7 +6,7 @@ use super::state::Shared;
 use crate::alloc_prelude::*;
 use alloc::rc::Rc;
 use core::future::poll_fn;
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use core::task::Poll;
 use mirage_types::{
     Device, IcmpError, Icmpv4, IpError, Ipv4, TcpError, Tcpv4, UdpError, Udpv4, async_trait,
@@ -64,46 +64,70 @@ impl Udpv4 for DirectUdp {
         dst_port: u16,
         data: &[u8],
     ) -> Result<(), UdpError> {
-        if data.len() > mirage_types::MAX_UDP_PAYLOAD {
-            return Err(UdpError::TooLong(data.len()));
-        }
-        let handle = {
-            let mut state = self.shared.state.borrow_mut();
-            let port = match source_port {
-                Some(port) if port != 0 => port,
-                // One ephemeral port for every write that names none.
-                _ => match state.ephemeral_udp {
-                    Some(port) => port,
-                    None => {
-                        let port = state.ephemeral_port();
-                        state.ephemeral_udp = Some(port);
-                        port
-                    }
-                },
-            };
-            state.udp_socket(port)
-        };
-        let endpoint = IpEndpoint::new(IpAddress::Ipv4(dst), dst_port);
-        poll_fn(|cx| {
-            if self.shared.disconnected.get() {
-                return Poll::Ready(Err(UdpError::Disconnected));
-            }
-            let mut state = self.shared.state.borrow_mut();
-            let socket = state.sockets.get_mut::<udp::Socket>(handle);
-            match socket.send_slice(data, endpoint) {
-                Ok(()) => {
-                    self.shared.wake.notify();
-                    Poll::Ready(Ok(()))
-                }
-                Err(udp::SendError::BufferFull) => {
-                    socket.register_send_waker(cx.waker());
-                    Poll::Pending
-                }
-                Err(error) => Poll::Ready(Err(UdpError::Unknown(error.to_string()))),
-            }
-        })
-        .await
+        send_udp(&self.shared, source_port, (dst, dst_port).into(), data).await
     }
+}
+
+/// Sends one datagram to `dst`, from `source_port` (or the ephemeral port of writes that
+/// name none). Waits while the socket's send buffer is full. An IPv6 datagram must fit one
+/// packet (smoltcp does not fragment IPv6), and needs an IPv6 address on the stack.
+pub(crate) async fn send_udp(
+    shared: &Shared,
+    source_port: Option<u16>,
+    dst: SocketAddr,
+    data: &[u8],
+) -> Result<(), UdpError> {
+    let dst = crate::addr::canonical(dst);
+    let max = match dst {
+        SocketAddr::V4(_) => mirage_types::MAX_UDP_PAYLOAD,
+        SocketAddr::V6(_) => {
+            if !shared.state.borrow().has_ipv6() {
+                return Err(UdpError::Unknown(format!(
+                    "cannot send to {dst}: this stack has no IPv6"
+                )));
+            }
+            shared.state.borrow().queues.mtu.saturating_sub(40 + 8)
+        }
+    };
+    if data.len() > max {
+        return Err(UdpError::TooLong(data.len()));
+    }
+    let handle = {
+        let mut state = shared.state.borrow_mut();
+        let port = match source_port {
+            Some(port) if port != 0 => port,
+            // One ephemeral port for every write that names none.
+            _ => match state.ephemeral_udp {
+                Some(port) => port,
+                None => {
+                    let port = state.ephemeral_port();
+                    state.ephemeral_udp = Some(port);
+                    port
+                }
+            },
+        };
+        state.udp_socket(port)
+    };
+    let endpoint = IpEndpoint::new(IpAddress::from(dst.ip()), dst.port());
+    poll_fn(|cx| {
+        if shared.disconnected.get() {
+            return Poll::Ready(Err(UdpError::Disconnected));
+        }
+        let mut state = shared.state.borrow_mut();
+        let socket = state.sockets.get_mut::<udp::Socket>(handle);
+        match socket.send_slice(data, endpoint) {
+            Ok(()) => {
+                shared.wake.notify();
+                Poll::Ready(Ok(()))
+            }
+            Err(udp::SendError::BufferFull) => {
+                socket.register_send_waker(cx.waker());
+                Poll::Pending
+            }
+            Err(error) => Poll::Ready(Err(UdpError::Unknown(error.to_string()))),
+        }
+    })
+    .await
 }
 
 #[async_trait(?Send)]
@@ -113,51 +137,64 @@ impl Tcpv4 for DirectTcp {
     /// Connects to `dst`; [`TcpError::Refused`] on a reset, [`TcpError::Timeout`] when nothing
     /// answers within ten seconds.
     async fn create_connection(&self, dst: SocketAddrV4) -> Result<DirectFlow, TcpError> {
-        if self.shared.disconnected.get() {
-            return Err(TcpError::Disconnected);
-        }
-        let (handle, port) = {
-            let mut state = self.shared.state.borrow_mut();
-            let state = &mut *state;
-            let port = state.ephemeral_port();
-            let handle = state
-                .add_tcp_socket(state.tcp_timeout)
-                .map_err(|e| TcpError::Unknown(format!("no memory for a socket: {e}")))?;
-            let remote = IpEndpoint::new(IpAddress::Ipv4(*dst.ip()), dst.port());
-            let socket = state.sockets.get_mut::<tcp::Socket>(handle);
-            if let Err(e) = socket.connect(state.iface.context(), remote, port) {
-                state.free_socket(handle);
-                return Err(TcpError::Unknown(format!("cannot connect to {dst}: {e}")));
-            }
-            (handle, port)
-        };
-        self.shared.wake.notify();
-        let established = poll_fn(|cx| {
-            let mut state = self.shared.state.borrow_mut();
-            let socket = state.sockets.get_mut::<tcp::Socket>(handle);
-            match socket.state() {
-                tcp::State::SynSent | tcp::State::SynReceived => {
-                    socket.register_send_waker(cx.waker());
-                    socket.register_recv_waker(cx.waker());
-                    Poll::Pending
-                }
-                tcp::State::Closed => Poll::Ready(Err(TcpError::Refused)),
-                _ => Poll::Ready(Ok(())),
-            }
-        });
-        let limit = self.shared.connect_timeout;
-        let outcome = self.shared.platform.timeout(limit, established).await;
-        let result = match outcome {
-            Some(Ok(())) => return Ok(DirectFlow::new(self.shared.clone(), handle, port, dst)),
-            Some(Err(error)) => Err(error),
-            None => Err(TcpError::Timeout),
-        };
-        let mut state = self.shared.state.borrow_mut();
-        state.sockets.get_mut::<tcp::Socket>(handle).abort();
-        state.orphan(handle);
-        self.shared.wake.notify();
-        result
+        connect(&self.shared, dst.into()).await
     }
+}
+
+/// Connects to `dst` (of either family; IPv6 needs an IPv6 address on the stack):
+/// [`TcpError::Refused`] on a reset, [`TcpError::Timeout`] when nothing answers within ten
+/// seconds.
+pub(crate) async fn connect(shared: &Rc<Shared>, dst: SocketAddr) -> Result<DirectFlow, TcpError> {
+    if shared.disconnected.get() {
+        return Err(TcpError::Disconnected);
+    }
+    let dst = crate::addr::canonical(dst);
+    if dst.is_ipv6() && !shared.state.borrow().has_ipv6() {
+        return Err(TcpError::Unknown(format!(
+            "cannot reach {dst}: this stack has no IPv6"
+        )));
+    }
+    let (handle, port) = {
+        let mut state = shared.state.borrow_mut();
+        let state = &mut *state;
+        let port = state.ephemeral_port();
+        let handle = state
+            .add_tcp_socket(state.tcp_timeout)
+            .map_err(|e| TcpError::Unknown(format!("no memory for a socket: {e}")))?;
+        let remote = IpEndpoint::new(IpAddress::from(dst.ip()), dst.port());
+        let socket = state.sockets.get_mut::<tcp::Socket>(handle);
+        if let Err(e) = socket.connect(state.iface.context(), remote, port) {
+            state.free_socket(handle);
+            return Err(TcpError::Unknown(format!("cannot connect to {dst}: {e}")));
+        }
+        (handle, port)
+    };
+    shared.wake.notify();
+    let established = poll_fn(|cx| {
+        let mut state = shared.state.borrow_mut();
+        let socket = state.sockets.get_mut::<tcp::Socket>(handle);
+        match socket.state() {
+            tcp::State::SynSent | tcp::State::SynReceived => {
+                socket.register_send_waker(cx.waker());
+                socket.register_recv_waker(cx.waker());
+                Poll::Pending
+            }
+            tcp::State::Closed => Poll::Ready(Err(TcpError::Refused)),
+            _ => Poll::Ready(Ok(())),
+        }
+    });
+    let limit = shared.connect_timeout;
+    let outcome = shared.platform.timeout(limit, established).await;
+    let result = match outcome {
+        Some(Ok(())) => return Ok(DirectFlow::new(shared.clone(), handle, port, dst)),
+        Some(Err(error)) => Err(error),
+        None => Err(TcpError::Timeout),
+    };
+    let mut state = shared.state.borrow_mut();
+    state.sockets.get_mut::<tcp::Socket>(handle).abort();
+    state.orphan(handle);
+    shared.wake.notify();
+    result
 }
 
 #[async_trait(?Send)]
