@@ -6,9 +6,9 @@ use crate::alloc_prelude::*;
 use super::frame_pool::FramePool;
 use alloc::collections::VecDeque;
 use bytes::Bytes;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use smoltcp::wire::TcpPacket;
 
 /// Frames received from the network, waiting for smoltcp, and frames smoltcp made, waiting to

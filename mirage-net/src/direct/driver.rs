@@ -68,6 +68,10 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             }
             state.queues.start_poll(syn_budget);
             state.iface.poll(now, &mut state.queues, &mut state.sockets);
+            // smoltcp takes a router advertisement's addresses into the interface only in
+            // its maintenance, which `poll` runs before the frames it reads (and its next
+            // deadline does not count): run it again, so they come in this poll.
+            state.iface.poll_maintenance(now);
             events(shared, state);
             state.queue_datagrams();
             (Outgoing::take(&mut state.queues.to_send), now)

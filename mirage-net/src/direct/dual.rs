@@ -3,10 +3,10 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
+use super::DirectStack;
 use super::flow::DirectFlow;
 use super::listener::{DirectTcpListener, DirectUdpListener, local_addr_v4v6};
 use super::state::Shared;
-use super::DirectStack;
 use alloc::rc::Rc;
 use core::net::SocketAddr;
 use mirage_types::{

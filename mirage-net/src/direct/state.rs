@@ -247,7 +247,8 @@ impl State {
 
     /// Forgets the address (a DHCP lease ran out).
     pub(crate) fn deconfigure(&mut self) {
-        self.iface.update_ip_addrs(|addrs| addrs.retain(|a| is_ipv6(a)));
+        self.iface
+            .update_ip_addrs(|addrs| addrs.retain(|a| is_ipv6(a)));
         self.iface.routes_mut().remove_default_ipv4_route();
         self.config = None;
     }
@@ -262,8 +263,16 @@ impl State {
     /// IPv4 configuration carried over (the neighbour cache starts empty).
     pub(crate) fn enable_ipv6(&mut self, config: Ipv6Config) -> Result<(), IpError> {
         config.check()?;
-        let mut iface_config =
-            Config::new(HardwareAddress::Ethernet(EthernetAddress(self.mac.0)));
+        // One each for the link-local address and IPv4's, and SLAAC's share if on.
+        let slaac = if config.slaac { SLAAC_ADDRESSES } else { 0 };
+        let room = IFACE_ADDRESSES - 2 - slaac;
+        if config.addresses.len() > room {
+            return Err(IpError::InvalidConfig(format!(
+                "{} fixed IPv6 addresses: the direct stack holds at most {room}",
+                config.addresses.len()
+            )));
+        }
+        let mut iface_config = Config::new(HardwareAddress::Ethernet(EthernetAddress(self.mac.0)));
         iface_config.random_seed = self.platform.random_u64();
         iface_config.slaac = config.slaac;
         let now = smoltcp_now(&self.platform);
@@ -277,15 +286,6 @@ impl State {
                 IpAddr::V4(_) => None,
             })
             .collect();
-        // One each for the link-local address and IPv4's, and SLAAC's share if on.
-        let slaac = if config.slaac { SLAAC_ADDRESSES } else { 0 };
-        let room = IFACE_ADDRESSES - 2 - slaac;
-        if fixed.len() > room {
-            return Err(IpError::InvalidConfig(format!(
-                "{} fixed IPv6 addresses: the direct stack holds at most {room}",
-                fixed.len()
-            )));
-        }
         self.iface.update_ip_addrs(|addrs| {
             let _ = addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(link_local, 64)));
             for cidr in fixed {
@@ -693,7 +693,22 @@ fn is_ipv6(cidr: &IpCidr) -> bool {
 pub(crate) fn link_local_address(mac: MacAddr) -> Ipv6Addr {
     let m = mac.0;
     Ipv6Addr::from([
-        0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
     ])
 }
 
