@@ -64,7 +64,10 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
     let _cleanup = Cleanup(name.clone());
     let handle = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
     // SAFETY: moves only this thread into the namespace.
-    assert_eq!(unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+    assert_eq!(
+        unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) },
+        0
+    );
 
     mirage_unix::run(async {
         let tap = Tap::open("tap0").unwrap();
@@ -91,10 +94,13 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
         // SLAAC: fd00:: and the interface identifier of 02:..., from the advertisement.
         let mut slaac = None;
         for _ in 0..300 {
-            slaac = stack.configured_ips().iter().find_map(|cidr| match cidr.address() {
-                IpAddr::V6(v6) if v6.segments()[0] == 0xfd00 => Some(v6),
-                _ => None,
-            });
+            slaac = stack
+                .configured_ips()
+                .iter()
+                .find_map(|cidr| match cidr.address() {
+                    IpAddr::V6(v6) if v6.segments()[0] == 0xfd00 => Some(v6),
+                    _ => None,
+                });
             if slaac.is_some() {
                 break;
             }
@@ -120,7 +126,11 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
                     while let Ok(Read::Data(bytes)) = flow.read().await {
                         line.extend_from_slice(&bytes);
                     }
-                    let answer = format!("{} said {}", flow.peer().ip(), String::from_utf8_lossy(&line));
+                    let answer = format!(
+                        "{} said {}",
+                        flow.peer().ip(),
+                        String::from_utf8_lossy(&line)
+                    );
                     let _ = flow.write(answer.as_bytes()).await;
                     let _ = flow.close().await;
                 });
@@ -128,7 +138,11 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
         });
         tokio::task::spawn_local(async move {
             while let Ok(datagram) = udp.recv().await {
-                let answer = format!("{} sent {}", datagram.src, String::from_utf8_lossy(&datagram.data));
+                let answer = format!(
+                    "{} sent {}",
+                    datagram.src,
+                    String::from_utf8_lossy(&datagram.data)
+                );
                 let _ = udp.reply(&datagram, answer.as_bytes()).await;
             }
         });
@@ -145,7 +159,10 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
         let udp6 = shell(&format!("echo ping | nc -6 -s fd00::1 -u -w 1 {slaac} 7")).await;
         assert_eq!(String::from_utf8_lossy(&udp6.stdout), "fd00::1 sent ping\n");
         let udp4 = shell("echo ping | nc -4 -u -w 1 10.0.0.2 7").await;
-        assert_eq!(String::from_utf8_lossy(&udp4.stdout), "10.0.0.1 sent ping\n");
+        assert_eq!(
+            String::from_utf8_lossy(&udp4.stdout),
+            "10.0.0.1 sent ping\n"
+        );
 
         // Our client to the kernel's server, over IPv6: the default router came from the
         // advertisement too, but fd00::1 is on the link.
@@ -171,7 +188,12 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
         let received = tokio::task::spawn_blocking(move || server.join().unwrap())
             .await
             .unwrap();
-        assert!(received.stdout == big, "{} of {} bytes", received.stdout.len(), big.len());
+        assert!(
+            received.stdout == big,
+            "{} of {} bytes",
+            received.stdout.len(),
+            big.len()
+        );
         let _ = dnsmasq.kill();
         let _ = dnsmasq.wait();
     });

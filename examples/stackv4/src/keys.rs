@@ -4,10 +4,10 @@
 use std::prelude::rust_2024::*;
 
 use crate::palette::ColorChoice;
-use crate::values::{host_address, netmask};
+use crate::values::{host_address, ipv6_cidr, ipv6_host_address, netmask};
 use clap::{ArgAction, Parser, ValueEnum};
-use core::net::Ipv4Addr;
-use mirage_types::Ipv4Config;
+use core::net::{Ipv4Addr, Ipv6Addr};
+use mirage_types::{IpCidr, Ipv4Config, Ipv6Config};
 
 /// Which stack to run (Mirage's `--net`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -39,6 +39,22 @@ pub struct StackKeys {
     /// The direct stack's gateways, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10.0.0.1", value_parser = host_address)]
     pub gateways: Vec<Ipv4Addr>,
+    /// Fixed IPv6 addresses with their prefixes, comma-separated (`fd00::2/64`): the direct
+    /// stack's own, or the addresses the socket stack listens on (default: all).
+    #[arg(long, value_delimiter = ',', value_parser = ipv6_cidr)]
+    pub ipv6: Vec<IpCidr>,
+    /// The direct stack's IPv6 default router (often a link-local address).
+    #[arg(long, value_parser = ipv6_host_address)]
+    pub ipv6_gateway: Option<Ipv6Addr>,
+    /// Let router advertisements give the direct stack IPv6 addresses and a default router
+    /// (SLAAC).
+    #[arg(long, action = ArgAction::Set, default_value_t = true, value_name = "BOOL",
+          value_parser = crate::values::boolean)]
+    pub accept_router_advertisements: bool,
+    /// No IPv6 at all: the stacks serve IPv4 only.
+    #[arg(long, action = ArgAction::Set, default_value_t = false, value_name = "BOOL",
+          value_parser = crate::values::boolean)]
+    pub ipv4_only: bool,
     /// The tap device of the direct stack. It must exist unless `--create-tap` is given.
     #[arg(long, default_value = "tap0")]
     pub network: String,
@@ -98,6 +114,34 @@ impl StackKeys {
     pub fn ipv4_config(&self) -> Ipv4Config {
         Ipv4Config::new(self.ip, self.netmask, self.gateways.clone())
     }
+
+    /// The direct stack's IPv6, or `None` with `--ipv4-only true`.
+    pub fn ipv6_config(&self) -> Option<Ipv6Config> {
+        (!self.ipv4_only).then(|| {
+            Ipv6Config::default()
+                .addresses(self.ipv6.clone())
+                .gateway(self.ipv6_gateway)
+                .slaac(self.accept_router_advertisements)
+        })
+    }
+
+    /// The IPv6 addresses the socket stack listens on: `--ipv6`'s, or all (`::`); none
+    /// with `--ipv4-only true`.
+    pub fn ipv6_interfaces(&self) -> Vec<Ipv6Addr> {
+        if self.ipv4_only {
+            return Vec::new();
+        }
+        let fixed = self.ipv6.iter().filter_map(|cidr| match cidr.address() {
+            core::net::IpAddr::V6(address) => Some(address),
+            core::net::IpAddr::V4(_) => None,
+        });
+        let fixed: Vec<Ipv6Addr> = fixed.collect();
+        if fixed.is_empty() {
+            vec![Ipv6Addr::UNSPECIFIED]
+        } else {
+            fixed
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +171,30 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_keys_are_mirage_4s() {
+        let keys = Keys::parse_from(["mir-stackv4"]);
+        assert_eq!(keys.stack.ipv6_config(), Some(Ipv6Config::default()));
+        assert_eq!(keys.stack.ipv6_interfaces(), [Ipv6Addr::UNSPECIFIED]);
+        let keys = Keys::parse_from([
+            "mir-stackv4",
+            "--ipv6",
+            "fd00::2/64,fd01::2/64",
+            "--ipv6-gateway",
+            "fe80::1",
+            "--accept-router-advertisements",
+            "false",
+        ]);
+        let config = keys.stack.ipv6_config().unwrap();
+        assert_eq!(config.addresses.len(), 2);
+        assert_eq!(config.gateway, Some("fe80::1".parse().unwrap()));
+        assert!(!config.slaac);
+        assert_eq!(keys.stack.ipv6_interfaces().len(), 2);
+        let keys = Keys::parse_from(["mir-stackv4", "--ipv4-only", "true"]);
+        assert_eq!(keys.stack.ipv6_config(), None);
+        assert!(keys.stack.ipv6_interfaces().is_empty());
+    }
+
+    #[test]
     fn addresses_no_host_can_have_are_refused() {
         for (key, value, says) in [
             ("--netmask", "255.0.255.0", "not a netmask"),
@@ -134,6 +202,11 @@ mod tests {
             ("--ip", "255.255.255.255", "broadcast"),
             ("--ip", "0.0.0.0", "unspecified"),
             ("--gateways", "10.0.0.1,239.0.0.1", "multicast"),
+            ("--ipv6", "ff02::1/64", "multicast"),
+            ("--ipv6", "::1/128", "loopback"),
+            ("--ipv6", "10.0.0.2/24", "not an IPv6"),
+            ("--ipv6", "fd00::2", "not an address/prefix"),
+            ("--ipv6-gateway", "::", "unspecified"),
         ] {
             let error = Keys::try_parse_from(["mir-stackv4", key, value]).unwrap_err();
             assert!(error.to_string().contains(says), "{key} {value}: {error}");

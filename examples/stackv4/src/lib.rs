@@ -7,6 +7,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod boot_keys;
+pub mod dual;
 #[cfg(feature = "unix")]
 pub mod keys;
 pub mod palette;

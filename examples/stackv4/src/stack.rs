@@ -20,17 +20,19 @@ pub type XenVif = Netfront<GuestXen>;
 /// The tap device or the Xen interface, recorded to `--pcap` if given.
 pub type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
 
-/// The socket stack on `--interfaces`, with `--tcp-timeout`.
+/// The socket stack on `--interfaces` (and `--ipv6`'s addresses, for the dual stack), with
+/// `--tcp-timeout`.
 pub fn socket(keys: &StackKeys) -> SocketStack {
     SocketStack::with_config(
         StackConfig::default()
             .interfaces(keys.interfaces.clone())
+            .ipv6_interfaces(keys.ipv6_interfaces())
             .idle_timeout(Some(keys.tcp_timeout())),
     )
 }
 
 /// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
-/// configured statically or by DHCP; with DHCP, the lease is said on `console` as Mirage
+/// configured statically or by DHCP, with IPv6 unless `--ipv4-only true`; with DHCP, the lease is said on `console` as Mirage
 /// says it. The error is a message for the user.
 pub async fn direct<C: Console>(
     console: &C,
@@ -70,6 +72,9 @@ pub async fn direct<C: Console>(
         .await
         .map_err(|e| e.to_string())?;
     stack.set_tcp_timeout(keys.tcp_timeout());
+    if let Some(ipv6) = keys.ipv6_config() {
+        stack.enable_ipv6(ipv6).map_err(|e| e.to_string())?;
+    }
     if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
         let line = crate::unikernel::lease_line(&config);
         console.log_s(&line).await.map_err(|e| e.to_string())?;

@@ -5,12 +5,34 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use mirage_types::IpCidr;
 
 /// Parses an address a host can have (not multicast, broadcast, `0.0.0.0` or reserved).
 pub fn host_address(text: &str) -> Result<Ipv4Addr, String> {
     let address: Ipv4Addr = text.parse().map_err(|e| format!("{e}"))?;
     mirage_types::check_host_address("address", address).map_err(|e| e.to_string())?;
+    Ok(address)
+}
+
+/// Parses an IPv6 address with its prefix that a host can have (`--ipv6 fd00::2/64`).
+pub fn ipv6_cidr(text: &str) -> Result<IpCidr, String> {
+    let cidr: IpCidr = text
+        .parse()
+        .map_err(|e: mirage_types::IpError| e.to_string())?;
+    match cidr.address() {
+        IpAddr::V6(address) => {
+            mirage_types::check_host_address_v6("address", address).map_err(|e| e.to_string())?;
+            Ok(cidr)
+        }
+        IpAddr::V4(_) => Err(format!("{text} is not an IPv6 address")),
+    }
+}
+
+/// Parses an IPv6 address a host can have as its router (`--ipv6-gateway fe80::1`).
+pub fn ipv6_host_address(text: &str) -> Result<Ipv6Addr, String> {
+    let address: Ipv6Addr = text.parse().map_err(|e| format!("{e}"))?;
+    mirage_types::check_host_address_v6("gateway", address).map_err(|e| e.to_string())?;
     Ok(address)
 }
 

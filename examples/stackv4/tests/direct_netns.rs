@@ -61,10 +61,12 @@ impl Namespace {
 
     /// Starts the example in the namespace; its stdout arrives line by line.
     fn start(&mut self, args: &str) -> Receiver<String> {
-        let script = format!(
-            "exec {} --net direct {args}",
-            env!("CARGO_BIN_EXE_mir-stackv4")
-        );
+        self.start_program(env!("CARGO_BIN_EXE_mir-stackv4"), args)
+    }
+
+    /// Starts `program` with the direct stack in the namespace; its stdout line by line.
+    fn start_program(&mut self, program: &str, args: &str) -> Receiver<String> {
+        let script = format!("exec {program} --net direct {args}");
         let mut child = self
             .command(&script)
             .stdout(Stdio::piped())
@@ -291,4 +293,47 @@ fn a_mistyped_network_is_refused_not_created() {
     assert!(stderr.contains("tapo does not exist"), "{stderr}");
     let shown = namespace.command("ip link show tapo").output().unwrap();
     assert!(!shown.status.success(), "tapo was created");
+}
+
+#[test]
+fn the_dual_stack_sibling_is_reached_over_ipv6_and_ipv4_on_the_same_ports() {
+    let Some(mut namespace) = Namespace::new("dual") else {
+        return;
+    };
+    namespace.exec_ok("ip -6 addr add fd00::1/64 dev tap0 nodad");
+    let lines = namespace.start_program(
+        env!("CARGO_BIN_EXE_mir-stackv4v6"),
+        "--ipv6 fd00::2/64 --accept-router-advertisements false",
+    );
+    let addresses = line(&lines);
+    assert!(
+        addresses.starts_with("IP addresses: 10.0.0.2/24, fe80::")
+            && addresses.ends_with("/64, fd00::2/64"),
+        "{addresses}"
+    );
+    assert_eq!(line(&lines), "");
+
+    let ping = namespace.exec_ok("ping -6 -c 3 -i 0.2 -W 2 fd00::2");
+    let report = String::from_utf8_lossy(&ping.stdout);
+    assert!(
+        report.contains("3 packets transmitted, 3 received"),
+        "{report}"
+    );
+
+    namespace.exec_ok("echo -n hello udp6 | nc -6 -u -w1 -s fd00::1 -p 40053 fd00::2 53");
+    assert_eq!(
+        line(&lines),
+        "UDP [fd00::1]:40053 > [fd00::2]:53: \"hello udp6\""
+    );
+    namespace.exec_ok("echo -n hello tcp6 | nc -6 -w1 -s fd00::1 -p 40080 fd00::2 8080");
+    assert_eq!(line(&lines), "TCP [fd00::1]:40080 > _:8080");
+    assert_eq!(line(&lines), "read: 10 \"hello tcp6\"");
+    namespace.exec_ok("echo -n hello tcp4 | nc -4 -w1 -p 40081 10.0.0.2 8080");
+    assert_eq!(line(&lines), "TCP 10.0.0.1:40081 > _:8080");
+    assert_eq!(line(&lines), "read: 10 \"hello tcp4\"");
+    namespace.exec_ok("echo -n hello udp4 | nc -4 -u -w1 -p 40054 10.0.0.2 53");
+    assert_eq!(
+        line(&lines),
+        "UDP 10.0.0.1:40054 > 10.0.0.2:53: \"hello udp4\""
+    );
 }

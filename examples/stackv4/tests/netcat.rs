@@ -31,7 +31,11 @@ impl Drop for Running {
 }
 
 fn spawn(udp_port: u16, tcp_port: u16, extra: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mir-stackv4"))
+    spawn_program(env!("CARGO_BIN_EXE_mir-stackv4"), udp_port, tcp_port, extra)
+}
+
+fn spawn_program(program: &str, udp_port: u16, tcp_port: u16, extra: &[&str]) -> Running {
+    let mut child = Command::new(program)
         .args(["--net", "socket", "--udp-port", &udp_port.to_string()])
         .args(["--tcp-port", &tcp_port.to_string()])
         .args(extra)
@@ -137,4 +141,38 @@ fn a_bad_tap_device_name_is_a_clear_error() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a valid interface name"), "{stderr}");
+}
+
+#[test]
+fn the_dual_stack_sibling_prints_ipv6_and_ipv4_peers_on_one_pair_of_ports() {
+    if Command::new("nc").arg("-h").output().is_err() {
+        eprintln!("skipped: nc (netcat-openbsd) is not installed");
+        return;
+    }
+    let (udp, tcp) = (free_port(), free_port());
+    let running = spawn_program(env!("CARGO_BIN_EXE_mir-stackv4v6"), udp, tcp, &[]);
+    assert_eq!(running.line(), "IP addresses: all of the host's");
+    assert_eq!(running.line(), "");
+    std::thread::sleep(Duration::from_millis(300));
+    let (from_udp, from_tcp, from_tcp4) = (free_port(), free_port(), free_port());
+    shell(&format!(
+        "echo -n hello udp6 | nc -6 -u -w1 -p {from_udp} ::1 {udp}"
+    ));
+    assert_eq!(
+        running.line(),
+        format!("UDP [::1]:{from_udp} > [::]:{udp}: \"hello udp6\"")
+    );
+    shell(&format!(
+        "echo -n hello tcp6 | nc -6 -w1 -p {from_tcp} ::1 {tcp}"
+    ));
+    assert_eq!(running.line(), format!("TCP [::1]:{from_tcp} > _:{tcp}"));
+    assert_eq!(running.line(), "read: 10 \"hello tcp6\"");
+    shell(&format!(
+        "echo -n hello tcp4 | nc -4 -w1 -p {from_tcp4} 127.0.0.1 {tcp}"
+    ));
+    assert_eq!(
+        running.line(),
+        format!("TCP 127.0.0.1:{from_tcp4} > _:{tcp}")
+    );
+    assert_eq!(running.line(), "read: 10 \"hello tcp4\"");
 }
