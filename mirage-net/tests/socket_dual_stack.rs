@@ -221,6 +221,18 @@ fn without_ipv6_the_dual_stack_serves_ipv4_and_says_why_ipv6_fails() {
 }
 
 #[test]
+fn a_stack_kept_to_named_ipv4_addresses_is_not_opened_to_ipv6_unawares() {
+    run(async {
+        let stack =
+            SocketStack::with_config(StackConfig::default().interfaces(vec![Ipv4Addr::LOCALHOST]));
+        let listener = stack.bind_tcp(0).await.unwrap();
+        let port = listener.local_addr().port();
+        assert!(std::net::TcpStream::connect(("::1", port)).is_err());
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    });
+}
+
+#[test]
 fn a_port_held_by_the_v1_face_is_refused_to_the_dual_face() {
     run(async {
         let stack = dual_stack();

@@ -39,8 +39,8 @@ pub struct StackKeys {
     /// The direct stack's gateways, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10.0.0.1", value_parser = host_address)]
     pub gateways: Vec<Ipv4Addr>,
-    /// Fixed IPv6 addresses with their prefixes, comma-separated (`fd00::2/64`): the direct
-    /// stack's own, or the addresses the socket stack listens on (default: all).
+    /// The direct stack's fixed IPv6 addresses with their prefixes, comma-separated
+    /// (`fd00::2/64`).
     #[arg(long, value_delimiter = ',', value_parser = ipv6_cidr)]
     pub ipv6: Vec<IpCidr>,
     /// The direct stack's IPv6 default router (often a link-local address).
@@ -70,6 +70,10 @@ pub struct StackKeys {
     /// The socket stack's listening addresses, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.0.0.0")]
     pub interfaces: Vec<Ipv4Addr>,
+    /// The socket stack's IPv6 listening addresses for the dual-stack examples,
+    /// comma-separated (`::`: all). Default: all when `--interfaces` is all, else none.
+    #[arg(long, value_delimiter = ',')]
+    pub ipv6_interfaces: Option<Vec<Ipv6Addr>>,
     /// Record every frame of the direct stack to this pcap file.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
@@ -125,22 +129,13 @@ impl StackKeys {
         })
     }
 
-    /// The IPv6 addresses the socket stack listens on: `--ipv6`'s, or all (`::`); none
-    /// with `--ipv4-only true`.
-    pub fn ipv6_interfaces(&self) -> Vec<Ipv6Addr> {
+    /// The IPv6 addresses the socket stack listens on (see `--ipv6-interfaces`), or `None`
+    /// to follow `--interfaces`; none with `--ipv4-only true`.
+    pub fn ipv6_interfaces(&self) -> Option<Vec<Ipv6Addr>> {
         if self.ipv4_only {
-            return Vec::new();
+            return Some(Vec::new());
         }
-        let fixed = self.ipv6.iter().filter_map(|cidr| match cidr.address() {
-            core::net::IpAddr::V6(address) => Some(address),
-            core::net::IpAddr::V4(_) => None,
-        });
-        let fixed: Vec<Ipv6Addr> = fixed.collect();
-        if fixed.is_empty() {
-            vec![Ipv6Addr::UNSPECIFIED]
-        } else {
-            fixed
-        }
+        self.ipv6_interfaces.clone()
     }
 }
 
@@ -174,7 +169,7 @@ mod tests {
     fn ipv6_keys_are_mirage_4s() {
         let keys = Keys::parse_from(["mir-stackv4"]);
         assert_eq!(keys.stack.ipv6_config(), Some(Ipv6Config::default()));
-        assert_eq!(keys.stack.ipv6_interfaces(), [Ipv6Addr::UNSPECIFIED]);
+        assert_eq!(keys.stack.ipv6_interfaces(), None);
         let keys = Keys::parse_from([
             "mir-stackv4",
             "--ipv6",
@@ -183,15 +178,20 @@ mod tests {
             "fe80::1",
             "--accept-router-advertisements",
             "false",
+            "--ipv6-interfaces",
+            "::1",
         ]);
         let config = keys.stack.ipv6_config().unwrap();
         assert_eq!(config.addresses.len(), 2);
         assert_eq!(config.gateway, Some("fe80::1".parse().unwrap()));
         assert!(!config.slaac);
-        assert_eq!(keys.stack.ipv6_interfaces().len(), 2);
+        assert_eq!(
+            keys.stack.ipv6_interfaces(),
+            Some(vec![Ipv6Addr::LOCALHOST])
+        );
         let keys = Keys::parse_from(["mir-stackv4", "--ipv4-only", "true"]);
         assert_eq!(keys.stack.ipv6_config(), None);
-        assert!(keys.stack.ipv6_interfaces().is_empty());
+        assert_eq!(keys.stack.ipv6_interfaces(), Some(Vec::new()));
     }
 
     #[test]

@@ -20,15 +20,16 @@ pub type XenVif = Netfront<GuestXen>;
 /// The tap device or the Xen interface, recorded to `--pcap` if given.
 pub type Link = Either<Either<Tap, XenVif>, Recorded<Either<Tap, XenVif>>>;
 
-/// The socket stack on `--interfaces` (and `--ipv6`'s addresses, for the dual stack), with
+/// The socket stack on `--interfaces` (and `--ipv6-interfaces`, for the dual stack), with
 /// `--tcp-timeout`.
 pub fn socket(keys: &StackKeys) -> SocketStack {
-    SocketStack::with_config(
-        StackConfig::default()
-            .interfaces(keys.interfaces.clone())
-            .ipv6_interfaces(keys.ipv6_interfaces())
-            .idle_timeout(Some(keys.tcp_timeout())),
-    )
+    let mut config = StackConfig::default()
+        .interfaces(keys.interfaces.clone())
+        .idle_timeout(Some(keys.tcp_timeout()));
+    if let Some(ipv6) = keys.ipv6_interfaces() {
+        config = config.ipv6_interfaces(ipv6);
+    }
+    SocketStack::with_config(config)
 }
 
 /// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),

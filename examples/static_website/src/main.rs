@@ -9,7 +9,7 @@ use mir_static_website::site::write_site;
 use mir_static_website::store::{Store, open};
 use mir_static_website::unikernel::{Config, Main};
 use mirage_console::UnixConsole;
-use mirage_types::StackV4;
+use mirage_types::StackV4V6;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -43,7 +43,12 @@ fn main() -> ExitCode {
     })
 }
 
-async fn serve<S: StackV4>(console: UnixConsole, stack: S, store: Store, keys: &Keys) -> ExitCode {
+async fn serve<S: StackV4V6>(
+    console: UnixConsole,
+    stack: S,
+    store: Store,
+    keys: &Keys,
+) -> ExitCode {
     let config = Config::default()
         .http_port(keys.http_port)
         .https_port(keys.https.then_some(keys.https_port))

@@ -269,9 +269,20 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The host of a `Host` header (its port dropped); `None` unless it is a plain name or
-/// address (no user info, path or spaces that could turn a redirect elsewhere).
+/// The host of a `Host` header (its port dropped); `None` unless it is a plain name, an
+/// IPv4 address or a bracketed IPv6 address (`[fd00::2]`, RFC 3986's IP-literal): no user
+/// info, path or spaces that could turn a redirect elsewhere.
 fn host_of(value: &str) -> Option<&str> {
+    if value.starts_with('[') {
+        let end = value.find(']')?;
+        let (literal, rest) = value.split_at(end + 1);
+        let port_ok = rest.is_empty()
+            || rest
+                .strip_prefix(':')
+                .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+        let address = literal[1..literal.len() - 1].parse::<core::net::Ipv6Addr>();
+        return (port_ok && address.is_ok()).then_some(literal);
+    }
     let host = match value.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => value,
@@ -363,7 +374,22 @@ mod tests {
     fn hosts_for_redirects() {
         assert_eq!(host_of("localhost:8080"), Some("localhost"));
         assert_eq!(host_of("10.0.0.2"), Some("10.0.0.2"));
-        for bad in ["", ":80", "evil.com/x", "a@b", "a b", "[::1]:80"] {
+        assert_eq!(host_of("[::1]:80"), Some("[::1]"));
+        assert_eq!(host_of("[fd00::2]"), Some("[fd00::2]"));
+        for bad in [
+            "",
+            ":80",
+            "evil.com/x",
+            "a@b",
+            "a b",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+            "[::1]:8o",
+            "[evil.com/x]:80",
+            "[::1]@evil.com",
+            "::1",
+        ] {
             assert_eq!(host_of(bad), None, "{bad:?}");
         }
     }

@@ -16,14 +16,15 @@ use alloc::string::{String, ToString};
 use alloc::{format, vec};
 use core::cell::Cell;
 use core::future::{Future, poll_fn};
-use core::net::SocketAddrV4;
+use core::net::{IpAddr, SocketAddr};
 use core::pin::Pin;
 use core::task::Poll;
 use core::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use mirage_types::{
-    Clock, Console, KvRo, StackError, StackFlow, StackV4, TcpError, TcpFlow, TcpListener, Time,
+    Clock, Console, KvRo, StackError, StackFlowV4V6, StackV4V6, TcpError, TcpFlow, TcpListenerV4V6,
+    Time,
 };
 
 /// The longest [`Config::header_timeout`]: a day. (Timers count from now, and a deadline
@@ -135,18 +136,18 @@ pub enum ServeError {
 type TlsConfig = alloc::sync::Arc<rustls::ServerConfig>;
 
 /// The bound ports, ready to serve.
-pub struct Listeners<S: StackV4> {
+pub struct Listeners<S: StackV4V6> {
     http: S::TcpListener,
     https: Option<(S::TcpListener, TlsConfig)>,
 }
 
-impl<S: StackV4> Listeners<S> {
+impl<S: StackV4V6> Listeners<S> {
     /// Where HTTP is served.
-    pub fn http_addr(&self) -> SocketAddrV4 {
+    pub fn http_addr(&self) -> SocketAddr {
         self.http.local_addr()
     }
     /// Where HTTPS is served, if on.
-    pub fn https_addr(&self) -> Option<SocketAddrV4> {
+    pub fn https_addr(&self) -> Option<SocketAddr> {
         self.https
             .as_ref()
             .map(|(listener, _)| listener.local_addr())
@@ -166,7 +167,7 @@ pub struct Counters {
 
 /// The static website: serves store `K` on stack `S`, saying what it does on console `C`,
 /// timing clients out on `T`.
-pub struct Main<C: Console, S: StackV4, K: KvRo + 'static, T: Time> {
+pub struct Main<C: Console, S: StackV4V6, K: KvRo + 'static, T: Time> {
     console: C,
     stack: S,
     time: T,
@@ -187,7 +188,7 @@ enum Accepted<F> {
     Https(Result<F, TcpError>),
 }
 
-impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
+impl<C: Console, S: StackV4V6, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     /// Applies the "functor" to its devices.
     pub fn new(console: C, stack: S, time: T, store: K, config: Config) -> Self {
         Main {
@@ -241,13 +242,13 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
         let port = self.config.http_port;
         let http = self
             .stack
-            .bind_tcpv4(port)
+            .bind_tcp(port)
             .await
             .map_err(|e| ServeError::Bind(port, e))?;
         let https = match tls {
             Some((port, config)) => Some((
                 self.stack
-                    .bind_tcpv4(port)
+                    .bind_tcp(port)
                     .await
                     .map_err(|e| ServeError::Bind(port, e))?,
                 config,
@@ -282,8 +283,12 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
         let redirect = listeners.https_addr().map(|https| Redirect {
             https_port: https.port(),
             fallback_host: {
-                let ip = *listeners.http_addr().ip();
-                (!ip.is_unspecified()).then(|| ip.to_string())
+                // An IPv6 address is bracketed in a URL's host.
+                match listeners.http_addr().ip() {
+                    ip if ip.is_unspecified() => None,
+                    IpAddr::V4(ip) => Some(ip.to_string()),
+                    IpAddr::V6(ip) => Some(format!("[{ip}]")),
+                }
             },
         });
         let redirect = redirect.as_ref();
@@ -333,8 +338,8 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     /// `max_connections` are being served.
     fn admit<'a, F: Future<Output = ()> + 'a>(
         &'a self,
-        flow: StackFlow<S>,
-        serve: impl FnOnce(StackFlow<S>) -> F,
+        flow: StackFlowV4V6<S>,
+        serve: impl FnOnce(StackFlowV4V6<S>) -> F,
     ) -> Option<Connection<'a>> {
         let mut counters = self.counters.get();
         if counters.active >= self.config.max_connections {
@@ -360,7 +365,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     }
 
     /// A plain HTTP connection: the site, or with HTTPS on a redirect to it.
-    async fn http(&self, flow: StackFlow<S>, redirect: Option<&Redirect>) {
+    async fn http(&self, flow: StackFlowV4V6<S>, redirect: Option<&Redirect>) {
         // Answers may go out in several writes (the head, then the body's chunks): with
         // Nagle's algorithm each answer's last short segment would wait for the client's
         // delayed ACK. Failing to set it only costs that wait.
@@ -369,7 +374,7 @@ impl<C: Console, S: StackV4, K: KvRo + 'static, T: Time> Main<C, S, K, T> {
     }
 
     /// An HTTPS connection: the handshake within `header_timeout`, then the site.
-    async fn https(&self, flow: StackFlow<S>, config: &TlsConfig) {
+    async fn https(&self, flow: StackFlowV4V6<S>, config: &TlsConfig) {
         let _ = flow.set_nodelay(true);
         let handshake = TlsTransport::accept(TcpTransport(flow), config.clone());
         let timeout = self.time.sleep(self.config.header_timeout);

@@ -137,3 +137,85 @@ fn with_dhcp_the_site_says_the_address_it_was_given_and_serves_there() {
     let _ = dnsmasq.kill();
     let _ = dnsmasq.wait();
 }
+
+#[test]
+fn the_direct_stack_serves_the_site_over_ipv6_and_ipv4_on_the_same_ports() {
+    if !have("curl") {
+        return;
+    }
+    let Some(namespace) = Namespace::new("web6") else {
+        return;
+    };
+    let inside = namespace.exec();
+    let added = std::process::Command::new("ip")
+        .args(["netns", "exec", &namespace.0])
+        .args([
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            "fd00::1/64",
+            "dev",
+            "tap0",
+            "nodad",
+        ])
+        .status()
+        .unwrap();
+    assert!(added.success());
+    let dir = tempfile::tempdir().unwrap();
+    site_and_image(dir.path());
+    let large = sha256(&std::fs::read(dir.path().join("site/files/large.bin")).unwrap());
+    let args = [
+        "--net",
+        "direct",
+        "--ipv6",
+        "fd00::2/64",
+        "--accept-router-advertisements",
+        "false",
+        "--https",
+        "true",
+    ];
+    let server = Server::start(&inside, &args, dir.path());
+    assert_eq!((server.http, server.https), (8080, Some(4433)));
+    let ca = test_ca();
+    let ca = ca.to_str().unwrap();
+    // The certificate names `localhost`: it is resolved to each family's address.
+    for address in ["[fd00::2]", "10.0.0.2"] {
+        let resolve = format!("localhost:4433:{address}");
+        let page = curl_ok(
+            &inside,
+            &[
+                "--cacert",
+                ca,
+                "--resolve",
+                &resolve,
+                "https://localhost:4433/",
+            ],
+        );
+        assert!(page.contains("It works!"), "{address}");
+        let body = curl(
+            &inside,
+            &[
+                "--cacert",
+                ca,
+                "--resolve",
+                &resolve,
+                "https://localhost:4433/files/large.bin",
+            ],
+        );
+        assert!(body.status.success(), "{address}: {body:?}");
+        assert_eq!(sha256(&body.stdout), large, "{address}");
+    }
+    let moved = curl_ok(
+        &inside,
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            "http://[fd00::2]:8080/about.html",
+        ],
+    );
+    assert_eq!(moved, "301 https://[fd00::2]:4433/about.html");
+    let _ = server;
+}

@@ -467,3 +467,60 @@ fn connections_beyond_the_limit_are_closed_at_once() {
     assert_eq!(fetch(&[&url(port, "/")]).split(' ').next(), Some("200"));
     drop(held);
 }
+
+#[test]
+fn one_port_answers_curl_over_ipv6_and_ipv4_and_redirects_each_to_https() {
+    if !have("curl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--interfaces",
+        "127.0.0.1",
+        "--ipv6-interfaces",
+        "::1",
+        "--http-port",
+        "0",
+        "--https",
+        "true",
+        "--https-port",
+        "0",
+    ];
+    let server = Server::start(&[], &args, dir.path());
+    let (http, https) = (server.http, server.https.unwrap());
+    let ca = test_ca();
+    let ca = ca.to_str().unwrap();
+    for family in ["-4", "-6"] {
+        // `localhost` is both 127.0.0.1 and ::1; the certificate names it.
+        let secure = format!("https://localhost:{https}/");
+        assert_eq!(
+            fetch(&[family, "--cacert", ca, &secure]),
+            "200 612 text/html; charset=utf-8",
+            "{family}"
+        );
+        let moved = curl_ok(
+            &[],
+            &[
+                family,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{redirect_url}",
+                &format!("http://localhost:{http}/about.html"),
+            ],
+        );
+        assert_eq!(moved, format!("301 https://localhost:{https}/about.html"));
+    }
+    // Addressed by its IPv6 address, bracketed, the redirect keeps the brackets.
+    let moved = curl_ok(
+        &[],
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            &format!("http://[::1]:{http}/"),
+        ],
+    );
+    assert_eq!(moved, format!("301 https://[::1]:{https}/"));
+}

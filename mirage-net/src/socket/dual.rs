@@ -123,9 +123,17 @@ impl StackV4V6 for SocketStack {
     /// The interfaces it was given, as host addresses (`/32`, `/128`: the host's own
     /// prefixes are its kernel's); none for "all".
     fn configured_ips(&self) -> Vec<IpCidr> {
-        let config = &self.inner.config;
-        let v4 = config.interfaces.iter().map(|&ip| (ip.into(), 32));
-        let v6 = config.ipv6_interfaces.iter().map(|&ip| (ip.into(), 128));
+        let v4 = self
+            .inner
+            .config
+            .interfaces
+            .iter()
+            .map(|&ip| (ip.into(), 32));
+        let v6 = self
+            .inner
+            .ipv6_interfaces()
+            .into_iter()
+            .map(|ip| (ip.into(), 128));
         v4.chain(v6)
             .filter(|(ip, _): &(std::net::IpAddr, u8)| !ip.is_unspecified())
             .filter_map(|(ip, len)| IpCidr::new(ip, len).ok())

@@ -38,11 +38,14 @@ pub struct StackConfig {
     /// is also the source address of outgoing connections and datagrams.
     pub interfaces: Vec<Ipv4Addr>,
     /// The IPv6 addresses the dual stack ([`mirage_types::StackV4V6`]) listens on beside
-    /// `interfaces`; `::` means all, and none leaves it IPv4 only. With both `0.0.0.0` and
-    /// `::` a port is one dual-stack socket (`IPV6_V6ONLY` off: IPv4 peers arrive as
-    /// IPv4-mapped addresses, reported as IPv4); otherwise each IPv6 address is a socket of
-    /// its own with `IPV6_V6ONLY` on, beside the IPv4 ones. V1's `StackV4` ignores it.
-    pub ipv6_interfaces: Vec<Ipv6Addr>,
+    /// `interfaces`; `::` means all, and none leaves it IPv4 only. `None` (the default)
+    /// follows `interfaces`: all IPv6 addresses when those are all IPv4 ones (`0.0.0.0`),
+    /// none when they are named ones, so a stack kept to some IPv4 addresses is not opened
+    /// to IPv6 unawares. With both `0.0.0.0` and `::` a port is one dual-stack socket
+    /// (`IPV6_V6ONLY` off: IPv4 peers arrive as IPv4-mapped addresses, reported as IPv4);
+    /// otherwise each IPv6 address is a socket of its own with `IPV6_V6ONLY` on, beside the
+    /// IPv4 ones. V1's `StackV4` ignores it.
+    pub ipv6_interfaces: Option<Vec<Ipv6Addr>>,
     /// How long `create_connection` waits before failing with `TcpError::Timeout`.
     pub connect_timeout: Duration,
     /// How long a flow's `read` waits for the peer to send anything before it fails with
@@ -70,7 +73,7 @@ impl StackConfig {
     /// Sets `ipv6_interfaces`: the IPv6 addresses the dual stack listens on (`::`: all;
     /// none: no IPv6).
     pub fn ipv6_interfaces(mut self, ipv6_interfaces: Vec<Ipv6Addr>) -> Self {
-        self.ipv6_interfaces = ipv6_interfaces;
+        self.ipv6_interfaces = Some(ipv6_interfaces);
         self
     }
 
@@ -115,7 +118,7 @@ impl Default for StackConfig {
     fn default() -> Self {
         StackConfig {
             interfaces: vec![Ipv4Addr::UNSPECIFIED],
-            ipv6_interfaces: vec![Ipv6Addr::UNSPECIFIED],
+            ipv6_interfaces: None,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Some(Duration::from_secs(120)),
             max_connections: default_max_connections(),
@@ -216,23 +219,31 @@ impl Inner {
             return v4.collect();
         }
         let all_v4 = self.config.interfaces == [Ipv4Addr::UNSPECIFIED];
-        if all_v4 && self.config.ipv6_interfaces.contains(&Ipv6Addr::UNSPECIFIED) {
+        let ipv6 = self.ipv6_interfaces();
+        if all_v4 && ipv6.contains(&Ipv6Addr::UNSPECIFIED) {
             return vec![BindAddress {
                 ip: Ipv6Addr::UNSPECIFIED.into(),
                 dual: true,
             }];
         }
-        let v6 = self.ipv6_interfaces().into_iter().map(|ip| BindAddress {
+        let v6 = ipv6.into_iter().map(|ip| BindAddress {
             ip: ip.into(),
             dual: false,
         });
         v4.chain(v6).collect()
     }
 
-    /// `ipv6_interfaces` without repeats, `::` taking in any other.
+    /// `ipv6_interfaces` as given or followed from `interfaces`, without repeats, `::`
+    /// taking in any other.
     pub(crate) fn ipv6_interfaces(&self) -> Vec<Ipv6Addr> {
         let mut seen = std::collections::HashSet::new();
-        let mut list: Vec<Ipv6Addr> = self.config.ipv6_interfaces.clone();
+        let mut list: Vec<Ipv6Addr> = match &self.config.ipv6_interfaces {
+            Some(list) => list.clone(),
+            None if self.config.interfaces == [Ipv4Addr::UNSPECIFIED] => {
+                vec![Ipv6Addr::UNSPECIFIED]
+            }
+            None => Vec::new(),
+        };
         list.retain(|address| seen.insert(*address));
         if seen.contains(&Ipv6Addr::UNSPECIFIED) {
             list = vec![Ipv6Addr::UNSPECIFIED];
@@ -243,7 +254,7 @@ impl Inner {
     /// The source address of outgoing IPv6 connections and datagrams: the first of
     /// `ipv6_interfaces` (unspecified: the kernel picks), `None` without IPv6.
     pub(crate) fn source_address_v6(&self) -> Option<Ipv6Addr> {
-        self.config.ipv6_interfaces.first().copied()
+        self.ipv6_interfaces().first().copied()
     }
 
     pub(crate) fn source_address(&self) -> Ipv4Addr {
