@@ -7,10 +7,10 @@ use crate::palette::Palette;
 use crate::values;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::net::Ipv4Addr;
+use core::net::{Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use mirage_net::Addressing;
-use mirage_types::Ipv4Config;
+use mirage_types::{IpCidr, Ipv4Config, Ipv6Config};
 
 /// The network keys every unikernel on the direct stack takes: how the stack gets its
 /// address and how long a connection may wait on its peer.
@@ -26,11 +26,20 @@ pub struct NetKeys {
     pub gateways: Vec<Ipv4Addr>,
     /// `--tcp-timeout`, seconds (default 120).
     pub tcp_timeout: u64,
+    /// `--ipv6`: fixed IPv6 addresses with their prefixes, comma-separated.
+    pub ipv6: Vec<IpCidr>,
+    /// `--ipv6-gateway`: the IPv6 default router.
+    pub ipv6_gateway: Option<Ipv6Addr>,
+    /// `--accept-router-advertisements true|false` (default true): SLAAC.
+    pub accept_router_advertisements: bool,
+    /// `--ipv4-only true|false` (default false): no IPv6 at all.
+    pub ipv4_only: bool,
 }
 
 impl NetKeys {
     /// The network keys, for the error that names an unknown key.
-    pub const NAMES: &str = "--net, --dhcp, --ip, --netmask, --gateways, --tcp-timeout";
+    pub const NAMES: &str = "--net, --dhcp, --ip, --netmask, --gateways, --tcp-timeout, \
+                             --ipv6, --ipv6-gateway, --accept-router-advertisements, --ipv4-only";
 
     /// Takes one key's value; `None` for a key that is not a network key.
     pub fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
@@ -42,6 +51,16 @@ impl NetKeys {
             "netmask" => values::netmask(value).map(|v| self.netmask = v),
             "gateways" => values::host_addresses(value).map(|v| self.gateways = v),
             "tcp-timeout" => values::tcp_timeout(value).map(|v| self.tcp_timeout = v),
+            "ipv6" => value
+                .split(',')
+                .map(values::ipv6_cidr)
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| self.ipv6 = v),
+            "ipv6-gateway" => values::ipv6_host_address(value).map(|v| self.ipv6_gateway = Some(v)),
+            "accept-router-advertisements" => {
+                values::boolean(value).map(|v| self.accept_router_advertisements = v)
+            }
+            "ipv4-only" => values::boolean(value).map(|v| self.ipv4_only = v),
             _ => return None,
         };
         Some(parsed)
@@ -65,6 +84,17 @@ impl NetKeys {
     pub fn tcp_timeout(&self) -> Duration {
         Duration::from_secs(self.tcp_timeout)
     }
+
+    /// The IPv6 the keys give the stack (`None` with `--ipv4-only true`): its link-local
+    /// address always, `--ipv6`'s, and SLAAC's unless refused.
+    pub fn ipv6_config(&self) -> Option<Ipv6Config> {
+        (!self.ipv4_only).then(|| {
+            Ipv6Config::default()
+                .addresses(self.ipv6.clone())
+                .gateway(self.ipv6_gateway)
+                .slaac(self.accept_router_advertisements)
+        })
+    }
 }
 
 impl Default for NetKeys {
@@ -76,6 +106,10 @@ impl Default for NetKeys {
             netmask: config.netmask,
             gateways: config.gateways,
             tcp_timeout: 120,
+            ipv6: Vec::new(),
+            ipv6_gateway: None,
+            accept_router_advertisements: true,
+            ipv4_only: false,
         }
     }
 }
@@ -165,6 +199,18 @@ mod tests {
         );
         assert_eq!(BootKeys::parse("").unwrap(), BootKeys::default());
         assert_eq!(BootKeys::default().net.ipv4_config(), Ipv4Config::default());
+        assert_eq!(BootKeys::default().net.ipv6_config(), Some(Ipv6Config::default()));
+        let keys = BootKeys::parse(
+            "--ipv6 fd00::2/64,fd01::2/64 --ipv6-gateway=fe80::1 \
+             --accept-router-advertisements false",
+        )
+        .unwrap();
+        let ipv6 = keys.net.ipv6_config().unwrap();
+        assert_eq!(ipv6.addresses.len(), 2);
+        assert_eq!(ipv6.gateway, Some("fe80::1".parse().unwrap()));
+        assert!(!ipv6.slaac);
+        let keys = BootKeys::parse("--ipv4-only true").unwrap();
+        assert_eq!(keys.net.ipv6_config(), None);
     }
 
     #[test]
@@ -181,6 +227,10 @@ mod tests {
             ("--colour never", "no such key"),
             ("--ip", "needs a value"),
             ("10.0.0.2", "unexpected argument"),
+            ("--ipv6 ff02::1/64", "multicast"),
+            ("--ipv6 fd00::2", "not an address/prefix"),
+            ("--ipv6-gateway ::1", "loopback"),
+            ("--ipv4-only maybe", "neither true nor false"),
         ] {
             let error = BootKeys::parse(line).unwrap_err();
             assert!(error.contains(says), "{line}: {error}");

@@ -248,7 +248,7 @@ impl State {
     /// Forgets the address (a DHCP lease ran out).
     pub(crate) fn deconfigure(&mut self) {
         self.iface
-            .update_ip_addrs(|addrs| addrs.retain(|a| is_ipv6(a)));
+            .update_ip_addrs(|addrs| addrs.retain(is_ipv6));
         self.iface.routes_mut().remove_default_ipv4_route();
         self.config = None;
     }

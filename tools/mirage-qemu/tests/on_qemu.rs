@@ -470,7 +470,11 @@ fn the_static_website_on_virtio_net_serves_https_and_redirects_http() {
     let Some(namespace) = Namespace::new("website") else {
         return;
     };
-    let out = build_example("static_website", "--https true --header-timeout 3");
+    let out = build_example(
+        "static_website",
+        "--https true --header-timeout 3 --ipv6 fd00::2/64 --accept-router-advertisements false",
+    );
+    namespace.sh("ip -6 addr add fd00::1/64 dev tap0 nodad");
     let (mut qemu, lines) = namespace.start(&out.path().join("static_website.sh"));
     assert_eq!(
         line(&lines),
@@ -495,6 +499,22 @@ fn the_static_website_on_virtio_net_serves_https_and_redirects_http() {
             "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://10.0.0.2:8080/about.html"
         ),
         "301 https://10.0.0.2:4433/about.html"
+    );
+    // The same ports over IPv6: ping, the page, and a redirect that keeps the brackets.
+    namespace.sh("ping -6 -c 2 -i 0.2 -W 5 fd00::2 >/dev/null");
+    assert_eq!(
+        namespace.sh(&format!(
+            "curl -s --max-time 60 --cacert {} --resolve 'localhost:4433:[fd00::2]' \
+             -o /dev/null -w '%{{http_code}} %{{size_download}}' https://localhost:4433/",
+            ca.display()
+        )),
+        "200 612"
+    );
+    assert_eq!(
+        namespace.sh(
+            "curl -s -o /dev/null -w '%{http_code} %{redirect_url}' 'http://[fd00::2]:8080/about.html'"
+        ),
+        "301 https://[fd00::2]:4433/about.html"
     );
     // The 6 MiB file, byte-exact: the site the kernel's build script compiled in.
     let large = out.path().join("large.bin");

@@ -31,6 +31,9 @@ fn run(virtio: Virtio) -> Result<(), String> {
         let (stack, driver) = DirectStack::on_platform(interface, net.addressing(), platform)
             .map_err(|error| error.to_string())?;
         stack.set_tcp_timeout(net.tcp_timeout());
+        if let Some(ipv6) = net.ipv6_config() {
+            stack.enable_ipv6(ipv6).map_err(|error| error.to_string())?;
+        }
         let (used, size) = mirage_unikernel::heap::usage();
         stack.fit_tcp_to_heap(size - used);
         let application = async {

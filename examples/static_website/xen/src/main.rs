@@ -42,6 +42,9 @@ fn run(xen: Xen) -> Result<(), String> {
         let (stack, driver) = DirectStack::on_platform(vif, keys.net.addressing(), platform)
             .map_err(|error| error.to_string())?;
         stack.set_tcp_timeout(keys.net.tcp_timeout());
+        if let Some(ipv6) = keys.net.ipv6_config() {
+            stack.enable_ipv6(ipv6).map_err(|error| error.to_string())?;
+        }
         let (used, size) = mirage_xen_pv::memory::heap_usage();
         stack.fit_tcp_to_heap(size - used);
         let application = async {
