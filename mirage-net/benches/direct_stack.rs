@@ -8,20 +8,24 @@
 //!   between two smoltcp interfaces each driven by its own task over in-memory queues;
 //! * bulk TCP over a tap device with the kernel's TCP, against stock smoltcp over its own
 //!   `TunTapInterface` (root only);
-//! * the CPU an idle listening stack uses over 10 s.
+//! * the CPU an idle listening stack uses over 10 s;
+//! * IPv6 against IPv4 on the same dual stacks (bulk TCP and the ping-pong), interleaved.
 //!
 //! `cargo bench -p mirage-net --bench direct_stack`. With `PING_PONG_ONLY=direct` (or
 //! `loopback`, `tasks`) the bench binary runs that ping-pong contender alone, once: what
 //! the instruction counts in BENCHMARKS.md come from (`valgrind --tool=callgrind` on the binary).
 
 use mirage_net::{Addressing, DirectStack, MemLink};
-use mirage_types::{Flow, Ipv4Config, Read, StackV4, TcpListener, Tcpv4};
+use mirage_types::{
+    Flow, Ipv4Config, Ipv6Config, Read, StackV4, StackV4V6, TcpListener, TcpListenerV4V6, TcpV4V6,
+    Tcpv4,
+};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Loopback, Medium};
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 #[path = "direct_stack/smoltcp_tasks.rs"]
@@ -346,6 +350,127 @@ fn main() {
     if wanted("idle") {
         idle();
     }
+    if wanted("ipv6") {
+        families(rounds);
+    }
+}
+
+/// Two dual stacks over the in-memory link: 10.0.0.2 and fd00::2, 10.0.0.3 and fd00::3.
+async fn dual_pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
+    let (a, b) = stack_pair().await;
+    for (stack, address) in [(&a, "fd00::2/64"), (&b, "fd00::3/64")] {
+        let config = Ipv6Config::default()
+            .addresses(vec![address.parse().unwrap()])
+            .slaac(false);
+        stack.enable_ipv6(config).unwrap();
+    }
+    (a, b)
+}
+
+/// Where the second stack of [`dual_pair`] serves `port`, over IPv4 or IPv6.
+fn server(ipv6: bool, port: u16) -> SocketAddr {
+    let ip = if ipv6 { "fd00::3" } else { "10.0.0.3" };
+    SocketAddr::new(ip.parse().unwrap(), port)
+}
+
+/// Seconds to move `BYTES` between two dual stacks over IPv4 or IPv6 (the dual API both
+/// ways: one port serving both families).
+fn dual_bulk(ipv6: bool) -> f64 {
+    mirage_unix::run(async {
+        let (a, b) = dual_pair().await;
+        let listener = b.bind_tcp(5003).await.unwrap();
+        let counted = tokio::task::spawn_local(async move {
+            let flow = listener.accept().await.unwrap();
+            let mut total = 0;
+            while let Ok(Read::Data(data)) = flow.read().await {
+                total += data.len();
+            }
+            total
+        });
+        let flow = a.tcp().create_connection(server(ipv6, 5003)).await.unwrap();
+        let chunk = vec![0x5a; CHUNK];
+        let start = Instant::now();
+        for _ in 0..BYTES / CHUNK {
+            flow.write(&chunk).await.unwrap();
+        }
+        flow.close().await.unwrap();
+        assert_eq!(counted.await.unwrap(), BYTES);
+        start.elapsed().as_secs_f64()
+    })
+}
+
+/// Microseconds per 64-byte round trip between two dual stacks over IPv4 or IPv6, as
+/// [`direct_ping_pong`].
+fn dual_ping_pong(ipv6: bool) -> f64 {
+    let client = async move {
+        let (a, b) = dual_pair().await;
+        let listener = b.bind_tcp(5004).await.unwrap();
+        tokio::task::spawn_local(async move {
+            let flow = listener.accept().await.unwrap();
+            let mut pending = 0;
+            while let Ok(Read::Data(data)) = flow.read().await {
+                pending += data.len();
+                while pending >= PING {
+                    flow.write(&[0xa5; PING]).await.unwrap();
+                    pending -= PING;
+                }
+            }
+        });
+        let flow = a.tcp().create_connection(server(ipv6, 5004)).await.unwrap();
+        let round_trip = || async {
+            flow.write(&[0x5a; PING]).await.unwrap();
+            let mut got = 0;
+            while got < PING {
+                match flow.read().await.unwrap() {
+                    Read::Data(data) => got += data.len(),
+                    Read::Eof => panic!("the echo ended"),
+                }
+            }
+        };
+        for _ in 0..ROUND_TRIPS / 10 {
+            round_trip().await;
+        }
+        let start = Instant::now();
+        for _ in 0..ROUND_TRIPS {
+            round_trip().await;
+        }
+        start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
+    };
+    mirage_unix::run(async { tokio::task::spawn_local(client).await.unwrap() })
+}
+
+/// IPv6 against IPv4 on the same dual stacks: bulk throughput and ping-pong speed, each as
+/// IPv6's share of IPv4's (1.0: as fast), in interleaved rounds.
+fn families(rounds: usize) {
+    let (mut bulk4, mut bulk6, mut bulk_ratio) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ping4, mut ping6, mut ping_ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        let (mut bulk, mut ping) = ([0.0; 2], [0.0; 2]);
+        for ipv6 in order {
+            bulk[usize::from(ipv6)] = dual_bulk(ipv6);
+            ping[usize::from(ipv6)] = dual_ping_pong(ipv6);
+        }
+        bulk4.push(gbits(bulk[0]));
+        bulk6.push(gbits(bulk[1]));
+        bulk_ratio.push(bulk[0] / bulk[1]);
+        ping4.push(ping[0]);
+        ping6.push(ping[1]);
+        ping_ratio.push(ping[0] / ping[1]);
+    }
+    println!(
+        "IPv6 / IPv4 on the same dual DirectStacks over MemLink: bulk TCP, 256 MiB: IPv4 {:.2} Gbit/s, IPv6 {:.2} Gbit/s, ratio {:.2}; 64-byte ping-pong: IPv4 {:.1} us, IPv6 {:.1} us, ratio {:.2} (medians of {rounds} interleaved rounds)",
+        median(&mut bulk4),
+        median(&mut bulk6),
+        median(&mut bulk_ratio),
+        median(&mut ping4),
+        median(&mut ping6),
+        median(&mut ping_ratio),
+    );
 }
 
 fn median(v: &mut [f64]) -> f64 {

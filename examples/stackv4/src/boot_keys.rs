@@ -199,7 +199,10 @@ mod tests {
         );
         assert_eq!(BootKeys::parse("").unwrap(), BootKeys::default());
         assert_eq!(BootKeys::default().net.ipv4_config(), Ipv4Config::default());
-        assert_eq!(BootKeys::default().net.ipv6_config(), Some(Ipv6Config::default()));
+        assert_eq!(
+            BootKeys::default().net.ipv6_config(),
+            Some(Ipv6Config::default())
+        );
         let keys = BootKeys::parse(
             "--ipv6 fd00::2/64,fd01::2/64 --ipv6-gateway=fe80::1 \
              --accept-router-advertisements false",

@@ -247,8 +247,7 @@ impl State {
 
     /// Forgets the address (a DHCP lease ran out).
     pub(crate) fn deconfigure(&mut self) {
-        self.iface
-            .update_ip_addrs(|addrs| addrs.retain(is_ipv6));
+        self.iface.update_ip_addrs(|addrs| addrs.retain(is_ipv6));
         self.iface.routes_mut().remove_default_ipv4_route();
         self.config = None;
     }
