@@ -42,9 +42,9 @@ pub use adapter::FlowStream;
 pub use channel::FlowChannel;
 #[cfg(feature = "direct")]
 pub use direct::{
-    Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectStack,
-    DirectTcp, DirectTcpListener, DirectTcpListenerV4V6, DirectTcpV4V6, DirectUdp,
-    DirectUdpListener, DirectUdpListenerV4V6, DirectUdpV4V6,
+    Addressing, DirectArp, DirectEthif, DirectFlow, DirectIcmpv4, DirectIpv4, DirectPing,
+    DirectStack, DirectTcp, DirectTcpListener, DirectTcpListenerV4V6, DirectTcpV4V6, DirectUdp,
+    DirectUdpListener, DirectUdpListenerV4V6, DirectUdpV4V6, MAX_PING_PAYLOAD,
 };
 #[cfg(feature = "std")]
 pub use link::{LinkFaults, MemLink};

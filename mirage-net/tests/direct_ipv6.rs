@@ -393,3 +393,54 @@ fn mangled_neighbour_discovery_never_panics_and_the_stack_serves_on() {
         round_trip(&b, "10.0.0.2:7".parse().unwrap()).await.unwrap();
     });
 }
+
+#[test]
+fn the_stack_pings_over_both_families_and_says_when_nothing_answers() {
+    run(async {
+        let (a, b) = pair().await;
+        let ping = a.ping();
+        for (seq, dst) in ["fd00::3", "10.0.0.3", "fe80::ff:fe00:2"]
+            .into_iter()
+            .enumerate()
+        {
+            let dst: IpAddr = dst.parse().unwrap();
+            let rtt = ping
+                .echo(dst, seq as u16, &[0x5a; 56], Duration::from_secs(2))
+                .await
+                .unwrap();
+            assert!(rtt.is_some(), "{dst} answers");
+        }
+        // Nobody has fd00::99: no answer within the wait.
+        let none = ping
+            .echo(
+                "fd00::99".parse().unwrap(),
+                9,
+                b"x",
+                Duration::from_millis(300),
+            )
+            .await
+            .unwrap();
+        assert_eq!(none, None);
+        // Too large for one IPv6 packet.
+        let error = ping
+            .echo(
+                "fd00::3".parse().unwrap(),
+                10,
+                &[0; 1500],
+                Duration::from_secs(1),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("does not fit"), "{error}");
+        // A stack without IPv6 says so.
+        let (c, _d) = MemLink::pair();
+        let c = DirectStack::connect(c, v4(4)).await.unwrap();
+        let error = c
+            .ping()
+            .echo("fd00::3".parse().unwrap(), 1, b"x", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("no IPv6"), "{error}");
+        drop(b);
+    });
+}

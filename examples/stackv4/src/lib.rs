@@ -11,6 +11,7 @@ pub mod dual;
 #[cfg(feature = "unix")]
 pub mod keys;
 pub mod palette;
+pub mod ping;
 #[cfg(feature = "unix")]
 pub mod stack;
 pub mod unikernel;

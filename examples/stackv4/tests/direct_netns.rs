@@ -337,3 +337,50 @@ fn the_dual_stack_sibling_is_reached_over_ipv6_and_ipv4_on_the_same_ports() {
         "UDP 10.0.0.1:40054 > 10.0.0.2:53: \"hello udp4\""
     );
 }
+
+#[test]
+fn mir_ping6_pings_the_kernel_over_ipv6_and_ipv4_and_says_when_nothing_answers() {
+    let Some(namespace) = Namespace::new("ping6") else {
+        return;
+    };
+    namespace.exec_ok("ip -6 addr add fd00::1/64 dev tap0 nodad");
+    let ping = |target: &str| {
+        namespace
+            .command(&format!(
+                "exec {} --ipv6 fd00::2/64 --accept-router-advertisements false \
+                 --count 3 --interval 300 {target}",
+                env!("CARGO_BIN_EXE_mir-ping6")
+            ))
+            .output()
+            .unwrap()
+    };
+    for target in ["fd00::1", "10.0.0.1"] {
+        let output = ping(target);
+        let printed = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = printed.lines().collect();
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(lines[0], format!("PING {target} 56 data bytes"));
+        // The first request may go while the kernel's address is looked up; the others
+        // are answered.
+        let replies: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("64 bytes from {target}: icmp_seq=")))
+            .collect();
+        assert!(replies.len() >= 2, "{printed}");
+        assert_eq!(
+            lines[lines.len() - 2],
+            format!("--- {target} ping statistics ---")
+        );
+        assert!(
+            lines[lines.len() - 1].starts_with("3 packets transmitted"),
+            "{printed}"
+        );
+    }
+    let output = ping("fd00::99");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(
+        printed.ends_with("3 packets transmitted, 0 received, 100% packet loss\n"),
+        "{printed}"
+    );
+}

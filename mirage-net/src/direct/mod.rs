@@ -9,6 +9,7 @@ mod link_layer;
 mod listener;
 mod neighbours;
 mod nudge;
+mod ping;
 mod resets;
 mod state;
 mod tcp_memory;
@@ -18,6 +19,7 @@ pub use dual::{DirectTcpListenerV4V6, DirectTcpV4V6, DirectUdpListenerV4V6, Dire
 pub use flow::DirectFlow;
 pub use link_layer::{DirectArp, DirectEthif};
 pub use listener::{DirectTcpListener, DirectUdpListener};
+pub use ping::{DirectPing, MAX_PING_PAYLOAD};
 pub use views::{DirectIcmpv4, DirectIpv4, DirectTcp, DirectUdp};
 
 #[allow(unused_imports)]
@@ -249,6 +251,12 @@ impl<N: Network + 'static> DirectStack<N> {
     /// V1's ICMPV4 view (`STACKV4` has no accessor for it; the direct stack has one).
     pub fn icmpv4(&self) -> DirectIcmpv4 {
         DirectIcmpv4::new(self.shared.clone())
+    }
+
+    /// An ICMP echo sender for IPv4 and IPv6 destinations (what `ping` needs), on a socket of
+    /// its own with a random identifier.
+    pub fn ping(&self) -> DirectPing {
+        DirectPing::new(self.shared.clone())
     }
 
     /// The stack's TCP timeout, as the socket stack's `StackConfig::idle_timeout`: how long
