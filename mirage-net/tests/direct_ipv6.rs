@@ -444,3 +444,117 @@ fn the_stack_pings_over_both_families_and_says_when_nothing_answers() {
         drop(b);
     });
 }
+
+/// An IPv6 packet from fd00::3 to fd00::2 with next header `next` and `payload`, in a frame
+/// from the second MemLink end to the first (02:..:01).
+fn ipv6_frame(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd];
+    frame.extend_from_slice(&[0x60, 0, 0, 0]);
+    frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    frame.extend_from_slice(&[next, 64]);
+    frame.extend_from_slice(&"fd00::3".parse::<Ipv6Addr>().unwrap().octets());
+    frame.extend_from_slice(&"fd00::2".parse::<Ipv6Addr>().unwrap().octets());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A UDP datagram from fd00::3:`src_port` to fd00::2:`dst_port`, checksum filled in.
+fn udp6(src_port: u16, dst_port: u16, data: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0; 8 + data.len()];
+    let mut packet = smoltcp::wire::UdpPacket::new_unchecked(&mut bytes[..]);
+    smoltcp::wire::UdpRepr { src_port, dst_port }.emit(
+        &mut packet,
+        &"fd00::3".parse::<Ipv6Addr>().unwrap().into(),
+        &"fd00::2".parse::<Ipv6Addr>().unwrap().into(),
+        data.len(),
+        |payload| payload.copy_from_slice(data),
+        &ChecksumCapabilities::default(),
+    );
+    bytes
+}
+
+/// The fragment of `packet` (an upper-layer packet, `next` its protocol) at byte `offset`
+/// (a multiple of 8), `len` bytes, of datagram `id`.
+fn fragment(next: u8, packet: &[u8], id: u32, offset: usize, len: usize) -> Vec<u8> {
+    let end = (offset + len).min(packet.len());
+    let more = u16::from(end < packet.len());
+    let mut payload = vec![next, 0];
+    payload.extend_from_slice(&((offset as u16) | more).to_be_bytes());
+    payload.extend_from_slice(&id.to_be_bytes());
+    payload.extend_from_slice(&packet[offset..end]);
+    ipv6_frame(44, &payload)
+}
+
+#[test]
+fn fragments_are_reassembled_and_floods_of_them_and_header_chains_stay_bounded() {
+    run(async {
+        let (a, b) = pair().await;
+        echo(a.bind_tcp(7).await.unwrap());
+        let port = a.bind_udp(53).await.unwrap();
+        let wire = b.network();
+        // Let `a` learn `b`'s MAC address, for its answers.
+        round_trip(&b, "[fd00::2]:7".parse().unwrap())
+            .await
+            .unwrap();
+
+        // A 3,000-byte datagram in three fragments, the last first: reassembled.
+        let data: Vec<u8> = (0..3000u32).map(|n| (n * 7) as u8).collect();
+        let datagram = udp6(4000, 53, &data);
+        for offset in [2400, 0, 1200] {
+            wire.write(&fragment(17, &datagram, 1, offset, 1200))
+                .await
+                .unwrap();
+        }
+        let got = tokio::time::timeout(Duration::from_secs(5), port.recv())
+            .await
+            .expect("the reassembled datagram")
+            .unwrap();
+        assert_eq!(
+            (got.sender(), &got.data[..]),
+            ("[fd00::3]:4000".parse().unwrap(), &data[..])
+        );
+
+        // 10,000 first fragments that never complete, each a datagram of its own: the
+        // stack keeps four reassembly buffers and serves on.
+        for id in 0..10_000u32 {
+            let big = udp6(4001, 53, &[0; 1600]);
+            wire.write(&fragment(17, &big, 100 + id, 0, 1200))
+                .await
+                .unwrap();
+            if id % 500 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        // Chains of extension headers (hop-by-hop, destination options, routing), long
+        // and cut short, before UDP and before nothing.
+        for length in [1, 2, 50, 150] {
+            for kind in [0u8, 60, 43] {
+                let mut chain = Vec::new();
+                for n in 0..length {
+                    let next = if n + 1 == length { 17 } else { kind };
+                    chain.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
+                }
+                chain.extend_from_slice(&udp6(4002, 53, b"chained"));
+                wire.write(&ipv6_frame(kind, &chain)).await.unwrap();
+                wire.write(&ipv6_frame(kind, &chain[..chain.len() / 2]))
+                    .await
+                    .unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Whatever the chains did, the stack still takes datagrams and connections.
+        wire.write(&ipv6_frame(17, &udp6(4003, 53, b"after")))
+            .await
+            .unwrap();
+        loop {
+            let datagram = port.recv().await.unwrap();
+            if datagram.src_port == 4003 {
+                assert_eq!(&datagram.data[..], b"after");
+                break;
+            }
+        }
+        round_trip(&b, "[fd00::2]:7".parse().unwrap())
+            .await
+            .unwrap();
+    });
+}

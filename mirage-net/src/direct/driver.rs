@@ -25,6 +25,12 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
     let receiving = net.listen(frame_handler_now(move |frame| {
         super::link_layer::observe(&inbox, &frame);
         let mut state = inbox.state.borrow_mut();
+        let frame = match state.reassembly.offer(frame, inbox.platform.now()) {
+            super::reassembly::Offered::Pass(frame) | super::reassembly::Offered::Whole(frame) => {
+                frame
+            }
+            super::reassembly::Offered::Held => return,
+        };
         let introduction =
             super::link_layer::introduction(&inbox, mac, state.config.as_ref(), &frame);
         if let Some(request) = introduction {

@@ -10,6 +10,7 @@ mod listener;
 mod neighbours;
 mod nudge;
 mod ping;
+mod reassembly;
 mod resets;
 mod state;
 mod tcp_memory;

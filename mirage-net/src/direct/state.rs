@@ -139,6 +139,8 @@ pub(crate) struct State {
     /// Each new TCP socket's buffer size, each way.
     pub(crate) tcp_buffer: usize,
     pub(crate) queues: Queues,
+    /// IPv6 fragments waiting for the rest of their datagram.
+    pub(crate) reassembly: super::reassembly::Reassembly,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
     /// UDP ports bound with `bind_udpv4`, and their queues.
@@ -190,6 +192,7 @@ impl State {
             tcp_memory_limit: usize::MAX,
             tcp_buffer: TCP_BUFFER,
             queues,
+            reassembly: Default::default(),
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
             pools: BTreeMap::new(),
