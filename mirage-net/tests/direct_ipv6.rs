@@ -3,7 +3,7 @@
 
 use mirage_net::{Addressing, DirectStack, MemLink};
 use mirage_types::{
-    Flow, Ipv4Config, Ipv6Config, Network, Read, StackV4, StackV4V6, TcpError, TcpFlow,
+    Device, Flow, Ipv4Config, Ipv6Config, Network, Read, StackV4, StackV4V6, TcpError, TcpFlow,
     TcpListener, TcpListenerV4V6, TcpV4V6, Tcpv4, UdpError, UdpListenerV4V6, UdpV4V6,
 };
 use rand::{Rng, SeedableRng};
@@ -556,5 +556,53 @@ fn fragments_are_reassembled_and_floods_of_them_and_header_chains_stay_bounded()
         round_trip(&b, "[fd00::2]:7".parse().unwrap())
             .await
             .unwrap();
+    });
+}
+
+#[test]
+fn callbacks_serve_both_families_and_stop_with_the_stack() {
+    run(async {
+        let (a, b) = pair().await;
+        a.listen_tcp(7, |flow| async move {
+            let _ = flow.write(flow.peer().ip().to_string().as_bytes()).await;
+            let _ = flow.close().await;
+        });
+        let sender = a.udp();
+        a.listen_udp(53, move |datagram| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender
+                    .write(Some(53), datagram.sender(), &datagram.data)
+                    .await;
+            }
+        });
+        let serving = tokio::task::spawn_local({
+            let a = a.clone();
+            async move { a.listen_v4v6().await }
+        });
+        for (server, client) in [("[fd00::2]:7", "fd00::3"), ("10.0.0.2:7", "10.0.0.3")] {
+            let flow = b
+                .tcp()
+                .create_connection(server.parse().unwrap())
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while let Ok(Read::Data(bytes)) = flow.read().await {
+                got.extend_from_slice(&bytes);
+            }
+            assert_eq!(String::from_utf8(got).unwrap(), client);
+        }
+        let answers = b.bind_udp(5353).await.unwrap();
+        b.udp()
+            .write(Some(5353), "[fd00::2]:53".parse().unwrap(), b"echo")
+            .await
+            .unwrap();
+        let answer = answers.recv().await.unwrap();
+        assert_eq!(
+            (answer.sender(), &answer.data[..]),
+            ("[fd00::2]:53".parse().unwrap(), &b"echo"[..])
+        );
+        a.disconnect().await;
+        assert!(serving.await.unwrap().is_ok());
     });
 }

@@ -9,6 +9,7 @@ use mirage_types::{
 use std::io::{Read as _, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::{Command, Stdio};
+use std::string::ToString;
 use std::time::Duration;
 
 fn run<F: std::future::Future>(future: F) -> F::Output {
@@ -253,5 +254,109 @@ fn oversized_ipv6_datagrams_are_refused_before_the_kernel() {
             stack.udp().write(None, to, &big).await,
             Err(UdpError::TooLong(_))
         ));
+    });
+}
+
+/// Mirage 4's callback form on any dual stack: a TCP port greeting and a UDP port echoing,
+/// for both families.
+fn serve_with_callbacks<S: StackV4V6 + Clone + 'static>(stack: &S, tcp: u16, udp: u16) {
+    stack.listen_tcp(tcp, |flow| async move {
+        let _ = flow
+            .write(format!("hello {}\n", flow.peer().ip()).as_bytes())
+            .await;
+        let _ = flow.close().await;
+    });
+    let sender = stack.udp();
+    stack.listen_udp(udp, move |datagram| {
+        let sender = sender.clone();
+        async move {
+            let _ = sender
+                .write(Some(udp), datagram.sender(), &datagram.data)
+                .await;
+        }
+    });
+    let serving = stack.clone();
+    tokio::task::spawn_local(async move { serving.listen_v4v6().await });
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("[::]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn callbacks_serve_both_families_on_one_port() {
+    run(async {
+        let stack = dual_stack();
+        let (tcp, udp) = (free_port(), free_port());
+        serve_with_callbacks(&stack, tcp, udp);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answers = tokio::task::spawn_blocking(move || {
+            let mut answers = Vec::new();
+            for host in ["127.0.0.1", "::1"] {
+                let mut stream = std::net::TcpStream::connect((host, tcp)).unwrap();
+                let mut greeting = String::new();
+                stream.read_to_string(&mut greeting).unwrap();
+                answers.push(greeting);
+                let bind = if host == "::1" {
+                    "[::1]:0"
+                } else {
+                    "127.0.0.1:0"
+                };
+                let socket = std::net::UdpSocket::bind(bind).unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                socket.send_to(b"echo me", (host, udp)).unwrap();
+                let mut buf = [0; 16];
+                let (n, _) = socket.recv_from(&mut buf).unwrap();
+                answers.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+            answers
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            answers,
+            ["hello 127.0.0.1\n", "echo me", "hello ::1\n", "echo me"]
+        );
+    });
+}
+
+#[test]
+fn an_ipv4_only_stack_runs_a_dual_stack_application_and_refuses_ipv6_peers_clearly() {
+    run(async {
+        let v1 =
+            SocketStack::with_config(StackConfig::default().interfaces(vec![Ipv4Addr::LOCALHOST]));
+        let stack = mirage_types::Ipv4Only(v1);
+        let (tcp, udp) = (free_port(), free_port());
+        serve_with_callbacks(&stack, tcp, udp);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let flow = stack
+            .tcp()
+            .create_connection(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), tcp))
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while let Ok(Read::Data(bytes)) = flow.read().await {
+            got.extend_from_slice(&bytes);
+        }
+        assert_eq!(got, b"hello 127.0.0.1\n");
+        assert_eq!(
+            stack
+                .configured_ips()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["127.0.0.1/32"]
+        );
+        let v6 = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), tcp);
+        let error = stack.tcp().create_connection(v6).await.unwrap_err();
+        assert!(error.to_string().contains("no IPv6"), "{error}");
+        let error = stack.udp().write(None, v6, b"x").await.unwrap_err();
+        assert!(error.to_string().contains("no IPv6"), "{error}");
     });
 }

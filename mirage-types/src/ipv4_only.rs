@@ -4,10 +4,11 @@
 use crate::alloc_prelude::*;
 
 use crate::{
-    Device, IpCidr, Ipv4, StackError, StackV4, StackV4V6, TcpError, TcpListener, TcpListenerV4V6,
-    TcpV4V6, Tcpv4, UdpDatagramV4V6, UdpError, UdpListener, UdpListenerV4V6, UdpV4V6, Udpv4,
-    netmask_prefix_len,
+    Device, IpCidr, Ipv4, StackError, StackFlow, StackV4, StackV4V6, TcpCallback, TcpError,
+    TcpListener, TcpListenerV4V6, TcpV4V6, Tcpv4, UdpCallbackV4V6, UdpDatagramV4V6, UdpError,
+    UdpListener, UdpListenerV4V6, UdpV4V6, Udpv4, netmask_prefix_len,
 };
+use alloc::rc::Rc;
 use async_trait::async_trait;
 use core::net::{IpAddr, SocketAddr, SocketAddrV4};
 
@@ -138,5 +139,21 @@ impl<S: StackV4> StackV4V6 for Ipv4Only<S> {
 
     async fn bind_udp(&self, port: u16) -> Result<Self::UdpListener, StackError> {
         self.0.bind_udpv4(port).await.map(Ipv4Only)
+    }
+
+    /// V1's `listen_udpv4`, each IPv4 datagram handed on as the dual stack's.
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6) {
+        self.0
+            .listen_udpv4_with(port, Rc::new(move |datagram| callback(datagram.into())));
+    }
+
+    /// V1's `listen_tcpv4`.
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlow<S>>) {
+        self.0.listen_tcpv4_with(port, callback);
+    }
+
+    /// V1's `listen`.
+    async fn listen_v4v6(&self) -> Result<(), StackError> {
+        self.0.listen().await
     }
 }

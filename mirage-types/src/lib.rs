@@ -56,7 +56,10 @@ mod udpv4v6;
 pub use arp::{Arp, ArpError};
 pub use block::{Block, BlockError, BlockInfo, check_request};
 pub use boot_keys::{apply_boot_keys, boot_keys};
-pub use callbacks::{CallbackRegistry, UDP_CALLBACKS_IN_FLIGHT, serve_callbacks};
+pub use callbacks::{
+    CallbackRegistry, DatagramCallback, UDP_CALLBACKS_IN_FLIGHT, serve_callbacks,
+    serve_callbacks_v4v6,
+};
 pub use channel::{Channel, ChannelError, ChannelResult};
 pub use clock::{Clock, Tm};
 pub use console::{Console, ConsoleError};
@@ -90,7 +93,7 @@ pub use tcpv4::{TcpCallback, TcpError, TcpFlow, Tcpv4};
 pub use tcpv4v6::{TcpListenerV4V6, TcpV4V6};
 pub use time::{Time, duration_from_secs};
 pub use udpv4::{MAX_UDP_PAYLOAD, UdpCallback, UdpDatagram, UdpError, Udpv4};
-pub use udpv4v6::{MAX_UDP_PAYLOAD_V6, UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6};
+pub use udpv4v6::{MAX_UDP_PAYLOAD_V6, UdpCallbackV4V6, UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6};
 
 /// Re-exported so that implementations use the same attribute version as the traits.
 pub use async_trait::async_trait;

@@ -12,7 +12,7 @@ use crate::{
     Network, Random, Read, StackError, StackFlow, StackV4, Stat, Stats, TcpCallback, TcpError,
     TcpFlow, Tcpv4, Time, Tm, UdpCallback, UdpError, Udpv4,
 };
-use crate::{IpCidr, StackV4V6, TcpV4V6, UdpV4V6};
+use crate::{IpCidr, StackFlowV4V6, StackV4V6, TcpV4V6, UdpCallbackV4V6, UdpV4V6};
 use alloc::rc::Rc;
 use alloc::sync::Arc;
 use async_trait::async_trait;
@@ -503,6 +503,18 @@ forward!(async StackV4V6 {
 
     async fn bind_udp(&self, port: u16) -> Result<Self::UdpListener, StackError> {
         (**self).bind_udp(port).await
+    }
+
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6) {
+        (**self).listen_udp_with(port, callback)
+    }
+
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlowV4V6<Self>>) {
+        (**self).listen_tcp_with(port, callback)
+    }
+
+    async fn listen_v4v6(&self) -> Result<(), StackError> {
+        (**self).listen_v4v6().await
     }
 });
 

@@ -3,8 +3,13 @@
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
 
-use crate::{Device, IpCidr, StackError, TcpListenerV4V6, TcpV4V6, UdpListenerV4V6, UdpV4V6};
+use crate::{
+    Device, IpCidr, StackError, TcpCallback, TcpListenerV4V6, TcpV4V6, UdpCallbackV4V6,
+    UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6,
+};
+use alloc::rc::Rc;
 use async_trait::async_trait;
+use core::future::Future;
 
 /// The flow type of a dual stack's TCP.
 pub type StackFlowV4V6<S> = <<S as StackV4V6>::Tcp as TcpV4V6>::Flow;
@@ -18,8 +23,10 @@ pub type StackFlowV4V6<S> = <<S as StackV4V6>::Tcp as TcpV4V6>::Flow;
 /// [`crate::Ipv4Only`] over any `StackV4`) is still a `StackV4V6`: it serves IPv4, and
 /// connections and datagrams to IPv6 peers fail with an error that says so.
 ///
-/// Serving is the pull form ([`StackV4V6::bind_tcp`], [`StackV4V6::bind_udp`]): accept
-/// in a loop, one task per connection.
+/// Ports are served two ways, as on V1's stack: the pull form ([`StackV4V6::bind_tcp`],
+/// [`StackV4V6::bind_udp`]) and Mirage 4's callbacks ([`StackV4V6::listen_tcp`],
+/// [`StackV4V6::listen_udp`], run while [`StackV4V6::listen_v4v6`] is awaited: Mirage 4's
+/// `listen`, named apart from V1's so that a stack can be both).
 ///
 /// ```
 /// use mirage_types::{Flow, StackError, StackV4V6, TcpListenerV4V6, TcpFlow};
@@ -62,4 +69,38 @@ pub trait StackV4V6: Device {
     /// Binds UDP `port` (0: any free port) for both families and returns a socket that
     /// receives its datagrams into a bounded queue from now on.
     async fn bind_udp(&self, port: u16) -> Result<Self::UdpListener, StackError>;
+
+    /// Mirage 4's `listen_udp` with an already boxed callback: registers `callback` for
+    /// datagrams of either family to `port`, replacing any earlier registration on that
+    /// port. Returns at once.
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6);
+
+    /// Mirage 4's `listen_tcp` with an already boxed callback: registers `callback` for
+    /// connections of either family to `port`, replacing any earlier registration.
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlowV4V6<Self>>);
+
+    /// Mirage 4's `listen`: binds the ports registered with callbacks for both families and
+    /// runs the callbacks, one invocation per datagram or connection, until the stack is
+    /// disconnected. A port that cannot be bound ends it with the error.
+    async fn listen_v4v6(&self) -> Result<(), StackError>;
+
+    /// Mirage 4's `listen_udp ~port callback`, taking an async closure.
+    fn listen_udp<F, Fut>(&self, port: u16, callback: F)
+    where
+        Self: Sized,
+        F: Fn(UdpDatagramV4V6) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.listen_udp_with(port, Rc::new(move |datagram| Box::pin(callback(datagram))));
+    }
+
+    /// Mirage 4's `listen_tcp ~port callback`, taking an async closure.
+    fn listen_tcp<F, Fut>(&self, port: u16, callback: F)
+    where
+        Self: Sized,
+        F: Fn(StackFlowV4V6<Self>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.listen_tcp_with(port, Rc::new(move |flow| Box::pin(callback(flow))));
+    }
 }

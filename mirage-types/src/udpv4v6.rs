@@ -66,6 +66,10 @@ impl TryFrom<UdpDatagramV4V6> for UdpDatagram {
     }
 }
 
+/// Mirage 4's `UDP.callback` on the dual stack: run once per datagram, each call as its own
+/// task.
+pub type UdpCallbackV4V6 = crate::DatagramCallback<UdpDatagramV4V6>;
+
 /// Sending UDP datagrams to an IPv4 or IPv6 peer (receiving is
 /// [`crate::StackV4V6::bind_udp`]).
 #[async_trait(?Send)]

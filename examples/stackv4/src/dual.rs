@@ -3,19 +3,10 @@
 
 use crate::palette::Palette;
 use crate::unikernel::Stopped;
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use futures::future::{LocalBoxFuture, select};
-use futures::stream::{FuturesUnordered, StreamExt};
-use mirage_types::{
-    Console, IpCidr, Read, StackV4V6, TcpFlow, TcpListenerV4V6, UdpDatagramV4V6, UdpListenerV4V6,
-};
-
-/// Connections and datagrams served at once, at most; beyond it the next wait in the
-/// stack's bounded queues.
-const IN_FLIGHT: usize = 256;
+use mirage_types::{Console, IpCidr, Read, StackV4V6, TcpFlow, UdpDatagramV4V6};
 
 /// The stackv4 tutorial over a [`StackV4V6`]: prints the stack's addresses, then each UDP
 /// datagram to `udp_port` (red) and each TCP connection to `tcp_port` (green) with what it
@@ -44,70 +35,24 @@ where
         }
     }
 
-    /// Binds both ports for both families and serves until the stack stops.
+    /// Registers the listeners (for both families) and serves until the stack stops.
     pub async fn start(&self) -> Result<(), Stopped> {
         let line = addresses_line(&self.stack.configured_ips());
         self.console.log_s(&line).await.map_err(Stopped::Console)?;
-        let udp = self
-            .stack
-            .bind_udp(self.udp_port)
-            .await
-            .map_err(Stopped::Stack)?;
-        let tcp = self
-            .stack
-            .bind_tcp(self.tcp_port)
-            .await
-            .map_err(Stopped::Stack)?;
-        let mut jobs: FuturesUnordered<LocalBoxFuture<'static, ()>> = FuturesUnordered::new();
-        loop {
-            // The next connection or datagram, while the jobs under way go on.
-            let full = jobs.len() >= IN_FLIGHT;
-            let next = async {
-                if full {
-                    futures::future::pending::<()>().await;
-                }
-                let accept = Box::pin(tcp.accept());
-                let recv = Box::pin(udp.recv());
-                match select(accept, recv).await {
-                    futures::future::Either::Left((flow, _)) => Arrival::Flow(flow),
-                    futures::future::Either::Right((datagram, _)) => Arrival::Datagram(datagram),
-                }
-            };
-            let running = async {
-                while jobs.next().await.is_some() {}
-                futures::future::pending::<Arrival<_>>().await
-            };
-            let arrival = match select(Box::pin(next), Box::pin(running)).await {
-                futures::future::Either::Left((arrival, _)) => arrival,
-                futures::future::Either::Right((arrival, _)) => arrival,
-            };
-            match arrival {
-                Arrival::Flow(Ok(flow)) => jobs.push(Box::pin(greet(
-                    self.console.clone(),
-                    self.palette,
-                    self.tcp_port,
-                    flow,
-                ))),
-                Arrival::Datagram(Ok(datagram)) => {
-                    let (console, palette) = (self.console.clone(), self.palette);
-                    jobs.push(Box::pin(async move {
-                        let _ = console.log_s(&palette.red(&udp_line(&datagram))).await;
-                    }));
-                }
-                // The stack stopped.
-                Arrival::Flow(Err(mirage_types::TcpError::Disconnected))
-                | Arrival::Datagram(Err(mirage_types::UdpError::Disconnected)) => return Ok(()),
-                // A connection that failed before it was taken, or a datagram lost.
-                Arrival::Flow(Err(_)) | Arrival::Datagram(Err(_)) => {}
-            }
-        }
-    }
-}
 
-/// What arrived: a connection or a datagram.
-enum Arrival<F> {
-    Flow(Result<F, mirage_types::TcpError>),
-    Datagram(Result<UdpDatagramV4V6, mirage_types::UdpError>),
+        let (console, palette) = (self.console.clone(), self.palette);
+        self.stack.listen_udp(self.udp_port, move |datagram| {
+            let console = console.clone();
+            async move {
+                let _ = console.log_s(&palette.red(&udp_line(&datagram))).await;
+            }
+        });
+        let (console, tcp_port) = (self.console.clone(), self.tcp_port);
+        self.stack.listen_tcp(tcp_port, move |flow| {
+            greet(console.clone(), palette, tcp_port, flow)
+        });
+        self.stack.listen_v4v6().await.map_err(Stopped::Stack)
+    }
 }
 
 /// Says who connected and what it sent first, then closes.

@@ -23,11 +23,9 @@ pub fn reply_line(target: IpAddr, size: usize, seq: u16, rtt: Duration) -> Strin
 /// `--- fd00::1 ping statistics ---` and `3 packets transmitted, 3 received, 0% packet
 /// loss`.
 pub fn summary(target: IpAddr, sent: u32, received: u32) -> [String; 2] {
-    let loss = if sent == 0 {
-        0
-    } else {
-        (sent - received) * 100 / sent
-    };
+    let loss = (sent.saturating_sub(received) * 100)
+        .checked_div(sent)
+        .unwrap_or(0);
     [
         format!("--- {target} ping statistics ---"),
         format!("{sent} packets transmitted, {received} received, {loss}% packet loss"),

@@ -10,8 +10,9 @@ use super::state::Shared;
 use alloc::rc::Rc;
 use core::net::SocketAddr;
 use mirage_types::{
-    Device, IpCidr, Network, StackError, StackV4V6, TcpError, TcpListenerV4V6, TcpV4V6,
-    UdpDatagramV4V6, UdpError, UdpListenerV4V6, UdpV4V6, async_trait,
+    Device, IpCidr, Network, StackError, StackFlowV4V6, StackV4V6, TcpCallback, TcpError,
+    TcpListenerV4V6, TcpV4V6, UdpCallbackV4V6, UdpDatagramV4V6, UdpError, UdpListenerV4V6, UdpV4V6,
+    async_trait, serve_callbacks_v4v6,
 };
 
 /// Mirage 4's `TCP` on the direct stack: connections to IPv4 and IPv6 peers (a handle).
@@ -147,5 +148,21 @@ impl<N: Network + 'static> StackV4V6 for DirectStack<N> {
         let (port, queue) = self.shared.state.borrow_mut().bind_udp(port, true)?;
         let listener = DirectUdpListener::new(self.shared.clone(), port, queue);
         Ok(DirectUdpListenerV4V6(listener))
+    }
+
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6) {
+        self.shared.callbacks_v4v6.set_udp(port, callback);
+    }
+
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlowV4V6<Self>>) {
+        self.shared.callbacks_v4v6.set_tcp(port, callback);
+    }
+
+    /// Serves the dual face's callbacks until the stack stops, with the driver's error if
+    /// it failed (V1's callbacks are served by V1's `listen`).
+    async fn listen_v4v6(&self) -> Result<(), StackError> {
+        let registry = &self.shared.callbacks_v4v6;
+        serve_callbacks_v4v6(self, registry, self.shared.stopped()).await?;
+        self.driver_failure()
     }
 }

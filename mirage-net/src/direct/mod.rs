@@ -165,6 +165,7 @@ impl<N: Network + 'static> DirectStack<N> {
             neighbour_seen: Signal::default(),
             dropped: RefCell::new(Vec::new()),
             callbacks: CallbackRegistry::default(),
+            callbacks_v4v6: CallbackRegistry::default(),
             platform,
         });
         let net = Rc::new(net);
@@ -336,6 +337,14 @@ impl<N: Network + 'static> DirectStack<N> {
     pub fn network(&self) -> &N {
         &self.net
     }
+
+    /// Once the stack has stopped: the driver's error, if it failed.
+    pub(crate) fn driver_failure(&self) -> Result<(), StackError> {
+        match self.shared.failure.borrow_mut().take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
 }
 
 #[async_trait(?Send)]
@@ -401,9 +410,6 @@ impl<N: Network + 'static> StackV4 for DirectStack<N> {
     /// failed.
     async fn listen(&self) -> Result<(), StackError> {
         serve_callbacks(self, &self.shared.callbacks, self.shared.stopped()).await?;
-        match self.shared.failure.borrow_mut().take() {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+        self.driver_failure()
     }
 }

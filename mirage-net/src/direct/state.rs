@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) dropped: RefCell<Vec<SocketHandle>>,
     /// V1's callbacks, served by `listen` over the pull form.
     pub(crate) callbacks: CallbackRegistry<DirectFlow>,
+    /// Mirage 4's callbacks, for the dual face's `listen_v4v6`.
+    pub(crate) callbacks_v4v6: CallbackRegistry<DirectFlow, UdpDatagramV4V6>,
     /// The clock, timers and random numbers.
     pub(crate) platform: StackPlatform,
 }

@@ -6,8 +6,9 @@ use crate::alloc_prelude::*;
 use super::listener::{self, SocketTcpListener, SocketUdpListener};
 use super::{Inner, SocketFlow, SocketStack};
 use mirage_types::{
-    Device, IpCidr, StackError, StackV4V6, TcpError, TcpListenerV4V6, TcpV4V6, UdpDatagramV4V6,
-    UdpError, UdpListenerV4V6, UdpV4V6, async_trait,
+    Device, IpCidr, StackError, StackFlowV4V6, StackV4V6, TcpCallback, TcpError, TcpListenerV4V6,
+    TcpV4V6, UdpCallbackV4V6, UdpDatagramV4V6, UdpError, UdpListenerV4V6, UdpV4V6, async_trait,
+    serve_callbacks_v4v6,
 };
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -148,5 +149,20 @@ impl StackV4V6 for SocketStack {
     /// Binds `port` for both families; the kernel's socket buffers are the queue.
     async fn bind_udp(&self, port: u16) -> Result<SocketUdpListenerV4V6, StackError> {
         listener::bind_udp(&self.inner, port, true).map(SocketUdpListenerV4V6)
+    }
+
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6) {
+        self.inner.callbacks_v4v6.set_udp(port, callback);
+    }
+
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlowV4V6<Self>>) {
+        self.inner.callbacks_v4v6.set_tcp(port, callback);
+    }
+
+    /// Serves the dual face's callbacks until [`Device::disconnect`] (V1's callbacks are
+    /// served by V1's `listen`).
+    async fn listen_v4v6(&self) -> Result<(), StackError> {
+        let registry = &self.inner.callbacks_v4v6;
+        serve_callbacks_v4v6(self, registry, self.inner.disconnected()).await
     }
 }

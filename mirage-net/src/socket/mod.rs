@@ -162,6 +162,8 @@ pub struct SocketStack {
 pub(crate) struct Inner {
     pub(crate) config: StackConfig,
     pub(crate) callbacks: CallbackRegistry<SocketFlow>,
+    /// Mirage 4's callbacks, for the dual face's `listen_v4v6`.
+    pub(crate) callbacks_v4v6: CallbackRegistry<SocketFlow, mirage_types::UdpDatagramV4V6>,
     /// UDP sockets by local port and family (`true`: the socket for IPv6 peers): those
     /// `listen` bound, and those `write` bound for a given source port (port 0 is the
     /// shared ephemeral one).
@@ -289,6 +291,7 @@ impl SocketStack {
             inner: Rc::new(Inner {
                 config,
                 callbacks: CallbackRegistry::default(),
+                callbacks_v4v6: CallbackRegistry::default(),
                 udp_sockets: RefCell::default(),
                 stopped: Default::default(),
                 open_connections: Rc::default(),

@@ -10,7 +10,8 @@ use crate::{
     TcpListener, Tcpv4, UdpCallback, UdpDatagram, UdpError, UdpListener, Udpv4,
 };
 use crate::{
-    IpCidr, StackV4V6, TcpListenerV4V6, TcpV4V6, UdpDatagramV4V6, UdpListenerV4V6, UdpV4V6,
+    IpCidr, StackFlowV4V6, StackV4V6, TcpListenerV4V6, TcpV4V6, UdpCallbackV4V6, UdpDatagramV4V6,
+    UdpListenerV4V6, UdpV4V6,
 };
 use alloc::rc::Rc;
 use async_trait::async_trait;
@@ -359,5 +360,24 @@ impl<A: StackV4V6, B: StackV4V6> StackV4V6 for Either<A, B> {
             Either::Left(s) => s.bind_udp(port).await.map(Either::Left),
             Either::Right(s) => s.bind_udp(port).await.map(Either::Right),
         }
+    }
+
+    fn listen_udp_with(&self, port: u16, callback: UdpCallbackV4V6) {
+        dispatch!(self, s => s.listen_udp_with(port, callback))
+    }
+
+    fn listen_tcp_with(&self, port: u16, callback: TcpCallback<StackFlowV4V6<Self>>) {
+        match self {
+            Either::Left(s) => {
+                s.listen_tcp_with(port, Rc::new(move |flow| callback(Either::Left(flow))))
+            }
+            Either::Right(s) => {
+                s.listen_tcp_with(port, Rc::new(move |flow| callback(Either::Right(flow))))
+            }
+        }
+    }
+
+    async fn listen_v4v6(&self) -> Result<(), StackError> {
+        dispatch!(self, s => s.listen_v4v6().await)
     }
 }
