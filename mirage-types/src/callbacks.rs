@@ -187,7 +187,7 @@ pub async fn serve_callbacks<S: StackV4>(
 }
 
 /// [`serve_callbacks`] for the dual stack: its ports bound for both families. Stacks call it
-/// from [`StackV4V6::listen`].
+/// from [`StackV4V6::listen_v4v6`].
 pub async fn serve_callbacks_v4v6<S: StackV4V6>(
     stack: &S,
     registry: &CallbackRegistry<StackFlowV4V6<S>, crate::UdpDatagramV4V6>,
