@@ -205,42 +205,55 @@ fn direct_ping_pong() -> f64 {
     let client = async {
         let (a, b) = stack_pair().await;
         let listener = b.bind_tcpv4(5002).await.unwrap();
-        tokio::task::spawn_local(async move {
-            let flow = listener.accept().await.unwrap();
-            let mut pending = 0;
-            while let Ok(Read::Data(data)) = flow.read().await {
-                pending += data.len();
-                while pending >= PING {
-                    flow.write(&[0xa5; PING]).await.unwrap();
-                    pending -= PING;
-                }
-            }
-        });
+        tokio::task::spawn_local(async move { echo_pings(listener.accept().await.unwrap()).await });
         let flow = a
             .tcpv4()
             .create_connection(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 3), 5002))
             .await
             .unwrap();
-        let round_trip = || async {
-            flow.write(&[0x5a; PING]).await.unwrap();
-            let mut got = 0;
-            while got < PING {
-                match flow.read().await.unwrap() {
-                    Read::Data(data) => got += data.len(),
-                    Read::Eof => panic!("the echo ended"),
-                }
-            }
-        };
-        for _ in 0..ROUND_TRIPS / 10 {
-            round_trip().await;
-        }
-        let start = Instant::now();
-        for _ in 0..ROUND_TRIPS {
-            round_trip().await;
-        }
-        start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
+        time_round_trips(&flow).await
     };
     mirage_unix::run(async { tokio::task::spawn_local(client).await.unwrap() })
+}
+
+/// The ping-pong's server: answers every `PING` bytes read with as many.
+async fn echo_pings<F: Flow>(flow: F)
+where
+    F::Error: std::fmt::Debug,
+{
+    let mut pending = 0;
+    while let Ok(Read::Data(data)) = flow.read().await {
+        pending += data.len();
+        while pending >= PING {
+            flow.write(&[0xa5; PING]).await.unwrap();
+            pending -= PING;
+        }
+    }
+}
+
+/// The ping-pong's client: microseconds per round trip over `ROUND_TRIPS`, after a warm-up.
+async fn time_round_trips<F: Flow>(flow: &F) -> f64
+where
+    F::Error: std::fmt::Debug,
+{
+    let round_trip = || async {
+        flow.write(&[0x5a; PING]).await.unwrap();
+        let mut got = 0;
+        while got < PING {
+            match flow.read().await.unwrap() {
+                Read::Data(data) => got += data.len(),
+                Read::Eof => panic!("the echo ended"),
+            }
+        }
+    };
+    for _ in 0..ROUND_TRIPS / 10 {
+        round_trip().await;
+    }
+    let start = Instant::now();
+    for _ in 0..ROUND_TRIPS {
+        round_trip().await;
+    }
+    start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
 }
 
 /// Microseconds per 64-byte round trip with smoltcp alone: two sockets on one interface over
@@ -405,36 +418,9 @@ fn dual_ping_pong(ipv6: bool) -> f64 {
     let client = async move {
         let (a, b) = dual_pair().await;
         let listener = b.bind_tcp(5004).await.unwrap();
-        tokio::task::spawn_local(async move {
-            let flow = listener.accept().await.unwrap();
-            let mut pending = 0;
-            while let Ok(Read::Data(data)) = flow.read().await {
-                pending += data.len();
-                while pending >= PING {
-                    flow.write(&[0xa5; PING]).await.unwrap();
-                    pending -= PING;
-                }
-            }
-        });
+        tokio::task::spawn_local(async move { echo_pings(listener.accept().await.unwrap()).await });
         let flow = a.tcp().create_connection(server(ipv6, 5004)).await.unwrap();
-        let round_trip = || async {
-            flow.write(&[0x5a; PING]).await.unwrap();
-            let mut got = 0;
-            while got < PING {
-                match flow.read().await.unwrap() {
-                    Read::Data(data) => got += data.len(),
-                    Read::Eof => panic!("the echo ended"),
-                }
-            }
-        };
-        for _ in 0..ROUND_TRIPS / 10 {
-            round_trip().await;
-        }
-        let start = Instant::now();
-        for _ in 0..ROUND_TRIPS {
-            round_trip().await;
-        }
-        start.elapsed().as_secs_f64() / ROUND_TRIPS as f64 * 1e6
+        time_round_trips(&flow).await
     };
     mirage_unix::run(async { tokio::task::spawn_local(client).await.unwrap() })
 }
