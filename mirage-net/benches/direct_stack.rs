@@ -374,7 +374,9 @@ async fn dual_pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
     for (stack, address) in [(&a, "fd00::2/64"), (&b, "fd00::3/64")] {
         let config = Ipv6Config::default()
             .addresses(vec![address.parse().unwrap()])
-            .slaac(false);
+            .slaac(false)
+            // Alone on their link: no need to wait a second for the duplicate check.
+            .dad_transmits(0);
         stack.enable_ipv6(config).unwrap();
     }
     (a, b)

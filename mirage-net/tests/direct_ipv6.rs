@@ -37,6 +37,8 @@ async fn pair() -> (DirectStack<MemLink>, DirectStack<MemLink>) {
     let b = DirectStack::connect(b, v4(3)).await.unwrap();
     a.enable_ipv6(fixed("fd00::2/64")).unwrap();
     b.enable_ipv6(fixed("fd00::3/64")).unwrap();
+    // A second of duplicate address detection, both at once.
+    futures::join!(a.ipv6_checked(), b.ipv6_checked());
     (a, b)
 }
 
@@ -125,6 +127,7 @@ fn link_local_addresses_need_no_configuration_and_are_listed() {
                 .enable_ipv6(Ipv6Config::default().slaac(false))
                 .unwrap();
         }
+        futures::join!(a.ipv6_checked(), b.ipv6_checked());
         // 02:00:00:00:00:01 -> fe80::ff:fe00:1 (the universal/local bit flipped).
         let listed: Vec<String> = a.configured_ips().iter().map(|c| c.to_string()).collect();
         assert_eq!(listed, ["10.0.0.2/24", "fe80::ff:fe00:1/64"]);
@@ -286,6 +289,8 @@ fn slaac_takes_an_address_from_a_router_advertisement_and_serves_on_it() {
         let b = DirectStack::connect(b, v4(3)).await.unwrap();
         a.enable_ipv6(Ipv6Config::default()).unwrap();
         b.enable_ipv6(fixed("2001:db8::3/64")).unwrap();
+        // SLAAC starts once the link-local address passed its check.
+        futures::join!(a.ipv6_checked(), b.ipv6_checked());
         let router: Ipv6Addr = "fe80::ee".parse().unwrap();
         let advert = router_advert(router, "2001:db8::".parse().unwrap(), 600);
         b.network().write(&advert).await.unwrap();
@@ -313,6 +318,7 @@ fn a_flood_of_router_advertisements_from_everywhere_stays_bounded() {
         let (a, b) = pair().await;
         a.enable_ipv6(Ipv6Config::default().addresses(vec!["fd00::2/64".parse().unwrap()]))
             .unwrap();
+        a.ipv6_checked().await;
         echo(a.bind_tcp(7).await.unwrap());
         for n in 0..5_000u32 {
             let router = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, (n >> 16) as u16, n as u16);
@@ -604,5 +610,93 @@ fn callbacks_serve_both_families_and_stop_with_the_stack() {
         );
         a.disconnect().await;
         assert!(serving.await.unwrap().is_ok());
+    });
+}
+
+#[test]
+fn an_address_another_stack_holds_or_probes_for_is_not_taken() {
+    run(async {
+        let (a, b) = pair().await;
+        let (fd2, fd3): (Ipv6Addr, Ipv6Addr) =
+            ("fd00::2".parse().unwrap(), "fd00::3".parse().unwrap());
+        echo(a.bind_tcp(7).await.unwrap());
+        // b asks for a's address beside its own: a answers b's probe for it.
+        let both = vec!["fd00::3/64".parse().unwrap(), "fd00::2/64".parse().unwrap()];
+        b.enable_ipv6(Ipv6Config::default().addresses(both).slaac(false))
+            .unwrap();
+        assert_eq!(b.tentative_ipv6().len(), 3, "{:?}", b.tentative_ipv6());
+        assert!(b.ip_addresses().iter().all(|c| c.address().is_ipv4()));
+        b.ipv6_checked().await;
+        assert_eq!(b.duplicate_ipv6(), [fd2]);
+        let held: Vec<IpAddr> = b.ip_addresses().iter().map(|c| c.address()).collect();
+        assert!(
+            held.contains(&fd3.into()) && !held.contains(&fd2.into()),
+            "{held:?}"
+        );
+        // a still has it, and b reaches a on it.
+        round_trip(&b, "[fd00::2]:7".parse().unwrap())
+            .await
+            .unwrap();
+
+        // Two stacks checking one address at the same time each see the other's probe:
+        // neither takes it.
+        let contested = || Ipv6Config::default().addresses(vec!["fd00::9/64".parse().unwrap()]);
+        a.enable_ipv6(contested().slaac(false)).unwrap();
+        b.enable_ipv6(contested().slaac(false)).unwrap();
+        futures::join!(a.ipv6_checked(), b.ipv6_checked());
+        let fd9: Ipv6Addr = "fd00::9".parse().unwrap();
+        for stack in [&a, &b] {
+            assert!(stack.duplicate_ipv6().contains(&fd9));
+            assert!(
+                stack
+                    .ip_addresses()
+                    .iter()
+                    .all(|c| c.address() != IpAddr::V6(fd9))
+            );
+        }
+    });
+}
+
+#[test]
+fn slaac_addresses_are_checked_before_use_and_without_checks_addresses_come_at_once() {
+    run(async {
+        let (a, b) = MemLink::pair();
+        let a = DirectStack::connect(a, v4(2)).await.unwrap();
+        let b = DirectStack::connect(b, v4(3)).await.unwrap();
+        // No checks: the link-local address is there at once.
+        a.enable_ipv6(Ipv6Config::default().dad_transmits(0))
+            .unwrap();
+        assert_eq!(a.ip_addresses().len(), 2);
+        assert!(a.tentative_ipv6().is_empty());
+        // Three probes: SLAAC waits the three seconds of the link-local address's.
+        a.enable_ipv6(Ipv6Config::default().dad_transmits(3))
+            .unwrap();
+        b.enable_ipv6(fixed("2001:db8::3/64").dad_transmits(0))
+            .unwrap();
+        let advert = router_advert(
+            "fe80::ee".parse().unwrap(),
+            "2001:db8::".parse().unwrap(),
+            600,
+        );
+        let started = std::time::Instant::now();
+        a.ipv6_checked().await;
+        assert!(started.elapsed() >= Duration::from_millis(2900));
+        b.network().write(&advert).await.unwrap();
+        // The address SLAAC made is tentative first, then taken.
+        let slaac: Ipv6Addr = "2001:db8::ff:fe00:1".parse().unwrap();
+        let mut seen_tentative = false;
+        for _ in 0..100 {
+            seen_tentative |= a.tentative_ipv6().contains(&slaac);
+            if !seen_tentative {
+                b.network().write(&advert).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if seen_tentative {
+                break;
+            }
+        }
+        assert!(seen_tentative, "{:?}", a.ip_addresses());
+        a.ipv6_checked().await;
+        assert!(address_appears(&a, |ip| ip == IpAddr::V6(slaac)).await);
     });
 }

@@ -47,28 +47,36 @@ impl Drop for Cleanup {
     }
 }
 
-#[test]
-fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_over_ipv6() {
+/// Moves this thread into a new namespace with a tap whose kernel side is 10.0.0.1/24 and
+/// fd00::1/64, or says why it cannot (not root, tools missing) and gives `None`.
+fn enter_namespace(tag: &str) -> Option<Cleanup> {
     if unsafe { libc::geteuid() } != 0
         || !sh("command -v ip && command -v nc && command -v dnsmasq && command -v ping")
     {
         eprintln!("skipped: needs root, ip, nc, ping and dnsmasq");
-        return;
+        return None;
     }
-    let name = format!("mirage-ipv6-{}", std::process::id());
+    let name = format!("mirage-{tag}-{}", std::process::id());
     assert!(sh(&format!(
         "ip netns add {name} && ip netns exec {name} sh -c 'ip link set lo up && \
          ip tuntap add tap0 mode tap && ip addr add 10.0.0.1/24 dev tap0 && \
          ip -6 addr add fd00::1/64 dev tap0 nodad && ip link set tap0 up'"
     )));
-    let _cleanup = Cleanup(name.clone());
+    let cleanup = Cleanup(name.clone());
     let handle = std::fs::File::open(format!("/var/run/netns/{name}")).unwrap();
     // SAFETY: moves only this thread into the namespace.
     assert_eq!(
         unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) },
         0
     );
+    Some(cleanup)
+}
 
+#[test]
+fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_over_ipv6() {
+    let Some(_cleanup) = enter_namespace("ipv6") else {
+        return;
+    };
     mirage_unix::run(async {
         let tap = Tap::open("tap0").unwrap();
         let stack = DirectStack::connect(tap, Addressing::Static(Ipv4Config::default()))
@@ -207,5 +215,69 @@ fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_ove
         );
         let _ = dnsmasq.kill();
         let _ = dnsmasq.wait();
+    });
+}
+
+#[test]
+fn the_kernel_and_the_stack_each_refuse_an_address_the_other_has() {
+    let Some(_cleanup) = enter_namespace("dad") else {
+        return;
+    };
+    mirage_unix::run(async {
+        let tap = Tap::open("tap0").unwrap();
+        let stack = DirectStack::connect(tap, Addressing::Static(Ipv4Config::default()))
+            .await
+            .unwrap();
+        // fd00::1 is the kernel's: its answer to our probe makes it a duplicate.
+        let config = Ipv6Config::default()
+            .addresses(vec![
+                "fd00::1/64".parse().unwrap(),
+                "fd00::5/64".parse().unwrap(),
+            ])
+            .slaac(false);
+        stack.enable_ipv6(config).unwrap();
+        assert_eq!(
+            stack.tentative_ipv6().len(),
+            3,
+            "{:?}",
+            stack.tentative_ipv6()
+        );
+        stack.ipv6_checked().await;
+        let kernels: Ipv6Addr = "fd00::1".parse().unwrap();
+        let ours: Ipv6Addr = "fd00::5".parse().unwrap();
+        assert_eq!(stack.duplicate_ipv6(), [kernels]);
+        let held: Vec<IpAddr> = stack.ip_addresses().iter().map(|c| c.address()).collect();
+        assert!(
+            held.contains(&ours.into()) && !held.contains(&kernels.into()),
+            "{held:?}"
+        );
+        let ping = shell("ping -6 -c 2 -i 0.2 -W 2 fd00::5").await;
+        assert!(ping.status.success(), "ping -6 fd00::5: {ping:?}");
+
+        // The kernel's own check of fd00::5 meets our answer: it marks the address failed.
+        assert!(
+            shell("ip -6 addr add fd00::5/64 dev tap0")
+                .await
+                .status
+                .success()
+        );
+        let mut shown = String::new();
+        for _ in 0..50 {
+            let addresses = shell("ip -6 addr show dev tap0").await;
+            shown = String::from_utf8_lossy(&addresses.stdout).into_owned();
+            if shown.contains("dadfailed") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            shown
+                .lines()
+                .any(|l| l.contains("fd00::5/64") && l.contains("dadfailed")),
+            "{shown}"
+        );
+        // And the stack is still reached on it.
+        let ping = shell("ping -6 -c 1 -W 2 fd00::5").await;
+        assert!(ping.status.success(), "ping -6 fd00::5: {ping:?}");
     });
 }

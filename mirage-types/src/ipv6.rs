@@ -125,15 +125,22 @@ pub struct Ipv6Config {
     /// Whether router advertisements configure addresses and the default router
     /// (stateless address autoconfiguration, RFC 4862).
     pub slaac: bool,
+    /// Duplicate address detection (RFC 4862): how many neighbour solicitations ask, a
+    /// second apart, whether another host has each new address before the stack takes it
+    /// (1 by default, as RFC 4862 has it; 0 takes addresses at once, unchecked). An address
+    /// another host answers for is not taken. Stacks whose operating system does this
+    /// itself (the socket stack) leave it to the system.
+    pub dad_transmits: u8,
 }
 
 impl Default for Ipv6Config {
-    /// No fixed address, SLAAC on.
+    /// No fixed address, SLAAC on, one duplicate address probe per address.
     fn default() -> Self {
         Ipv6Config {
             addresses: Vec::new(),
             gateway: None,
             slaac: true,
+            dad_transmits: 1,
         }
     }
 }
@@ -154,6 +161,12 @@ impl Ipv6Config {
     /// Turns SLAAC on or off.
     pub fn slaac(mut self, slaac: bool) -> Self {
         self.slaac = slaac;
+        self
+    }
+
+    /// Sets how many duplicate address probes each new address waits through (0: none).
+    pub fn dad_transmits(mut self, transmits: u8) -> Self {
+        self.dad_transmits = transmits;
         self
     }
 

@@ -6,6 +6,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "unix"))]
 extern crate std;
 
+pub mod addressed;
 pub mod boot_keys;
 pub mod dual;
 #[cfg(feature = "unix")]

@@ -33,8 +33,9 @@ pub fn socket(keys: &StackKeys) -> SocketStack {
 }
 
 /// The direct stack on the tap device `--network` (or the Xen interface `--xen-vif`),
-/// configured statically or by DHCP, with IPv6 unless `--ipv4-only true`; with DHCP, the lease is said on `console` as Mirage
-/// says it. The error is a message for the user.
+/// configured statically or by DHCP, with IPv6 unless `--ipv4-only true`, once its
+/// addresses are settled: with DHCP, the lease is said on `console` as Mirage says it, and
+/// so is each IPv6 address another host has. The error is a message for the user.
 pub async fn direct<C: Console>(
     console: &C,
     keys: &StackKeys,
@@ -76,9 +77,6 @@ pub async fn direct<C: Console>(
     if let Some(ipv6) = keys.ipv6_config() {
         stack.enable_ipv6(ipv6).map_err(|e| e.to_string())?;
     }
-    if let (true, Some(config)) = (keys.dhcp, stack.ipv4_config()) {
-        let line = crate::unikernel::lease_line(&config);
-        console.log_s(&line).await.map_err(|e| e.to_string())?;
-    }
+    crate::addressed::addressed(&stack, console, keys.dhcp).await?;
     Ok(stack)
 }

@@ -5,7 +5,6 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
-use mirage_types::Ipv4Config;
 use mirage_types::{Console, Flow, Ipv4, Read, StackError, StackV4, TcpFlow, UdpDatagram};
 
 /// How the application stopped.
@@ -111,16 +110,5 @@ pub fn udp_line(datagram: &UdpDatagram) -> String {
         datagram.dst,
         datagram.dst_port,
         String::from_utf8_lossy(&datagram.data)
-    )
-}
-
-/// What Mirage says when DHCP gave the stack its address.
-pub fn lease_line(config: &Ipv4Config) -> String {
-    let gateways: Vec<String> = config.gateways.iter().map(ToString::to_string).collect();
-    format!(
-        "DHCP offer received and bound to {} nm {} gw [{}]",
-        config.address,
-        config.netmask,
-        gateways.join(", ")
     )
 }

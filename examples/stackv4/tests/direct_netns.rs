@@ -339,6 +339,27 @@ fn the_dual_stack_sibling_is_reached_over_ipv6_and_ipv4_on_the_same_ports() {
 }
 
 #[test]
+fn an_ipv6_address_the_kernel_has_is_reported_and_not_taken() {
+    let Some(mut namespace) = Namespace::new("dad") else {
+        return;
+    };
+    namespace.exec_ok("ip -6 addr add fd00::1/64 dev tap0 nodad");
+    let lines = namespace.start_program(
+        env!("CARGO_BIN_EXE_mir-stackv4v6"),
+        "--ipv6 fd00::1/64 --accept-router-advertisements false",
+    );
+    assert_eq!(
+        line(&lines),
+        "IPv6 address fd00::1 is in use by another host: not taken"
+    );
+    let addresses = line(&lines);
+    assert!(
+        addresses.starts_with("IP addresses: 10.0.0.2/24, fe80::") && !addresses.contains("fd00"),
+        "{addresses}"
+    );
+}
+
+#[test]
 fn mir_ping6_pings_the_kernel_over_ipv6_and_ipv4_and_says_when_nothing_answers() {
     let Some(namespace) = Namespace::new("ping6") else {
         return;

@@ -25,6 +25,20 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
     let receiving = net.listen(frame_handler_now(move |frame| {
         super::link_layer::observe(&inbox, &frame);
         let mut state = inbox.state.borrow_mut();
+        if state.has_ipv6() {
+            let state = &mut *state;
+            let observed = state.dad.observe(&frame, &state.iface, mac);
+            if state.dad.just_settled() {
+                inbox.addressed.notify();
+            }
+            if let super::dad::Observed::Probe(answer) = observed {
+                if let Some(answer) = answer {
+                    state.queues.to_send.push_back(answer.into());
+                    inbox.wake.notify();
+                }
+                return;
+            }
+        }
         let frame = match state.reassembly.offer(frame, inbox.platform.now()) {
             super::reassembly::Offered::Pass(frame) | super::reassembly::Offered::Whole(frame) => {
                 frame
@@ -78,6 +92,9 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
             // its maintenance, which `poll` runs before the frames it reads (and its next
             // deadline does not count): run it again, so they come in this poll.
             state.iface.poll_maintenance(now);
+            if state.dad_upkeep(now) {
+                shared.addressed.notify();
+            }
             events(shared, state);
             state.queue_datagrams();
             (Outgoing::take(&mut state.queues.to_send), now)
@@ -107,6 +124,9 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 // The poll's own start is recent enough: a clock read less per round.
                 state.iface.poll_delay(now, &state.sockets)
             };
+            if let Some(due) = state.dad.due() {
+                delay = Some(delay.map_or(due - now, |d| d.min(due - now)));
+            }
             if !state.orphans.is_empty() || (!state.pools_settled && state.pool_short()) {
                 // Come back to reset dropped flows whose linger ran out, or to try again to
                 // fill a pool that had no memory for a socket (the memory may have come

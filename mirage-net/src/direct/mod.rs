@@ -1,5 +1,6 @@
 //! The direct stack: smoltcp's TCP/IP over any [`Network`] (Mirage's `--net direct`).
 
+mod dad;
 mod device;
 mod driver;
 mod dual;
@@ -29,8 +30,9 @@ use crate::platform::StackPlatform;
 use crate::signal::Signal;
 use alloc::rc::Rc;
 use core::cell::{Cell, RefCell};
+use core::pin::pin;
 use core::time::Duration;
-use futures::future::LocalBoxFuture;
+use futures::future::{LocalBoxFuture, select};
 use mirage_types::{
     CallbackRegistry, Device, IpError, Ipv4Config, Ipv6Config, MacAddr, Network, StackError,
     StackFlow, StackV4, TcpCallback, UdpCallback, async_trait, serve_callbacks,
@@ -156,6 +158,7 @@ impl<N: Network + 'static> DirectStack<N> {
             state: RefCell::new(state),
             wake: nudge::Nudge::default(),
             configured: Signal::default(),
+            addressed: Signal::default(),
             stopped: Signal::default(),
             disconnected: Cell::new(false),
             failure: RefCell::new(None),
@@ -215,17 +218,47 @@ impl<N: Network + 'static> DirectStack<N> {
     /// ICMPv6 echo requests are answered. A configuration no host can have is refused, and
     /// so are more fixed addresses than the stack holds (2 with SLAAC, 6 without).
     ///
+    /// Each new address (link-local, fixed, or from SLAAC) is first checked for duplicates
+    /// (RFC 4862): it stays tentative, unused and not listed in
+    /// [`DirectStack::ip_addresses`], while `config.dad_transmits` neighbour solicitations
+    /// a second apart ask whether another host has it; it is taken if none answers, and
+    /// never if one does ([`DirectStack::duplicate_ipv6`]). SLAAC starts once the
+    /// link-local address passed. [`DirectStack::ipv6_checked`] waits for the checks.
+    /// Other hosts' checks for the stack's addresses are answered.
+    ///
     /// Call it before the stack carries traffic: the interface is made anew, and its cache
-    /// of neighbours starts empty. Duplicate address detection is not done (smoltcp has
-    /// none): the addresses are used at once.
+    /// of neighbours starts empty.
     pub fn enable_ipv6(&self, config: Ipv6Config) -> Result<(), IpError> {
         self.shared.state.borrow_mut().enable_ipv6(config)?;
         self.shared.wake.notify();
         Ok(())
     }
 
+    /// Waits until no IPv6 address is being checked for duplicates (about a second per
+    /// probe after [`DirectStack::enable_ipv6`], or after a router advertisement brought
+    /// a new prefix), or the stack stopped, and gives the addresses found in use by
+    /// another host (as [`DirectStack::duplicate_ipv6`]). The driver must be running.
+    pub async fn ipv6_checked(&self) -> Vec<core::net::Ipv6Addr> {
+        let settled = || self.shared.state.borrow().dad.due().is_none();
+        let checked = pin!(self.shared.addressed.until(settled));
+        let stopped = pin!(self.shared.stopped());
+        select(checked, stopped).await;
+        self.duplicate_ipv6()
+    }
+
+    /// IPv6 addresses being checked for duplicates, not yet in use.
+    pub fn tentative_ipv6(&self) -> Vec<core::net::Ipv6Addr> {
+        self.shared.state.borrow().dad.tentative()
+    }
+
+    /// IPv6 addresses another host answered for while they were checked, and which the
+    /// stack therefore did not take (the last eight, oldest first).
+    pub fn duplicate_ipv6(&self) -> Vec<core::net::Ipv6Addr> {
+        self.shared.state.borrow().dad.duplicates()
+    }
+
     /// The stack's addresses with their prefixes, IPv4 and IPv6 (link-local included), as
-    /// they are now.
+    /// they are now (tentative ones not yet).
     pub fn ip_addresses(&self) -> Vec<mirage_types::IpCidr> {
         self.shared.state.borrow().configured_ips()
     }

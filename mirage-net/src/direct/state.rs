@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) wake: super::nudge::Nudge,
     /// DHCP configured the stack.
     pub(crate) configured: Signal,
+    /// The IPv6 addresses being checked for duplicates were settled.
+    pub(crate) addressed: Signal,
     /// The driver stopped.
     pub(crate) stopped: Signal,
     pub(crate) disconnected: Cell<bool>,
@@ -143,6 +145,11 @@ pub(crate) struct State {
     pub(crate) queues: Queues,
     /// IPv6 fragments waiting for the rest of their datagram.
     pub(crate) reassembly: super::reassembly::Reassembly,
+    /// IPv6 addresses checked for duplicates before they are taken.
+    pub(crate) dad: super::dad::Dad,
+    /// SLAAC is asked for and waits for the link-local address to pass its check (smoltcp
+    /// solicits routers from that address, and SLAAC's addresses share its identifier).
+    slaac_waiting: bool,
     /// Bound TCP ports' backlogs.
     pub(crate) backlogs: BTreeMap<u16, Rc<Backlog>>,
     /// UDP ports bound with `bind_udpv4`, and their queues.
@@ -195,6 +202,8 @@ impl State {
             tcp_buffer: TCP_BUFFER,
             queues,
             reassembly: Default::default(),
+            dad: Default::default(),
+            slaac_waiting: false,
             backlogs: BTreeMap::new(),
             udp_bound: BTreeMap::new(),
             pools: BTreeMap::new(),
@@ -264,7 +273,9 @@ impl State {
     /// Turns IPv6 on (or changes it) with `config`: the link-local address made from the
     /// MAC address, the fixed addresses, the default router, and SLAAC if asked. smoltcp
     /// takes SLAAC only when its interface is made, so the interface is made anew, with the
-    /// IPv4 configuration carried over (the neighbour cache starts empty).
+    /// IPv4 configuration carried over (the neighbour cache starts empty). With duplicate
+    /// address detection the addresses wait off the interface until they pass, and SLAAC
+    /// until the link-local address has.
     pub(crate) fn enable_ipv6(&mut self, config: Ipv6Config) -> Result<(), IpError> {
         config.check()?;
         // One each for the link-local address and IPv4's, and SLAAC's share if on.
@@ -276,34 +287,82 @@ impl State {
                 config.addresses.len()
             )));
         }
+        let link_local = link_local_address(self.mac);
+        let mut addresses = vec![IpCidr::Ipv6(Ipv6Cidr::new(link_local, 64))];
+        addresses.extend(
+            config
+                .addresses
+                .iter()
+                .filter_map(|cidr| match cidr.address() {
+                    IpAddr::V6(address) => {
+                        Some(IpCidr::Ipv6(Ipv6Cidr::new(address, cidr.prefix_len())))
+                    }
+                    IpAddr::V4(_) => None,
+                }),
+        );
+        let checked = config.dad_transmits == 0;
+        self.slaac_waiting = config.slaac && !checked;
+        self.dad = super::dad::Dad::new(config.dad_transmits);
+        let slaac_now = config.slaac && checked;
+        self.ipv6 = Some(config);
+        self.new_iface(slaac_now, &addresses)?;
+        self.dad_upkeep(smoltcp_now(&self.platform));
+        Ok(())
+    }
+
+    /// Makes the interface anew, with SLAAC on or off, holding `ipv6` and the IPv4 and
+    /// IPv6 configurations in force.
+    fn new_iface(&mut self, slaac: bool, ipv6: &[IpCidr]) -> Result<(), IpError> {
         let mut iface_config = Config::new(HardwareAddress::Ethernet(EthernetAddress(self.mac.0)));
         iface_config.random_seed = self.platform.random_u64();
-        iface_config.slaac = config.slaac;
+        iface_config.slaac = slaac;
         let now = smoltcp_now(&self.platform);
         self.iface = Interface::new(iface_config, &mut self.queues, now);
-        let link_local = link_local_address(self.mac);
-        let fixed: Vec<Ipv6Cidr> = config
-            .addresses
-            .iter()
-            .filter_map(|cidr| match cidr.address() {
-                IpAddr::V6(address) => Some(Ipv6Cidr::new(address, cidr.prefix_len())),
-                IpAddr::V4(_) => None,
-            })
-            .collect();
         self.iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(link_local, 64)));
-            for cidr in fixed {
-                let _ = addrs.push(IpCidr::Ipv6(cidr));
+            for cidr in ipv6 {
+                let _ = addrs.push(*cidr);
             }
         });
-        if let Some(gateway) = config.gateway {
+        if let Some(gateway) = self.ipv6.as_ref().and_then(|config| config.gateway) {
             let _ = self.iface.routes_mut().add_default_ipv6_route(gateway);
         }
-        self.ipv6 = Some(config);
         match self.config.clone() {
             Some(v4) => self.configure(v4),
             None => Ok(()),
         }
+    }
+
+    /// Duplicate address detection's turn (see [`super::dad::Dad::upkeep`]); once the
+    /// link-local address passed, SLAAC starts if it was asked for. Returns whether the
+    /// addresses being checked were just settled.
+    pub(crate) fn dad_upkeep(&mut self, now: Instant) -> bool {
+        if self.ipv6.is_none() {
+            return false;
+        }
+        let queues = &mut self.queues;
+        self.dad.upkeep(&mut self.iface, self.mac, now, |frame| {
+            queues.to_send.push_back(frame.into())
+        });
+        if self.slaac_waiting {
+            let link_local = link_local_address(self.mac);
+            if self.iface.has_ip_addr(link_local) {
+                self.slaac_waiting = false;
+                let addresses: Vec<IpCidr> = self
+                    .iface
+                    .ip_addrs()
+                    .iter()
+                    .filter(|a| is_ipv6(a))
+                    .copied()
+                    .collect();
+                // The configuration was checked when IPv6 was enabled.
+                let _ = self.new_iface(true, &addresses);
+            } else if self.dad.is_duplicate(link_local) {
+                // Another host has our interface identifier: SLAAC's addresses would
+                // collide too.
+                self.slaac_waiting = false;
+            }
+        }
+        self.dad.just_settled()
     }
 
     /// Whether IPv6 is on.

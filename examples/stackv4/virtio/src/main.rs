@@ -13,10 +13,10 @@ use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use core::pin::pin;
 use futures::future::{Either, select};
+use mir_stackv4::addressed::addressed;
 use mir_stackv4::boot_keys::BootKeys;
-use mir_stackv4::unikernel::{Main, lease_line};
+use mir_stackv4::unikernel::Main;
 use mirage_net::{DirectStack, StackPlatform};
-use mirage_types::Console;
 use mirage_virtio::{Virtio, block_on};
 
 fn run(virtio: Virtio) -> Result<(), String> {
@@ -37,13 +37,7 @@ fn run(virtio: Virtio) -> Result<(), String> {
         let (used, size) = mirage_unikernel::heap::usage();
         stack.fit_tcp_to_heap(size - used);
         let application = async {
-            let config = stack.configured().await.map_err(|e| e.to_string())?;
-            if net.dhcp {
-                console
-                    .log_s(&lease_line(&config))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+            addressed(&stack, &*console, net.dhcp).await?;
             let main = Main::new(
                 console.clone(),
                 &stack,
