@@ -177,7 +177,8 @@ fn separate_interfaces_bind_ipv6_only_sockets_beside_ipv4_ones() {
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
-            ["127.0.0.1/32", "::1/128"]
+            // Their interface's prefixes: lo has 127.0.0.0/8.
+            ["127.0.0.1/8", "::1/128"]
         );
         // UDP from each family leaves from the port's socket of that family.
         let udp = stack.bind_udp(0).await.unwrap();
@@ -359,4 +360,29 @@ fn an_ipv4_only_stack_runs_a_dual_stack_application_and_refuses_ipv6_peers_clear
         let error = stack.udp().write(None, v6, b"x").await.unwrap_err();
         assert!(error.to_string().contains("no IPv6"), "{error}");
     });
+}
+
+#[test]
+fn a_stack_on_every_address_lists_the_hosts_addresses_with_their_prefixes() {
+    let stack = dual_stack();
+    let listed: Vec<String> = stack
+        .configured_ips()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for loopback in ["127.0.0.1/8", "::1/128"] {
+        assert!(listed.iter().any(|ip| ip == loopback), "{listed:?}");
+    }
+    let v4_only = SocketStack::with_config(
+        StackConfig::default()
+            .interfaces(vec![Ipv4Addr::UNSPECIFIED])
+            .ipv6_interfaces(vec![]),
+    );
+    assert!(
+        v4_only
+            .configured_ips()
+            .iter()
+            .all(|c| c.address().is_ipv4())
+    );
+    assert!(!v4_only.configured_ips().is_empty());
 }

@@ -3,9 +3,10 @@
 //! built, booted by `xl create` from their generated `.xl` (PV), and checked on their
 //! consoles: mir-console's eight lines a second apart, then poweroff; mir-block_test's ten
 //! tests exactly, over our Blkfront against dom0's kernel blkback; kv_ro_crunch and kv_ro's
-//! `YES!`; stackv4 reached by dom0's ping and nc, and serving a burst of 200 connections
-//! beyond its TCP memory; the static website fetched by dom0's curl over HTTP and over HTTPS
-//! (the unikernel's own TLS), also behind 200 idle connections; a panic ends the domain
+//! `YES!`; stackv4 reached by dom0's ping (and `ping -6` at its fixed IPv6 address) and nc,
+//! and serving a burst of 200 connections beyond its TCP memory; the static website fetched
+//! by dom0's curl over HTTP and over HTTPS (the unikernel's own TLS), also behind 200 idle
+//! connections, and over IPv6 on the same port; a panic ends the domain
 //! crashed with its message on the console, a stack overflow faults on the guard page and
 //! crashes it too, so does running out of heap (the failed allocation named on the
 //! console); an idle guest uses no CPU.
@@ -103,6 +104,13 @@ fn check_website(output: &str, name: &str, https: bool, kernels: &Path, serial: 
         "200"
     };
     assert_eq!(value("redirect").trim_end(), redirect, "{context}");
+    // The same over IPv6, on the same port.
+    let ipv6 = if https {
+        "301 https://[fd00::3]:4433/about.html"
+    } else {
+        "200"
+    };
+    assert_eq!(value("ipv6").trim_end(), ipv6, "{context}");
     assert_eq!(value("key"), "404", "{context}");
     assert_eq!(value("index"), "200 612", "{context}");
     assert_eq!(value("index-says"), "It works!", "{context}");
@@ -199,9 +207,10 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
         ),
         (
             "stackv4",
-            xl("stackv4", "mir-stackv4.xen", 32)
-                .bridge("xenbr0")
-                .extra("--ip 169.254.100.2 --netmask 255.255.255.0 --gateways 169.254.100.1"),
+            xl("stackv4", "mir-stackv4.xen", 32).bridge("xenbr0").extra(
+                "--ip 169.254.100.2 --netmask 255.255.255.0 --gateways 169.254.100.1 \
+                     --ipv6 fd00::2/64",
+            ),
         ),
         (
             "stackv4-dhcp",
@@ -221,7 +230,7 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
                 .bridge("xenbr0")
                 .extra(
                     "--ip 169.254.100.3 --netmask 255.255.255.0 --gateways 169.254.100.1 \
-                     --header-timeout 3",
+                     --ipv6 fd00::3/64 --header-timeout 3",
                 ),
         ),
         (
@@ -230,7 +239,7 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
                 .bridge("xenbr0")
                 .extra(
                     "--ip 169.254.100.3 --netmask 255.255.255.0 --gateways 169.254.100.1 \
-                     --header-timeout 3 --https true",
+                     --ipv6 fd00::3/64 --header-timeout 3 --https true",
                 ),
         ),
     ] {
@@ -425,6 +434,12 @@ fn our_unikernels_boot_on_xen_from_their_xl_and_run_the_tutorial() {
     // stackv4: dom0's ping, UDP and TCP lines reach the direct stack on our Netfront, with
     // a static address from `extra =` and with a lease from dom0's dnsmasq.
     check_stackv4(&output, "stackv4", &[], "169.254.100.2", &serial);
+    // Its fixed IPv6 address, beside the IPv4 one, answers dom0's ping -6.
+    assert_eq!(
+        harness::value(&output, "@@ stackv4-ping6"),
+        Some("3 packets transmitted, 3 packets received"),
+        "{serial}"
+    );
     // A burst of 200 connections, more than its TCP memory holds at once, is served in
     // full, and the port answers after it.
     assert_eq!(

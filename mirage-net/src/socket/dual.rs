@@ -10,7 +10,7 @@ use mirage_types::{
     TcpV4V6, UdpCallbackV4V6, UdpDatagramV4V6, UdpError, UdpListenerV4V6, UdpV4V6, async_trait,
     serve_callbacks_v4v6,
 };
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 /// Mirage 4's `TCP` on the socket stack: connections to IPv4 and IPv6 peers (a handle).
@@ -121,24 +121,35 @@ impl StackV4V6 for SocketStack {
         }
     }
 
-    /// The interfaces it was given, as host addresses (`/32`, `/128`: the host's own
-    /// prefixes are its kernel's); none for "all".
+    /// The addresses it listens on, with their prefixes as the host's interfaces have them:
+    /// every address of the host's interfaces that are up for "all" (of either family), a
+    /// named address with its interface's prefix (`/32` or `/128` if no interface has it).
     fn configured_ips(&self) -> Vec<IpCidr> {
+        let host = super::host_addresses::host_addresses();
         let v4 = self
             .inner
             .config
             .interfaces
             .iter()
-            .map(|&ip| (ip.into(), 32));
-        let v6 = self
-            .inner
-            .ipv6_interfaces()
-            .into_iter()
-            .map(|ip| (ip.into(), 128));
-        v4.chain(v6)
-            .filter(|(ip, _): &(std::net::IpAddr, u8)| !ip.is_unspecified())
-            .filter_map(|(ip, len)| IpCidr::new(ip, len).ok())
-            .collect()
+            .map(|&ip| IpAddr::from(ip));
+        let v6 = self.inner.ipv6_interfaces().into_iter().map(IpAddr::from);
+        let mut ips = Vec::new();
+        for ip in v4.chain(v6) {
+            if ip.is_unspecified() {
+                let family = host
+                    .iter()
+                    .filter(|c| c.address().is_ipv4() == ip.is_ipv4());
+                ips.extend(family.copied());
+                continue;
+            }
+            let full = if ip.is_ipv4() { 32 } else { 128 };
+            let prefix = host
+                .iter()
+                .find(|c| c.address() == ip)
+                .map_or(full, |c| c.prefix_len());
+            ips.extend(IpCidr::new(ip, prefix).ok());
+        }
+        ips
     }
 
     /// Binds `port` for both families (see [`super::StackConfig::ipv6_interfaces`]).

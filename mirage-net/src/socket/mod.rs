@@ -6,6 +6,7 @@ use crate::alloc_prelude::*;
 
 mod dual;
 mod flow;
+mod host_addresses;
 mod ipv4;
 mod listener;
 mod tcp;

@@ -58,9 +58,10 @@ cp /host/fat1.img /tmp/fat1.img
 run_kernel kv_ro-crunch 120
 run_kernel kv_ro-fat 120
 
-# stackv4_session NAME: boots /host/NAME.xl (the direct stack on our Netfront, on dom0's
-# bridge xenbr0, 169.254.100.1), waits for its address, pings it and sends it a UDP line
-# (the host's netcat: busybox's has no -u) and a TCP line, then prints its console.
+# stackv4_session NAME [flood] [IPV6]: boots /host/NAME.xl (the direct stack on our
+# Netfront, on dom0's bridge xenbr0, 169.254.100.1), waits for its address, pings it (and
+# its IPv6 address, if given) and sends it a UDP line (the host's netcat: busybox's has no
+# -u) and a TCP line, then prints its console.
 stackv4_session() {
     LOG=/var/log/xen/console/guest-$1.log
     xl create /host/$1.xl >/tmp/create.out 2>&1 || echo "@@ $1-create=failed $(head -c 300 /tmp/create.out)"
@@ -70,6 +71,11 @@ stackv4_session() {
     echo "@@ $1-ping=$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' /tmp/ping.txt)"
     echo "@@ $1-rtt=$(grep -o 'min/avg/max = [0-9./]* ms' /tmp/ping.txt)"
     sed "s/^/@@ $1-ping-line=/" /tmp/ping.txt
+    if [ -n "$3" ]; then
+        ping -6 -c 3 -W 10 $3 > /tmp/ping6.txt 2>&1
+        echo "@@ $1-ping6=$(grep -o '[0-9]* packets transmitted, [0-9]* packets received' /tmp/ping6.txt)"
+        sed "s/^/@@ $1-ping6-line=/" /tmp/ping6.txt
+    fi
     echo -n hello udp world | LD_LIBRARY_PATH=/host /host/nc -u -w 1 $address 53
     echo -n hello tcp world | nc -w 3 $address 8080
     sleep 2
@@ -89,8 +95,10 @@ flood() {
     sleep 1
     echo "@@ $1-after-flood=$(tr -d '\r' < $LOG | grep -c 'read: 15 "after the flood"')"
 }
-# With its address from `extra =`.
-stackv4_session stackv4 flood
+# IPv6 beside IPv4 on the bridge: the unikernels' fixed addresses are fd00::2 and fd00::3.
+ip -6 addr add fd00::1/64 dev xenbr0 || echo "@@ dom0-ipv6=failed"
+# With its addresses from `extra =`.
+stackv4_session stackv4 flood fd00::2
 # By DHCP from dnsmasq on the bridge. (`--no-ping`: dnsmasq's check that an address is
 # free pings it before the offer, which leaves dom0's neighbour entry for it failed, and
 # dom0 then drops its own first ping while it asks again.)
@@ -140,6 +148,7 @@ website_session() {
     echo "@@ $name-slow-answer=$(wc -c < /tmp/slow.out)"
     echo "@@ $name-bad=$(printf 'NOT HTTP AT ALL\r\n\r\n' | nc -w 5 169.254.100.3 8080 | head -1 | tr -d '\r')"
     echo "@@ $name-redirect=$($CURL -s -o /dev/null -w '%{http_code} %{redirect_url}' http://169.254.100.3:8080/about.html)"
+    echo "@@ $name-ipv6=$($CURL -s -g -o /dev/null -w '%{http_code} %{redirect_url}' 'http://[fd00::3]:8080/about.html')"
     # 200 idle connections at once (more than its TCP memory holds): a request waits for
     # them to be dropped after the header timeout, and is answered.
     for i in $(seq 200); do ( sleep 8 | nc 169.254.100.3 $port >/dev/null 2>&1 & ); done
