@@ -193,7 +193,11 @@ impl Namespace {
         if !have("ip") {
             return None;
         }
-        let namespace = Namespace(format!("mirage-{tag}-{}", std::process::id()));
+        // Tests of one binary run at once, several with the same tag: a count keeps their
+        // namespaces apart (one test's drop would delete another's).
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let namespace = Namespace(format!("mirage-{tag}-{}-{n}", std::process::id()));
         let run = |args: &[&str]| {
             let status = Command::new("ip").args(args).status().unwrap();
             assert!(status.success(), "ip {args:?}");
