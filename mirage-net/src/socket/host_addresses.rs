@@ -26,12 +26,11 @@ pub(crate) fn host_addresses() -> Vec<IpCidr> {
         // SAFETY: the address and netmask, where present, are sockaddrs of the family
         // their `sa_family` names.
         let found = unsafe { address(ifaddr.ifa_addr).zip(address(ifaddr.ifa_netmask)) };
-        if let Some((ip, mask)) = found {
-            if let Ok(cidr) = IpCidr::new(ip, prefix_len(mask)) {
-                if !addresses.contains(&cidr) {
-                    addresses.push(cidr);
-                }
-            }
+        if let Some((ip, mask)) = found
+            && let Ok(cidr) = IpCidr::new(ip, prefix_len(mask))
+            && !addresses.contains(&cidr)
+        {
+            addresses.push(cidr);
         }
     }
     // SAFETY: the list getifaddrs made, freed once.
