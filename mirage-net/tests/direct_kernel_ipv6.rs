@@ -72,16 +72,21 @@ fn enter_namespace(tag: &str) -> Option<Cleanup> {
     Some(cleanup)
 }
 
+/// The direct stack on the namespace's tap, at 10.0.0.2/24.
+async fn tap_stack() -> DirectStack<Tap> {
+    let tap = Tap::open("tap0").unwrap();
+    DirectStack::connect(tap, Addressing::Static(Ipv4Config::default()))
+        .await
+        .unwrap()
+}
+
 #[test]
 fn dnsmasq_router_advertisements_address_the_stack_and_the_kernel_reaches_it_over_ipv6() {
     let Some(_cleanup) = enter_namespace("ipv6") else {
         return;
     };
     mirage_unix::run(async {
-        let tap = Tap::open("tap0").unwrap();
-        let stack = DirectStack::connect(tap, Addressing::Static(Ipv4Config::default()))
-            .await
-            .unwrap();
+        let stack = tap_stack().await;
         stack.enable_ipv6(Ipv6Config::default()).unwrap();
         // The tap has a carrier now that it is open: dnsmasq can advertise on it.
         let mut dnsmasq = Command::new("dnsmasq")
@@ -224,10 +229,7 @@ fn the_kernel_and_the_stack_each_refuse_an_address_the_other_has() {
         return;
     };
     mirage_unix::run(async {
-        let tap = Tap::open("tap0").unwrap();
-        let stack = DirectStack::connect(tap, Addressing::Static(Ipv4Config::default()))
-            .await
-            .unwrap();
+        let stack = tap_stack().await;
         // fd00::1 is the kernel's: its answer to our probe makes it a duplicate.
         let config = Ipv6Config::default()
             .addresses(vec![
