@@ -72,11 +72,11 @@ async fn greet<C: Console, F: TcpFlow>(console: C, palette: Palette, port: u16, 
     let _ = console.log_s(&line).await;
 }
 
-/// `IP addresses: 10.0.0.2/24, fe80::ff:fe00:1/64` (or `all of the host's`, for a stack
-/// bound to every address).
+/// `IP addresses: 10.0.0.2/24, fe80::ff:fe00:1/64` (or `none`, for a stack that has none
+/// yet).
 pub fn addresses_line(addresses: &[IpCidr]) -> String {
     if addresses.is_empty() {
-        return "IP addresses: all of the host's\n".into();
+        return "IP addresses: none\n".into();
     }
     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     format!("IP addresses: {}\n", list.join(", "))
@@ -115,7 +115,7 @@ mod tests {
             ..datagram
         };
         assert_eq!(udp_line(&v4), "UDP 127.0.0.1:5353 > 0.0.0.0:53: \"hi\"");
-        assert_eq!(addresses_line(&[]), "IP addresses: all of the host's\n");
+        assert_eq!(addresses_line(&[]), "IP addresses: none\n");
         let listed = [
             "10.0.0.2/24".parse().unwrap(),
             "fd00::2/64".parse().unwrap(),
