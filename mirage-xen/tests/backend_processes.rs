@@ -169,7 +169,10 @@ async fn lifecycle(tool: &Tool, daemon: &Daemon) {
     let mut child = tool.start(daemon);
     let mut seen = Vec::new();
     let began = Instant::now();
-    while !seen.contains(&"6".to_owned()) {
+    // It says Closed (6) to the stale connection, then InitWait (2) for the guest anew; the
+    // two writes may come between two reads (under load they did), so Closed may not be
+    // seen here: the daemon's own report of the close is checked below.
+    while seen.last().map(String::as_str) != Some("2") {
         assert!(
             began.elapsed() < Duration::from_secs(10),
             "backend states {seen:?}"
@@ -193,7 +196,7 @@ async fn lifecycle(tool: &Tool, daemon: &Daemon) {
     let status = stop(&mut child, "-TERM");
     let said = stderr_of(&mut child);
     assert!(status.success(), "{status:?}: {said}");
-    assert!(said.contains("earlier backend"), "{said}");
+    assert!(said.contains("earlier backend: closed that"), "{said}");
     assert_eq!(read(&store, tool.frontend).await, None);
     assert_eq!(read(&store, tool.backend).await, None);
 }
