@@ -114,15 +114,18 @@ impl Dad {
     }
 
     /// Takes new addresses off `iface` to be checked, sends the probes that are due into
-    /// `send`, and puts addresses whose probes went unanswered on the interface. Returns
-    /// whether the addresses changed.
+    /// `send`, and puts addresses whose probes went unanswered on the interface. Without
+    /// probes (`transmits` 0) addresses stay as they come.
     pub(crate) fn upkeep(
         &mut self,
         iface: &mut Interface,
         mac: MacAddr,
         now: Instant,
         mut send: impl FnMut(Vec<u8>),
-    ) -> bool {
+    ) {
+        if self.transmits == 0 {
+            return;
+        }
         let arrived: Vec<Ipv6Cidr> = iface
             .ip_addrs()
             .iter()
@@ -131,10 +134,7 @@ impl Dad {
                 _ => None,
             })
             .collect();
-        if self.transmits == 0 {
-            self.checked
-                .extend(arrived.iter().map(|cidr| cidr.address()));
-        } else if !arrived.is_empty() {
+        if !arrived.is_empty() {
             iface.update_ip_addrs(|addrs| {
                 addrs.retain(|cidr| !matches!(cidr, IpCidr::Ipv6(v6) if arrived.contains(v6)))
             });
@@ -150,7 +150,6 @@ impl Dad {
                 .any(|c| c.address() == (*address).into())
         });
 
-        let mut changed = false;
         let transmits = self.transmits;
         let mut passed = Vec::new();
         self.tentative.retain_mut(|probe| {
@@ -168,13 +167,10 @@ impl Dad {
         });
         for cidr in passed {
             iface.update_ip_addrs(|addrs| {
-                if addrs.push(IpCidr::Ipv6(cidr)).is_ok() {
-                    changed = true;
-                }
+                let _ = addrs.push(IpCidr::Ipv6(cidr));
             });
             self.checked.push(cidr.address());
         }
-        changed
     }
 
     /// Looks at a frame from the network for neighbour discovery about a tentative address

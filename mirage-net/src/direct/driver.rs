@@ -125,7 +125,14 @@ async fn drive<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), StackErro
                 state.iface.poll_delay(now, &state.sockets)
             };
             if let Some(due) = state.dad.due() {
-                delay = Some(delay.map_or(due - now, |d| d.min(due - now)));
+                // smoltcp's `Instant - Instant` is the distance either way: one due already
+                // is due now.
+                let wait = if due > now {
+                    due - now
+                } else {
+                    smoltcp::time::Duration::ZERO
+                };
+                delay = Some(delay.map_or(wait, |d| d.min(wait)));
             }
             if !state.orphans.is_empty() || (!state.pools_settled && state.pool_short()) {
                 // Come back to reset dropped flows whose linger ran out, or to try again to

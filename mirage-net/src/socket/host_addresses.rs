@@ -3,7 +3,7 @@
 
 #[allow(unused_imports)]
 use crate::alloc_prelude::*;
-use mirage_types::IpCidr;
+use mirage_types::{IpCidr, netmask_prefix_len};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Every address of the host's interfaces that are up, with its prefix length; empty if the
@@ -27,7 +27,8 @@ pub(crate) fn host_addresses() -> Vec<IpCidr> {
         // their `sa_family` names.
         let found = unsafe { address(ifaddr.ifa_addr).zip(address(ifaddr.ifa_netmask)) };
         if let Some((ip, mask)) = found
-            && let Ok(cidr) = IpCidr::new(ip, prefix_len(mask))
+            && let Some(len) = prefix_len(mask)
+            && let Ok(cidr) = IpCidr::new(ip, len)
             && !addresses.contains(&cidr)
         {
             addresses.push(cidr);
@@ -63,11 +64,15 @@ unsafe fn address(sockaddr: *const libc::sockaddr) -> Option<IpAddr> {
     }
 }
 
-/// The prefix length of a netmask (its leading ones).
-fn prefix_len(mask: IpAddr) -> u8 {
+/// The prefix length of a netmask, or `None` if it is not a run of ones then zeros.
+fn prefix_len(mask: IpAddr) -> Option<u8> {
     match mask {
-        IpAddr::V4(mask) => u32::from(mask).leading_ones() as u8,
-        IpAddr::V6(mask) => u128::from(mask).leading_ones() as u8,
+        IpAddr::V4(mask) => netmask_prefix_len(mask),
+        IpAddr::V6(mask) => {
+            let bits = u128::from(mask);
+            let ones = bits.leading_ones();
+            (bits.checked_shl(ones).unwrap_or(0) == 0).then_some(ones as u8)
+        }
     }
 }
 
@@ -84,12 +89,17 @@ mod tests {
 
     #[test]
     fn netmasks_give_their_prefix_lengths() {
-        assert_eq!(prefix_len("255.255.255.0".parse().unwrap()), 24);
-        assert_eq!(prefix_len("0.0.0.0".parse().unwrap()), 0);
-        assert_eq!(prefix_len("ffff:ffff:ffff:ffff::".parse().unwrap()), 64);
+        assert_eq!(prefix_len("255.255.255.0".parse().unwrap()), Some(24));
+        assert_eq!(prefix_len("0.0.0.0".parse().unwrap()), Some(0));
+        assert_eq!(prefix_len("255.0.255.0".parse().unwrap()), None);
+        assert_eq!(
+            prefix_len("ffff:ffff:ffff:ffff::".parse().unwrap()),
+            Some(64)
+        );
+        assert_eq!(prefix_len("ffff::ffff".parse().unwrap()), None);
         assert_eq!(
             prefix_len("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap()),
-            128
+            Some(128)
         );
     }
 }
