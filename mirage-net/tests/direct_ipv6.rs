@@ -700,3 +700,32 @@ fn slaac_addresses_are_checked_before_use_and_without_checks_addresses_come_at_o
         assert!(address_appears(&a, |ip| ip == IpAddr::V6(slaac)).await);
     });
 }
+
+#[test]
+fn a_flood_of_probes_for_our_address_is_answered_in_bounds_and_the_stack_keeps_it() {
+    run(async {
+        let (a, b) = pair().await;
+        echo(a.bind_tcp(7).await.unwrap());
+        let ours: Ipv6Addr = "fd00::2".parse().unwrap();
+        let probe = icmpv6_frame(
+            Ipv6Addr::UNSPECIFIED,
+            "ff02::1:ff00:2".parse().unwrap(),
+            &Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit {
+                target_addr: ours,
+                lladdr: None,
+            }),
+        );
+        for _ in 0..20_000 {
+            b.network().write(&probe).await.unwrap();
+        }
+        assert!(a.duplicate_ipv6().is_empty());
+        assert!(
+            a.ip_addresses()
+                .iter()
+                .any(|c| c.address() == IpAddr::V6(ours))
+        );
+        round_trip(&b, "[fd00::2]:7".parse().unwrap())
+            .await
+            .unwrap();
+    });
+}

@@ -32,7 +32,10 @@ pub(crate) async fn run<N: Network>(shared: &Rc<Shared>, net: &N) -> Result<(), 
                 inbox.addressed.notify();
             }
             if let super::dad::Observed::Probe(answer) = observed {
-                if let Some(answer) = answer {
+                // A flood of probes gets answers only as fast as the device takes them.
+                if let Some(answer) = answer
+                    && state.queues.to_send.len() < super::device::RECEIVE_QUEUE
+                {
                     state.queues.to_send.push_back(answer.into());
                     inbox.wake.notify();
                 }
